@@ -1,1 +1,205 @@
-fn main() {}
+//! Codec benchmarks, each beside a peer measured in the same run:
+//! - `struct/*`: pack+unpack of `'I 2s f'` and of a 10-field record with portsock's parse-once
+//!   `Struct`, with `Format`, and with hand-written `to_le_bytes`/`from_le_bytes` code;
+//! - `inet/*`: `inet_pton`/`inet_ntop` against glibc (through `libc`) and `core::net`.
+//!
+//! `scripts/bench-codec` runs this and CPython's `struct` on the same records and prints ratios.
+#![allow(missing_docs, unsafe_code)]
+
+use std::hint::black_box;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use portsock::core::wire::inet;
+use portsock::core::wire::structfmt::{Format, Struct, Value};
+
+/// The chapter's record, `'I 2s f'` (native: 4 + 2 + 2 padding + 4 bytes).
+const CHAPTER: &str = "I 2s f";
+/// A 10-field little-endian record.
+const TEN: &str = "<I H h q Q d f 4s B ?";
+
+fn chapter_values() -> [Value<'static>; 3] {
+    [Value::Int(1), Value::Bytes(b"ab"), Value::Float(2.7)]
+}
+
+fn ten_values() -> [Value<'static>; 10] {
+    [
+        Value::Int(4_000_000_000),
+        Value::Int(65_000),
+        Value::Int(-30_000),
+        Value::Int(-9_000_000_000_000),
+        Value::Int(18_000_000_000_000_000_000),
+        Value::Float(2.5e300),
+        Value::Float(2.7),
+        Value::Bytes(b"abcd"),
+        Value::Int(200),
+        Value::Bool(true),
+    ]
+}
+
+/// Hand-written `'I 2s f'`: what a careful programmer writes without a codec.
+#[inline(never)]
+fn hand_chapter(a: u32, s: [u8; 2], f: f32, out: &mut [u8; 12]) -> (u32, [u8; 2], f32) {
+    out[0..4].copy_from_slice(&a.to_ne_bytes());
+    out[4..6].copy_from_slice(&s);
+    out[6..8].copy_from_slice(&[0, 0]);
+    out[8..12].copy_from_slice(&f.to_ne_bytes());
+    let out = black_box(&*out);
+    (
+        u32::from_ne_bytes([out[0], out[1], out[2], out[3]]),
+        [out[4], out[5]],
+        f32::from_ne_bytes([out[8], out[9], out[10], out[11]]),
+    )
+}
+
+/// Hand-written 10-field record, the same layout as [`TEN`] (42 bytes).
+type Ten = (u32, u16, i16, i64, u64, f64, f32, [u8; 4], u8, bool);
+
+/// `N` bytes of `o` from `at` (the slice is always long enough here).
+#[inline(always)]
+fn take<const N: usize>(o: &[u8], at: usize) -> [u8; N] {
+    let mut b = [0; N];
+    b.copy_from_slice(&o[at..at + N]);
+    b
+}
+
+#[inline(never)]
+fn hand_ten(v: Ten, out: &mut [u8; 42]) -> Ten {
+    out[0..4].copy_from_slice(&v.0.to_le_bytes());
+    out[4..6].copy_from_slice(&v.1.to_le_bytes());
+    out[6..8].copy_from_slice(&v.2.to_le_bytes());
+    out[8..16].copy_from_slice(&v.3.to_le_bytes());
+    out[16..24].copy_from_slice(&v.4.to_le_bytes());
+    out[24..32].copy_from_slice(&v.5.to_le_bytes());
+    out[32..36].copy_from_slice(&v.6.to_le_bytes());
+    out[36..40].copy_from_slice(&v.7);
+    out[40] = v.8;
+    out[41] = u8::from(v.9);
+    let o = black_box(&out[..]);
+    (
+        u32::from_le_bytes(take(o, 0)),
+        u16::from_le_bytes(take(o, 4)),
+        i16::from_le_bytes(take(o, 6)),
+        i64::from_le_bytes(take(o, 8)),
+        u64::from_le_bytes(take(o, 16)),
+        f64::from_le_bytes(take(o, 24)),
+        f32::from_le_bytes(take(o, 32)),
+        take(o, 36),
+        o[40],
+        o[41] != 0,
+    )
+}
+
+fn consume<'a>(values: impl Iterator<Item = Value<'a>>) {
+    for v in values {
+        black_box(v);
+    }
+}
+
+fn bench_struct(c: &mut Criterion) {
+    let mut g = c.benchmark_group("struct");
+    for (name, fmt_text, values) in [
+        ("chapter", CHAPTER, &chapter_values()[..]),
+        ("ten", TEN, &ten_values()[..]),
+    ] {
+        let compiled: Struct = Struct::new(fmt_text).expect("valid format");
+        let parsed = Format::parse(fmt_text).expect("valid format");
+        let mut buf = vec![0u8; parsed.size()];
+        g.bench_function(format!("{name}/portsock_struct"), |b| {
+            b.iter(|| {
+                compiled.pack(&mut buf, black_box(values)).expect("pack");
+                consume(compiled.unpack(black_box(&buf)).expect("unpack"));
+            })
+        });
+        g.bench_function(format!("{name}/portsock_format"), |b| {
+            b.iter(|| {
+                parsed.pack(&mut buf, black_box(values)).expect("pack");
+                consume(parsed.unpack(black_box(&buf)).expect("unpack"));
+            })
+        });
+    }
+    g.bench_function("chapter/hand_written", |b| {
+        let mut out = [0u8; 12];
+        b.iter(|| black_box(hand_chapter(black_box(1), black_box(*b"ab"), black_box(2.7), &mut out)))
+    });
+    g.bench_function("ten/hand_written", |b| {
+        let mut out = [0u8; 42];
+        let v = (
+            4_000_000_000u32,
+            65_000u16,
+            -30_000i16,
+            -9_000_000_000_000i64,
+            18_000_000_000_000_000_000u64,
+            2.5e300f64,
+            2.7f32,
+            *b"abcd",
+            200u8,
+            true,
+        );
+        b.iter(|| black_box(hand_ten(black_box(v), &mut out)))
+    });
+    g.finish();
+}
+
+const V4_TEXT: &str = "192.168.100.200";
+const V6_TEXT: &str = "2002:ac10:10a:1234:21e:52ff:fe74:40e";
+
+fn glibc_pton(family: libc::c_int, text: &std::ffi::CStr, out: &mut [u8; 16]) -> i32 {
+    // SAFETY: `text` is NUL-terminated and `out` has room for an in6_addr (16 bytes).
+    unsafe { libc::inet_pton(family, text.as_ptr(), out.as_mut_ptr().cast()) }
+}
+
+fn glibc_ntop(family: libc::c_int, src: &[u8; 16], out: &mut [libc::c_char; 46]) -> bool {
+    // SAFETY: `src` holds at least the address size for `family`; `out` has INET6_ADDRSTRLEN bytes.
+    !unsafe { libc::inet_ntop(family, src.as_ptr().cast(), out.as_mut_ptr(), 46) }.is_null()
+}
+
+fn bench_inet(c: &mut Criterion) {
+    let mut g = c.benchmark_group("inet");
+    let v4c = std::ffi::CString::new(V4_TEXT).expect("no NUL");
+    let v6c = std::ffi::CString::new(V6_TEXT).expect("no NUL");
+    let v6 = V6_TEXT.parse::<Ipv6Addr>().expect("valid");
+    let v4 = V4_TEXT.parse::<Ipv4Addr>().expect("valid");
+
+    g.bench_function("pton4/portsock", |b| b.iter(|| inet::inet_pton4(black_box(V4_TEXT.as_bytes()))));
+    g.bench_function("pton4/glibc", |b| {
+        let mut out = [0u8; 16];
+        b.iter(|| glibc_pton(libc::AF_INET, black_box(&v4c), &mut out))
+    });
+    g.bench_function("pton4/core_net", |b| b.iter(|| black_box(V4_TEXT).parse::<Ipv4Addr>()));
+
+    g.bench_function("pton6/portsock", |b| b.iter(|| inet::inet_pton6(black_box(V6_TEXT.as_bytes()))));
+    g.bench_function("pton6/glibc", |b| {
+        let mut out = [0u8; 16];
+        b.iter(|| glibc_pton(libc::AF_INET6, black_box(&v6c), &mut out))
+    });
+    g.bench_function("pton6/core_net", |b| b.iter(|| black_box(V6_TEXT).parse::<Ipv6Addr>()));
+
+    g.bench_function("ntop6/portsock", |b| b.iter(|| inet::inet_ntop6(black_box(&v6))));
+    g.bench_function("ntop6/glibc", |b| {
+        let src = v6.octets();
+        let mut out = [0 as libc::c_char; 46];
+        b.iter(|| glibc_ntop(libc::AF_INET6, black_box(&src), &mut out))
+    });
+    g.bench_function("ntop6/core_net", |b| {
+        use std::fmt::Write as _;
+        let mut s = String::with_capacity(46);
+        b.iter(|| {
+            s.clear();
+            let _ = write!(s, "{}", black_box(&v6));
+            black_box(s.len())
+        })
+    });
+
+    g.bench_function("ntop4/portsock", |b| b.iter(|| inet::inet_ntoa(black_box(&v4.octets()))));
+    g.bench_function("ntop4/glibc", |b| {
+        let mut src = [0u8; 16];
+        src[..4].copy_from_slice(&v4.octets());
+        let mut out = [0 as libc::c_char; 46];
+        b.iter(|| glibc_ntop(libc::AF_INET, black_box(&src), &mut out))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_struct, bench_inet);
+criterion_main!(benches);

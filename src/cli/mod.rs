@@ -1,0 +1,88 @@
+//! Command-line parsing (clap derive) and dispatch. Every subcommand returns `Result<(), CliError>`;
+//! `run` prints `error: <input>: <what was expected>` on stderr and exits non-zero on failure, and
+//! prints nothing on stdout in that case (output is built first, written last).
+
+mod args;
+mod consts;
+mod inet;
+mod structcmd;
+
+use std::fmt;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A failure to report: the input it concerns and what was wrong or expected.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    input: String,
+    what: String,
+}
+
+impl CliError {
+    pub(crate) fn new(input: impl fmt::Display, what: impl fmt::Display) -> Self {
+        Self { input: input.to_string(), what: what.to_string() }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.input, self.what)
+    }
+}
+
+/// Which transport implementation a network command runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub(crate) enum Backend {
+    /// OS sockets through socket2 (`portsock-std`).
+    #[default]
+    Std,
+    /// The smoltcp userspace stack (`portsock-smoltcp`).
+    Smoltcp,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "portsock", version, about = "Sockets, lookups and Python-struct-exact records: the PyMOTW socket chapter in Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Binary records packed exactly like Python's `struct` module.
+    #[command(name = "struct", subcommand)]
+    Struct(structcmd::StructCmd),
+    /// IPv4/IPv6 text <-> packed bytes, as `socket.inet_aton/ntoa/pton/ntop` (glibc rules).
+    #[command(subcommand)]
+    Inet(inet::InetCmd),
+    /// Socket constants by prefix (`AF_`, `SOCK_`, `IPPROTO_`), as the chapter's `get_constants`.
+    Constants(consts::ConstantsCmd),
+}
+
+/// Parse the command line, run it, report.
+pub(crate) fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Struct(cmd) => cmd.run(),
+        Command::Inet(cmd) => cmd.run(),
+        Command::Constants(cmd) => cmd.run(),
+    };
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`portsock ... | head`) is not an error worth a panic.
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What every subcommand returns: the whole stdout text, or the error to report.
+pub(crate) type Output = Result<String, CliError>;

@@ -1,0 +1,127 @@
+//! `portsock struct ...`: Python's `struct.calcsize`, `pack` and `unpack` on the command line.
+
+use clap::Subcommand;
+use portsock_core::wire::repr::write_tuple;
+use portsock_core::wire::structfmt::{Format, Value};
+
+use super::args::{decode_hex, encode_hex, parse_value};
+use super::{CliError, Output};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StructCmd {
+    /// Print the size in bytes of a format (`struct.calcsize`).
+    Calcsize {
+        /// The format, e.g. 'I 2s f' (prefixes @ = < > !, codes x c b B ? h H i I l L q Q n N e f d s p P).
+        format: String,
+    },
+    /// Pack values and print the bytes as lowercase hex (`struct.pack`).
+    Pack {
+        /// The format, e.g. 'I 2s f'.
+        format: String,
+        /// One per value: integers (decimal, 0x hex, may be negative), floats (2.7, inf, -inf,
+        /// nan), True/False; for s/p/c: hex:6162 (hex: alone is empty) or plain UTF-8 text.
+        #[arg(allow_hyphen_values = true, num_args = 0..)]
+        values: Vec<String>,
+    },
+    /// Unpack hex bytes and print the tuple as Python's print() shows it (`struct.unpack`).
+    Unpack {
+        /// The format, e.g. 'I 2s f'.
+        format: String,
+        /// The bytes, as hex digits (whitespace between bytes allowed).
+        hex: String,
+        /// Print a JSON array instead (bytes as {"bytes_hex": ...}; inf/nan as {"float": ...}).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl StructCmd {
+    pub(crate) fn run(self) -> Output {
+        match self {
+            Self::Calcsize { format } => Ok(format!("{}\n", parse(&format)?.size())),
+            Self::Pack { format, values } => pack(&format, &values),
+            Self::Unpack { format, hex, json } => unpack(&format, &hex, json),
+        }
+    }
+}
+
+fn parse(format: &str) -> Result<Format<'_>, CliError> {
+    Format::parse(format).map_err(|e| CliError::new(format_args!("format {format:?}"), e))
+}
+
+fn pack(format: &str, args: &[String]) -> Output {
+    let fmt = parse(format)?;
+    let codes: Vec<char> = fmt.value_codes().collect();
+    if codes.len() != args.len() {
+        return Err(CliError::new(
+            format_args!("format {format:?}"),
+            format_args!("expected {} values, got {}", codes.len(), args.len()),
+        ));
+    }
+    let decoded = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            a.strip_prefix("hex:")
+                .map(decode_hex)
+                .transpose()
+                .map_err(|e| CliError::new(format_args!("value {} {a:?}", i + 1), e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let values = args
+        .iter()
+        .zip(&decoded)
+        .zip(&codes)
+        .enumerate()
+        .map(|(i, ((a, d), &code))| {
+            parse_value(a, d.as_deref(), code)
+                .map_err(|e| CliError::new(format_args!("value {} {a:?}", i + 1), e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut buf = vec![0u8; fmt.size()];
+    fmt.pack(&mut buf, &values)
+        .map_err(|e| CliError::new(format_args!("format {format:?}"), e))?;
+    Ok(format!("{}\n", encode_hex(&buf)))
+}
+
+fn unpack(format: &str, hex: &str, json: bool) -> Output {
+    let fmt = parse(format)?;
+    let bytes = decode_hex(hex).map_err(|e| CliError::new(format_args!("bytes {hex:?}"), e))?;
+    let values = fmt
+        .unpack(&bytes)
+        .map_err(|e| CliError::new(format_args!("bytes {hex:?}"), e))?;
+    if json {
+        let items: Vec<serde_json::Value> = values.map(to_json).collect();
+        return Ok(format!("{}\n", serde_json::Value::Array(items)));
+    }
+    let mut out = String::new();
+    write_tuple(&mut out, values).map_err(|e| CliError::new("output", e))?;
+    out.push('\n');
+    Ok(out)
+}
+
+/// The JSON spelling of an unpacked value, the same as the vectors in `tests/data/vectors`.
+fn to_json(value: Value<'_>) -> serde_json::Value {
+    use serde_json::{Value as J, json};
+    match value {
+        Value::Int(i) => match (i64::try_from(i), u64::try_from(i)) {
+            (Ok(v), _) => json!(v),
+            (_, Ok(v)) => json!(v),
+            _ => json!({ "int": i.to_string() }),
+        },
+        Value::BigInt(text) => json!({ "int": text }),
+        Value::Float(f) if f.is_finite() && !(f == 0.0 && f.is_sign_negative()) => json!(f),
+        Value::Float(f) => {
+            let text = if f.is_nan() {
+                if f.is_sign_negative() { "-nan" } else { "nan" }
+            } else if f.is_infinite() {
+                if f > 0.0 { "inf" } else { "-inf" }
+            } else {
+                "-0.0"
+            };
+            json!({ "float": text })
+        }
+        Value::Bool(b) => J::Bool(b),
+        Value::Bytes(b) => json!({ "bytes_hex": encode_hex(b) }),
+    }
+}
