@@ -134,13 +134,19 @@ mod tests {
 
     #[test]
     fn dispatch() {
-        assert_eq!(inet_pton(Family::Inet, b"1.2.3.4"), Ok(IpAddr::from([1, 2, 3, 4])));
+        assert_eq!(
+            inet_pton(Family::Inet, b"1.2.3.4"),
+            Ok(IpAddr::from([1, 2, 3, 4]))
+        );
         assert!(inet_pton(Family::Inet, b"::1").is_err());
         assert_eq!(
             inet_pton(Family::Inet6, b"::1"),
             Ok(IpAddr::V6(core::net::Ipv6Addr::LOCALHOST))
         );
-        assert_eq!(inet_ntop(Family::Inet, &[1, 2, 3, 4]).as_deref(), Ok("1.2.3.4"));
+        assert_eq!(
+            inet_ntop(Family::Inet, &[1, 2, 3, 4]).as_deref(),
+            Ok("1.2.3.4")
+        );
         assert!(inet_ntop(Family::Inet, &[0; 16]).is_err());
         assert!(inet_ntop(Family::Inet6, &[0; 4]).is_err());
         assert_eq!(inet_ntop(Family::Inet6, &[0; 16]).as_deref(), Ok("::"));
