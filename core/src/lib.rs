@@ -31,5 +31,12 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod drive;
+pub mod echo;
+pub mod mem;
+pub mod multicast;
+pub mod record;
 pub mod table;
+pub mod time;
+pub mod transport;
 pub mod wire;

@@ -4,5 +4,6 @@
 //! wrong; none of them panics, whatever the input (each has a fuzz target under `fuzz/`).
 
 pub mod inet;
+pub mod mreq;
 pub mod repr;
 pub mod structfmt;

@@ -1,0 +1,537 @@
+//! In-memory streams: [`StreamPair`], its two [`MemStream`] ends, and [`MemListener`].
+
+use core::cell::{Cell, RefCell};
+use core::net::{Ipv4Addr, SocketAddr};
+
+use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
+
+use super::{ManualClock, MemError, Mode, check_timeout};
+use crate::time::Duration;
+use crate::transport::{Blocking, Listener, Shutdown, Stream};
+
+/// The first port [`MemListener::connect`] gives its clients.
+const CLIENT_PORT_BASE: u16 = 49_152;
+
+/// A connected pair of in-memory streams, each direction a ring buffer of `N` bytes.
+///
+/// [`split`](Self::split) gives its two ends: `a` (the client, 127.0.0.1:49152 by default) and
+/// `b` (the server, 127.0.0.1:10000). Writing blocks (see the [module doc](super)) when the
+/// peer's direction holds `N` unread bytes; shutting down writing or dropping an end is the
+/// peer's end of stream; writing to an end that was dropped is [`MemError::BrokenPipe`].
+#[derive(Debug)]
+pub struct StreamPair<'c, const N: usize> {
+    clock: Option<&'c ManualClock>,
+    state: RefCell<PairState<N>>,
+}
+
+/// One end of a [`StreamPair`]: [`Read`], [`Write`], [`Stream`], [`Blocking`].
+#[derive(Debug)]
+pub struct MemStream<'p, const N: usize> {
+    pair: &'p StreamPair<'p, N>,
+    end: usize,
+}
+
+/// A listener over a fixed set of [`StreamPair`]s: [`connect`](Self::connect) takes the next
+/// free pair and returns its client end; [`accept`](Listener::accept) returns the server ends
+/// in connection order.
+#[derive(Debug)]
+pub struct MemListener<'p, const N: usize> {
+    pairs: &'p [StreamPair<'p, N>],
+    addr: SocketAddr,
+    clock: Option<&'p ManualClock>,
+    connected: Cell<usize>,
+    accepted: usize,
+    mode: Mode,
+}
+
+#[derive(Debug)]
+struct PairState<const N: usize> {
+    /// `pipes[i]` carries what end `i` writes.
+    pipes: [Pipe<N>; 2],
+    ends: [End; 2],
+    addrs: [SocketAddr; 2],
+    max_read: usize,
+    max_write: usize,
+    activity: u64,
+    reset: bool,
+}
+
+#[derive(Debug, Default)]
+struct Pipe<const N: usize> {
+    data: heapless::Deque<u8, N>,
+    /// The writer shut down writing (or dropped its end).
+    fin: bool,
+    /// The reader dropped its end: writes fail.
+    reader_gone: bool,
+    /// The reader shut down reading: writes are accepted and discarded.
+    reader_shut: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct End {
+    mode: Mode,
+    read_shut: bool,
+    write_shut: bool,
+}
+
+impl<'c, const N: usize> StreamPair<'c, N> {
+    /// A pair with empty buffers, no clock, and no limit on bytes per call.
+    pub fn new() -> Self {
+        let a = SocketAddr::from((Ipv4Addr::LOCALHOST, CLIENT_PORT_BASE));
+        let b = SocketAddr::from((Ipv4Addr::LOCALHOST, crate::echo::CHAPTER_PORT));
+        Self {
+            clock: None,
+            state: RefCell::new(PairState {
+                pipes: [Pipe::default(), Pipe::default()],
+                ends: [End::default(); 2],
+                addrs: [a, b],
+                max_read: usize::MAX,
+                max_write: usize::MAX,
+                activity: 0,
+                reset: false,
+            }),
+        }
+    }
+
+    /// Timeouts advance `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: &'c ManualClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The ends' addresses.
+    #[must_use]
+    pub fn with_addrs(self, a: SocketAddr, b: SocketAddr) -> Self {
+        self.state.borrow_mut().addrs = [a, b];
+        self
+    }
+
+    /// At most `read` bytes per `read` and `write` bytes per `write` (at least 1), to simulate
+    /// short I/O.
+    #[must_use]
+    pub fn with_max_io(self, read: usize, write: usize) -> Self {
+        self.set_max_io(read, write);
+        self
+    }
+
+    /// Changes the limits of [`with_max_io`](Self::with_max_io).
+    pub fn set_max_io(&self, read: usize, write: usize) {
+        let mut s = self.state.borrow_mut();
+        s.max_read = read.max(1);
+        s.max_write = write.max(1);
+    }
+
+    /// The two ends, `(a, b)`. Call it once per pair.
+    pub fn split(&self) -> (MemStream<'_, N>, MemStream<'_, N>) {
+        (
+            MemStream { pair: self, end: 0 },
+            MemStream { pair: self, end: 1 },
+        )
+    }
+
+    /// Resets the connection: every further call on either end fails with
+    /// [`MemError::ConnectionReset`].
+    pub fn reset(&self) {
+        let mut s = self.state.borrow_mut();
+        s.reset = true;
+        s.activity += 1;
+    }
+
+    /// Successful operations so far (bytes moved, shutdowns), for idle detection.
+    pub fn activity(&self) -> u64 {
+        self.state.borrow().activity
+    }
+
+    /// Unread bytes in each direction: `[a to b, b to a]`.
+    pub fn pending(&self) -> [usize; 2] {
+        let s = self.state.borrow();
+        [s.pipes[0].data.len(), s.pipes[1].data.len()]
+    }
+}
+
+impl<const N: usize> Default for StreamPair<'_, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> MemStream<'_, N> {
+    fn with<R>(&self, f: impl FnOnce(&mut PairState<N>, usize) -> R) -> R {
+        f(&mut self.pair.state.borrow_mut(), self.end)
+    }
+}
+
+impl<const N: usize> ErrorType for MemStream<'_, N> {
+    type Error = MemError;
+}
+
+impl<const N: usize> Read for MemStream<'_, N> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, MemError> {
+        let clock = self.pair.clock;
+        self.with(|s, end| {
+            if s.reset {
+                return Err(MemError::ConnectionReset);
+            }
+            if buf.is_empty() || s.ends[end].read_shut {
+                return Ok(0);
+            }
+            let max_read = s.max_read;
+            let pipe = &mut s.pipes[1 - end];
+            if pipe.data.is_empty() {
+                if pipe.fin {
+                    return Ok(0);
+                }
+                let mode = s.ends[end].mode;
+                return Err(mode.wait(clock, mode.read_timeout));
+            }
+            let n = buf.len().min(pipe.data.len()).min(max_read);
+            for slot in &mut buf[..n] {
+                *slot = pipe.data.pop_front().unwrap_or_default();
+            }
+            s.activity += 1;
+            Ok(n)
+        })
+    }
+}
+
+impl<const N: usize> Write for MemStream<'_, N> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, MemError> {
+        let clock = self.pair.clock;
+        self.with(|s, end| {
+            if s.reset {
+                return Err(MemError::ConnectionReset);
+            }
+            if s.ends[end].write_shut || s.pipes[end].reader_gone {
+                return Err(MemError::BrokenPipe);
+            }
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            let max_write = s.max_write;
+            let pipe = &mut s.pipes[end];
+            if pipe.reader_shut {
+                return Ok(buf.len().min(max_write));
+            }
+            let free = N - pipe.data.len();
+            if free == 0 {
+                let mode = s.ends[end].mode;
+                return Err(mode.wait(clock, mode.write_timeout));
+            }
+            let n = buf.len().min(free).min(max_write);
+            for &byte in &buf[..n] {
+                // Cannot fail: `n` is at most the free space.
+                let _ = pipe.data.push_back(byte);
+            }
+            s.activity += 1;
+            Ok(n)
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), MemError> {
+        self.with(|s, _| {
+            if s.reset {
+                Err(MemError::ConnectionReset)
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+impl<const N: usize> ReadReady for MemStream<'_, N> {
+    fn read_ready(&mut self) -> Result<bool, MemError> {
+        self.with(|s, end| {
+            let pipe = &s.pipes[1 - end];
+            Ok(s.reset || s.ends[end].read_shut || pipe.fin || !pipe.data.is_empty())
+        })
+    }
+}
+
+impl<const N: usize> WriteReady for MemStream<'_, N> {
+    fn write_ready(&mut self) -> Result<bool, MemError> {
+        self.with(|s, end| {
+            let pipe = &s.pipes[end];
+            Ok(s.reset || s.ends[end].write_shut || pipe.reader_gone || pipe.data.len() < N)
+        })
+    }
+}
+
+impl<const N: usize> Stream for MemStream<'_, N> {
+    type Addr = SocketAddr;
+
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), MemError> {
+        self.with(|s, end| {
+            if s.reset {
+                return Err(MemError::ConnectionReset);
+            }
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                s.ends[end].read_shut = true;
+                s.pipes[1 - end].reader_shut = true;
+                s.pipes[1 - end].data.clear();
+            }
+            if matches!(how, Shutdown::Write | Shutdown::Both) {
+                s.ends[end].write_shut = true;
+                s.pipes[end].fin = true;
+            }
+            s.activity += 1;
+            Ok(())
+        })
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, MemError> {
+        Ok(self.pair.state.borrow().addrs[self.end])
+    }
+
+    fn peer_addr(&self) -> Result<SocketAddr, MemError> {
+        Ok(self.pair.state.borrow().addrs[1 - self.end])
+    }
+}
+
+impl<const N: usize> Blocking for MemStream<'_, N> {
+    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), MemError> {
+        self.with(|s, end| s.ends[end].mode.nonblocking = nonblocking);
+        Ok(())
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), MemError> {
+        let timeout = check_timeout(timeout)?;
+        self.with(|s, end| s.ends[end].mode.read_timeout = timeout);
+        Ok(())
+    }
+
+    fn read_timeout(&self) -> Result<Option<Duration>, MemError> {
+        Ok(self.pair.state.borrow().ends[self.end].mode.read_timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), MemError> {
+        let timeout = check_timeout(timeout)?;
+        self.with(|s, end| s.ends[end].mode.write_timeout = timeout);
+        Ok(())
+    }
+
+    fn write_timeout(&self) -> Result<Option<Duration>, MemError> {
+        Ok(self.pair.state.borrow().ends[self.end].mode.write_timeout)
+    }
+}
+
+/// Dropping an end closes it: the peer reads end of stream, and its writes fail with
+/// [`MemError::BrokenPipe`].
+impl<const N: usize> Drop for MemStream<'_, N> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.pair.state.try_borrow_mut() {
+            let end = self.end;
+            s.pipes[end].fin = true;
+            s.pipes[1 - end].reader_gone = true;
+            s.activity += 1;
+        }
+    }
+}
+
+impl<'p, const N: usize> MemListener<'p, N> {
+    /// A listener on `addr` handing out `pairs`, one per connection.
+    pub fn new(addr: SocketAddr, pairs: &'p [StreamPair<'p, N>]) -> Self {
+        let clock = pairs.first().and_then(|p| p.clock);
+        Self {
+            pairs,
+            addr,
+            clock,
+            connected: Cell::new(0),
+            accepted: 0,
+            mode: Mode::default(),
+        }
+    }
+
+    /// Connects to the listener: the client end of the next free pair, addressed
+    /// 127.0.0.1:(49152 + its index) and the listener's address.
+    ///
+    /// # Errors
+    ///
+    /// [`MemError::ConnectionRefused`] when every pair is taken.
+    pub fn connect(&self) -> Result<MemStream<'p, N>, MemError> {
+        let i = self.connected.get();
+        let pair = self.pairs.get(i).ok_or(MemError::ConnectionRefused)?;
+        let port = CLIENT_PORT_BASE.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
+        pair.state.borrow_mut().addrs = [SocketAddr::from((Ipv4Addr::LOCALHOST, port)), self.addr];
+        self.connected.set(i + 1);
+        Ok(MemStream { pair, end: 0 })
+    }
+}
+
+impl<const N: usize> ErrorType for MemListener<'_, N> {
+    type Error = MemError;
+}
+
+impl<'p, const N: usize> Listener for MemListener<'p, N> {
+    type Addr = SocketAddr;
+    type Stream = MemStream<'p, N>;
+
+    fn accept(&mut self) -> Result<(MemStream<'p, N>, SocketAddr), MemError> {
+        let Some(pair) = self
+            .pairs
+            .get(self.accepted)
+            .filter(|_| self.accepted < self.connected.get())
+        else {
+            return Err(self.mode.wait(self.clock, self.mode.read_timeout));
+        };
+        self.accepted += 1;
+        let peer = pair.state.borrow().addrs[0];
+        Ok((MemStream { pair, end: 1 }, peer))
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, MemError> {
+        Ok(self.addr)
+    }
+}
+
+impl<const N: usize> Blocking for MemListener<'_, N> {
+    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), MemError> {
+        self.mode.nonblocking = nonblocking;
+        Ok(())
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), MemError> {
+        self.mode.read_timeout = check_timeout(timeout)?;
+        Ok(())
+    }
+
+    fn read_timeout(&self) -> Result<Option<Duration>, MemError> {
+        Ok(self.mode.read_timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), MemError> {
+        self.mode.write_timeout = check_timeout(timeout)?;
+        Ok(())
+    }
+
+    fn write_timeout(&self) -> Result<Option<Duration>, MemError> {
+        Ok(self.mode.write_timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Instant;
+
+    #[test]
+    fn bytes_flow_both_ways_with_short_io() {
+        let pair = StreamPair::<4>::new().with_max_io(2, 3);
+        let (mut a, mut b) = pair.split();
+        assert_eq!(a.write(b"hello"), Ok(3));
+        assert_eq!(a.write(b"lo"), Ok(1), "only 1 byte of room left");
+        assert_eq!(
+            a.write(b"o"),
+            Err(MemError::WouldBlock),
+            "full, blocking without timeout"
+        );
+        let mut buf = [0u8; 8];
+        assert_eq!(b.read(&mut buf), Ok(2));
+        assert_eq!(&buf[..2], b"he");
+        assert_eq!(pair.pending(), [2, 0]);
+        assert_eq!(b.write(b"x"), Ok(1));
+        assert_eq!(a.read(&mut buf), Ok(1));
+        assert_eq!(buf[0], b'x');
+        assert!(pair.activity() >= 5);
+    }
+
+    #[test]
+    fn shutdown_write_is_the_peers_end_of_stream() {
+        let pair = StreamPair::<16>::new();
+        let (mut a, mut b) = pair.split();
+        a.write_all(b"bye").unwrap();
+        a.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(a.write(b"x"), Err(MemError::BrokenPipe));
+        let mut buf = [0u8; 8];
+        assert_eq!(b.read(&mut buf), Ok(3));
+        assert_eq!(b.read(&mut buf), Ok(0));
+        assert!(b.read_ready().unwrap());
+        // The other direction still works: a half-close.
+        b.write_all(b"ok").unwrap();
+        assert_eq!(a.read(&mut buf), Ok(2));
+    }
+
+    #[test]
+    fn shutdown_read_discards_what_the_peer_sends() {
+        let pair = StreamPair::<4>::new();
+        let (mut a, mut b) = pair.split();
+        b.shutdown(Shutdown::Read).unwrap();
+        assert_eq!(a.write(b"lost bytes"), Ok(10));
+        let mut buf = [0u8; 4];
+        assert_eq!(b.read(&mut buf), Ok(0));
+    }
+
+    #[test]
+    fn dropping_an_end_closes_it() {
+        let pair = StreamPair::<16>::new();
+        let (mut a, b) = pair.split();
+        drop(b);
+        assert_eq!(a.write(b"x"), Err(MemError::BrokenPipe));
+        assert_eq!(a.read(&mut [0u8; 4]), Ok(0));
+        assert!(a.write_ready().unwrap());
+    }
+
+    #[test]
+    fn reset_fails_both_ends() {
+        let pair = StreamPair::<16>::new();
+        let (mut a, mut b) = pair.split();
+        pair.reset();
+        assert_eq!(a.write(b"x"), Err(MemError::ConnectionReset));
+        assert_eq!(b.read(&mut [0u8; 4]), Err(MemError::ConnectionReset));
+        assert_eq!(b.shutdown(Shutdown::Both), Err(MemError::ConnectionReset));
+    }
+
+    #[test]
+    fn timeouts_advance_the_clock() {
+        let clock = ManualClock::new();
+        let pair = StreamPair::<1>::new().with_clock(&clock);
+        let (mut a, mut b) = pair.split();
+        a.set_write_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
+        assert_eq!(a.write_timeout(), Ok(Some(Duration::from_millis(30))));
+        a.write_all(b"x").unwrap();
+        assert_eq!(a.write(b"y"), Err(MemError::TimedOut));
+        assert_eq!(clock.now(), Instant::from_millis(30));
+        assert_eq!(
+            b.set_read_timeout(Some(Duration::ZERO)),
+            Err(MemError::ZeroTimeout)
+        );
+        b.set_nonblocking(true).unwrap();
+        assert_eq!(b.read(&mut [0u8; 1]), Ok(1));
+        assert_eq!(b.read(&mut [0u8; 1]), Err(MemError::WouldBlock));
+        assert_eq!(
+            clock.now(),
+            Instant::from_millis(30),
+            "would-block does not wait"
+        );
+    }
+
+    #[test]
+    fn listener_accepts_in_connection_order() {
+        let pairs: [StreamPair<'_, 8>; 2] = core::array::from_fn(|_| StreamPair::new());
+        let addr: SocketAddr = "127.0.0.1:10000".parse().unwrap();
+        let mut listener = MemListener::new(addr, &pairs);
+        assert_eq!(listener.accept().map(|_| ()), Err(MemError::WouldBlock));
+        let mut c0 = listener.connect().unwrap();
+        let _c1 = listener.connect().unwrap();
+        assert_eq!(
+            listener.connect().map(|_| ()),
+            Err(MemError::ConnectionRefused)
+        );
+        let (mut s0, peer) = listener.accept().unwrap();
+        assert_eq!(peer, "127.0.0.1:49152".parse().unwrap());
+        assert_eq!(s0.local_addr(), Ok(addr));
+        assert_eq!(c0.peer_addr(), Ok(addr));
+        c0.write_all(b"hi").unwrap();
+        let mut buf = [0u8; 2];
+        s0.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hi");
+        let (_, peer) = listener.accept().unwrap();
+        assert_eq!(peer, "127.0.0.1:49153".parse().unwrap());
+        listener
+            .set_read_timeout(Some(Duration::from_millis(5)))
+            .unwrap();
+        assert_eq!(listener.accept().map(|_| ()), Err(MemError::TimedOut));
+        assert_eq!(Listener::local_addr(&listener), Ok(addr));
+    }
+}
