@@ -120,7 +120,14 @@ fn bench_struct(c: &mut Criterion) {
     }
     g.bench_function("chapter/hand_written", |b| {
         let mut out = [0u8; 12];
-        b.iter(|| black_box(hand_chapter(black_box(1), black_box(*b"ab"), black_box(2.7), &mut out)))
+        b.iter(|| {
+            black_box(hand_chapter(
+                black_box(1),
+                black_box(*b"ab"),
+                black_box(2.7),
+                &mut out,
+            ))
+        })
     });
     g.bench_function("ten/hand_written", |b| {
         let mut out = [0u8; 42];
@@ -144,14 +151,25 @@ fn bench_struct(c: &mut Criterion) {
 const V4_TEXT: &str = "192.168.100.200";
 const V6_TEXT: &str = "2002:ac10:10a:1234:21e:52ff:fe74:40e";
 
+// glibc's own functions, the peer measured beside ours (the `libc` crate does not declare them).
+unsafe extern "C" {
+    fn inet_pton(af: libc::c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
+    fn inet_ntop(
+        af: libc::c_int,
+        src: *const libc::c_void,
+        dst: *mut libc::c_char,
+        size: libc::socklen_t,
+    ) -> *const libc::c_char;
+}
+
 fn glibc_pton(family: libc::c_int, text: &std::ffi::CStr, out: &mut [u8; 16]) -> i32 {
     // SAFETY: `text` is NUL-terminated and `out` has room for an in6_addr (16 bytes).
-    unsafe { libc::inet_pton(family, text.as_ptr(), out.as_mut_ptr().cast()) }
+    unsafe { inet_pton(family, text.as_ptr(), out.as_mut_ptr().cast()) }
 }
 
 fn glibc_ntop(family: libc::c_int, src: &[u8; 16], out: &mut [libc::c_char; 46]) -> bool {
     // SAFETY: `src` holds at least the address size for `family`; `out` has INET6_ADDRSTRLEN bytes.
-    !unsafe { libc::inet_ntop(family, src.as_ptr().cast(), out.as_mut_ptr(), 46) }.is_null()
+    !unsafe { inet_ntop(family, src.as_ptr().cast(), out.as_mut_ptr(), 46) }.is_null()
 }
 
 fn bench_inet(c: &mut Criterion) {
@@ -161,21 +179,31 @@ fn bench_inet(c: &mut Criterion) {
     let v6 = V6_TEXT.parse::<Ipv6Addr>().expect("valid");
     let v4 = V4_TEXT.parse::<Ipv4Addr>().expect("valid");
 
-    g.bench_function("pton4/portsock", |b| b.iter(|| inet::inet_pton4(black_box(V4_TEXT.as_bytes()))));
+    g.bench_function("pton4/portsock", |b| {
+        b.iter(|| inet::inet_pton4(black_box(V4_TEXT.as_bytes())))
+    });
     g.bench_function("pton4/glibc", |b| {
         let mut out = [0u8; 16];
         b.iter(|| glibc_pton(libc::AF_INET, black_box(&v4c), &mut out))
     });
-    g.bench_function("pton4/core_net", |b| b.iter(|| black_box(V4_TEXT).parse::<Ipv4Addr>()));
+    g.bench_function("pton4/core_net", |b| {
+        b.iter(|| black_box(V4_TEXT).parse::<Ipv4Addr>())
+    });
 
-    g.bench_function("pton6/portsock", |b| b.iter(|| inet::inet_pton6(black_box(V6_TEXT.as_bytes()))));
+    g.bench_function("pton6/portsock", |b| {
+        b.iter(|| inet::inet_pton6(black_box(V6_TEXT.as_bytes())))
+    });
     g.bench_function("pton6/glibc", |b| {
         let mut out = [0u8; 16];
         b.iter(|| glibc_pton(libc::AF_INET6, black_box(&v6c), &mut out))
     });
-    g.bench_function("pton6/core_net", |b| b.iter(|| black_box(V6_TEXT).parse::<Ipv6Addr>()));
+    g.bench_function("pton6/core_net", |b| {
+        b.iter(|| black_box(V6_TEXT).parse::<Ipv6Addr>())
+    });
 
-    g.bench_function("ntop6/portsock", |b| b.iter(|| inet::inet_ntop6(black_box(&v6))));
+    g.bench_function("ntop6/portsock", |b| {
+        b.iter(|| inet::inet_ntop6(black_box(&v6)))
+    });
     g.bench_function("ntop6/glibc", |b| {
         let src = v6.octets();
         let mut out = [0 as libc::c_char; 46];
@@ -191,7 +219,9 @@ fn bench_inet(c: &mut Criterion) {
         })
     });
 
-    g.bench_function("ntop4/portsock", |b| b.iter(|| inet::inet_ntoa(black_box(&v4.octets()))));
+    g.bench_function("ntop4/portsock", |b| {
+        b.iter(|| inet::inet_ntoa(black_box(&v4.octets())))
+    });
     g.bench_function("ntop4/glibc", |b| {
         let mut src = [0u8; 16];
         src[..4].copy_from_slice(&v4.octets());

@@ -20,7 +20,11 @@ fn cli_arg(v: &J, code: char) -> Option<String> {
         _ if bytes_code => return None,
         J::Bool(b) => (if *b { "True" } else { "False" }).to_owned(),
         J::Number(n) => n.to_string(),
-        J::Object(o) => o.get("int").or_else(|| o.get("float"))?.as_str()?.to_owned(),
+        J::Object(o) => o
+            .get("int")
+            .or_else(|| o.get("float"))?
+            .as_str()?
+            .to_owned(),
         _ => return None,
     };
     Some(arg)
@@ -29,20 +33,36 @@ fn cli_arg(v: &J, code: char) -> Option<String> {
 #[test]
 fn struct_vectors_through_the_cli() {
     let mut checked = 0;
-    for (i, case) in vectors("struct.jsonl").iter().enumerate().filter(|(i, _)| i % STRIDE == 0) {
+    for (i, case) in vectors("struct.jsonl")
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % STRIDE == 0)
+    {
         let what = format!("struct.jsonl:{}", i + 1);
         let fmt = case["fmt"].as_str().expect("fmt");
+        if fmt.contains('\0') {
+            continue; // a NUL cannot travel in argv
+        }
         let out = match case["op"].as_str() {
             Some("calcsize") => portsock(["struct", "calcsize", fmt]),
-            Some("unpack") => portsock(["struct", "unpack", fmt, case["hex"].as_str().expect("hex")]),
+            Some("unpack") => {
+                portsock(["struct", "unpack", fmt, case["hex"].as_str().expect("hex")])
+            }
             Some("pack") => {
-                let Ok(parsed) = Format::parse(fmt) else { continue };
+                let Ok(parsed) = Format::parse(fmt) else {
+                    continue;
+                };
                 let values = case["values"].as_array().expect("values");
                 let codes: Vec<char> = parsed.value_codes().collect();
                 if codes.len() != values.len() {
                     continue; // a count mismatch: covered by the library tests and below
                 }
-                let Some(args) = values.iter().zip(&codes).map(|(v, &c)| cli_arg(v, c)).collect::<Option<Vec<_>>>() else {
+                let Some(args) = values
+                    .iter()
+                    .zip(&codes)
+                    .map(|(v, &c)| cli_arg(v, c))
+                    .collect::<Option<Vec<_>>>()
+                else {
                     continue;
                 };
                 let mut argv = vec!["struct".to_owned(), "pack".to_owned(), fmt.to_owned()];
@@ -57,21 +77,34 @@ fn struct_vectors_through_the_cli() {
             let want = case
                 .get("calcsize")
                 .map(|n| n.to_string())
-                .or_else(|| case.get("packed_hex").map(|h| h.as_str().expect("hex").to_owned()))
-                .or_else(|| case.get("unpacked_repr").map(|r| r.as_str().expect("repr").to_owned()))
+                .or_else(|| {
+                    case.get("packed_hex")
+                        .map(|h| h.as_str().expect("hex").to_owned())
+                })
+                .or_else(|| {
+                    case.get("unpacked_repr")
+                        .map(|r| r.as_str().expect("repr").to_owned())
+                })
                 .expect("a result field");
             assert_eq!(stdout_ok(&out, &what), want, "{what}");
         }
         checked += 1;
     }
-    assert!(checked > 350, "only {checked} struct vectors went through the CLI");
+    assert!(
+        checked > 350,
+        "only {checked} struct vectors went through the CLI"
+    );
 }
 
 #[test]
 fn inet_vectors_through_the_cli() {
     use std::os::unix::ffi::OsStrExt as _;
     let mut checked = 0;
-    for (i, case) in vectors("inet.jsonl").iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+    for (i, case) in vectors("inet.jsonl")
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+    {
         let what = format!("inet.jsonl:{}", i + 1);
         let family = case.get("family").and_then(J::as_str);
         let op = case["op"].as_str().expect("op");
@@ -94,11 +127,18 @@ fn inet_vectors_through_the_cli() {
         if case.get("error").is_some() {
             assert_cli_error(&out, &what);
         } else {
-            assert_eq!(stdout_ok(&out, &what), case[result_key].as_str().expect("result"), "{what}");
+            assert_eq!(
+                stdout_ok(&out, &what),
+                case[result_key].as_str().expect("result"),
+                "{what}"
+            );
         }
         checked += 1;
     }
-    assert!(checked > 300, "only {checked} inet vectors went through the CLI");
+    assert!(
+        checked > 300,
+        "only {checked} inet vectors went through the CLI"
+    );
 }
 
 #[test]
@@ -107,19 +147,31 @@ fn chapter_record_both_ways() {
     assert_eq!(stdout_ok(&out, "pack"), "0100000061620000cdcc2c40");
     let out = portsock(["struct", "unpack", "I 2s f", "0100000061620000cdcc2c40"]);
     assert_eq!(stdout_ok(&out, "unpack"), "(1, b'ab', 2.700000047683716)");
-    let out = portsock(["struct", "unpack", "--json", "I 2s f", "0100000061620000cdcc2c40"]);
+    let out = portsock([
+        "struct",
+        "unpack",
+        "--json",
+        "I 2s f",
+        "0100000061620000cdcc2c40",
+    ]);
     let json: J = serde_json::from_str(&stdout_ok(&out, "json")).expect("json");
-    assert_eq!(json, serde_json::json!([1, {"bytes_hex": "6162"}, 2.700000047683716]));
+    assert_eq!(
+        json,
+        serde_json::json!([1, {"bytes_hex": "6162"}, 2.700000047683716])
+    );
 }
 
 #[test]
 fn negative_numbers_need_no_double_dash() {
     let out = portsock(["struct", "pack", "<h d d", "-5", "-inf", "-0.0"]);
-    assert_eq!(stdout_ok(&out, "pack"), "fbff000000000000f0ff0000000000000080");
+    assert_eq!(
+        stdout_ok(&out, "pack"),
+        "fbff000000000000f0ff0000000000000080"
+    );
     let out = portsock(["struct", "pack", "<q", "-0x8000000000000000"]);
     assert_eq!(stdout_ok(&out, "pack"), "0000000000000080");
     let out = portsock(["struct", "pack", "<3s p ?", "hex:", "x", "False"]);
-    assert_eq!(stdout_ok(&out, "pack"), "00000000");
+    assert_eq!(stdout_ok(&out, "pack"), "0000000000");
 }
 
 #[test]
@@ -141,7 +193,10 @@ fn bad_input_is_one_clear_error() {
         let out = portsock(&argv);
         assert_cli_error(&out, &argv.join(" "));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(mentions), "{argv:?}: {stderr:?} should mention {mentions}");
+        assert!(
+            stderr.contains(mentions),
+            "{argv:?}: {stderr:?} should mention {mentions}"
+        );
     }
 }
 
@@ -157,9 +212,17 @@ fn constants_follow_get_constants() {
 
 #[test]
 fn help_everywhere() {
-    for argv in [vec!["--help"], vec!["struct", "--help"], vec!["struct", "pack", "--help"], vec!["inet", "ntop", "--help"]] {
+    for argv in [
+        vec!["--help"],
+        vec!["struct", "--help"],
+        vec!["struct", "pack", "--help"],
+        vec!["inet", "ntop", "--help"],
+    ] {
         let out = portsock(&argv);
         assert!(out.status.success(), "{argv:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{argv:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{argv:?}"
+        );
     }
 }

@@ -65,7 +65,9 @@ pub(crate) fn parse_int(text: &str) -> Option<Value<'_>> {
     match i128::from_str_radix(&clean, radix) {
         Ok(v) => Some(Value::Int(if neg { -v } else { v })),
         // Only decimal spellings travel as big ints; the codec parses them itself.
-        Err(_) if radix == 10 && !text.contains('_') => Some(Value::BigInt(text.trim_start_matches('+'))),
+        Err(_) if radix == 10 && !text.contains('_') => {
+            Some(Value::BigInt(text.trim_start_matches('+')))
+        }
         Err(_) => None,
     }
 }
@@ -85,13 +87,20 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
 /// `bytes.fromhex` does).
 pub(crate) fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(text.len() / 2);
-    let mut chars = text.char_indices().filter(|(_, c)| !c.is_ascii_whitespace());
+    let mut chars = text
+        .char_indices()
+        .filter(|(_, c)| !c.is_ascii_whitespace());
     while let Some((at, hi)) = chars.next() {
         let Some((_, lo)) = chars.next() else {
-            return Err(format!("odd number of hex digits (digit at offset {at} has no pair)"));
+            return Err(format!(
+                "odd number of hex digits (digit at offset {at} has no pair)"
+            ));
         };
         let (Some(h), Some(l)) = (hi.to_digit(16), lo.to_digit(16)) else {
-            return Err(format!("expected hex digits, found {:?} at offset {at}", format!("{hi}{lo}")));
+            return Err(format!(
+                "expected hex digits, found {:?} at offset {at}",
+                format!("{hi}{lo}")
+            ));
         };
         out.push((h * 16 + l) as u8);
     }
@@ -139,7 +148,10 @@ mod tests {
     #[test]
     fn values_follow_the_code() {
         assert_eq!(parse_value("12", None, 's'), Ok(Value::Bytes(b"12")));
-        assert_eq!(parse_value("hex:6162", Some(b"ab"), 'I'), Ok(Value::Bytes(b"ab")));
+        assert_eq!(
+            parse_value("hex:6162", Some(b"ab"), 'I'),
+            Ok(Value::Bytes(b"ab"))
+        );
         assert_eq!(parse_value("True", None, 'I'), Ok(Value::Bool(true)));
         assert_eq!(parse_value("-0x10", None, 'i'), Ok(Value::Int(-16)));
         assert!(parse_value("ab", None, 'I').is_err());

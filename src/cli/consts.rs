@@ -27,7 +27,13 @@ impl ConstantsCmd {
                 ));
             }
         };
-        let host = |c: Constant| if self.builtin { c } else { portsock_std::consts::on_host(c) };
+        let host = |c: Constant| {
+            if self.builtin {
+                c
+            } else {
+                portsock_std::consts::on_host(c)
+            }
+        };
         // As Python's dict comprehension over dir(): the last name (alphabetically) wins a value.
         let mut by_value: std::collections::BTreeMap<i32, &str> = std::collections::BTreeMap::new();
         let mut named: Vec<Constant> = table.iter().copied().map(host).collect();
@@ -35,6 +41,9 @@ impl ConstantsCmd {
         for c in named {
             by_value.insert(c.value, c.name);
         }
-        Ok(by_value.iter().map(|(v, n)| format!("{v:>4} {n}\n")).collect())
+        Ok(by_value
+            .iter()
+            .map(|(v, n)| format!("{v:>4} {n}\n"))
+            .collect())
     }
 }

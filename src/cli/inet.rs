@@ -66,11 +66,13 @@ impl InetCmd {
             }
             Self::Ntoa { hex } => {
                 let bytes = hex_arg(&hex)?;
-                let text = inet::inet_ntoa(&bytes).map_err(|e| CliError::new(format_args!("bytes {hex:?}"), e))?;
+                let text = inet::inet_ntoa(&bytes)
+                    .map_err(|e| CliError::new(format_args!("bytes {hex:?}"), e))?;
                 Ok(format!("{text}\n"))
             }
             Self::Pton { family, addr } => {
-                let ip = inet::inet_pton(family.into(), addr.as_bytes()).map_err(|e| bad_text(&addr, e))?;
+                let ip = inet::inet_pton(family.into(), addr.as_bytes())
+                    .map_err(|e| bad_text(&addr, e))?;
                 let bytes = match ip {
                     std::net::IpAddr::V4(v4) => v4.octets().to_vec(),
                     std::net::IpAddr::V6(v6) => v6.octets().to_vec(),

@@ -22,7 +22,10 @@ pub(crate) struct CliError {
 
 impl CliError {
     pub(crate) fn new(input: impl fmt::Display, what: impl fmt::Display) -> Self {
-        Self { input: input.to_string(), what: what.to_string() }
+        Self {
+            input: input.to_string(),
+            what: what.to_string(),
+        }
     }
 }
 
@@ -43,7 +46,11 @@ pub(crate) enum Backend {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "portsock", version, about = "Sockets, lookups and Python-struct-exact records: the PyMOTW socket chapter in Rust")]
+#[command(
+    name = "portsock",
+    version,
+    about = "Sockets, lookups and Python-struct-exact records: the PyMOTW socket chapter in Rust"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

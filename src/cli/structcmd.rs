@@ -51,13 +51,15 @@ fn parse(format: &str) -> Result<Format<'_>, CliError> {
 
 fn pack(format: &str, args: &[String]) -> Output {
     let fmt = parse(format)?;
-    let codes: Vec<char> = fmt.value_codes().collect();
-    if codes.len() != args.len() {
+    // Compare counts before collecting: a format such as '1000000000000i' is valid but takes
+    // more values than any command line can hold.
+    if fmt.value_count() != args.len() {
         return Err(CliError::new(
             format_args!("format {format:?}"),
-            format_args!("expected {} values, got {}", codes.len(), args.len()),
+            format_args!("expected {} values, got {}", fmt.value_count(), args.len()),
         ));
     }
+    let codes: Vec<char> = fmt.value_codes().collect();
     let decoded = args
         .iter()
         .enumerate()

@@ -7,7 +7,9 @@ use std::process::{Command, Output};
 /// The lines of `tests/data/vectors/NAME` as JSON values; panics loudly when the file is missing,
 /// so a test can never pass by reading nothing.
 pub fn vectors(name: &str) -> Vec<serde_json::Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vectors").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/vectors")
+        .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("vector file {} is missing: {e}", path.display()));
     let lines: Vec<_> = text
@@ -36,10 +38,22 @@ where
 /// Assert the CLI failed the documented way: exit 1, one `error: ` line on stderr, empty stdout.
 pub fn assert_cli_error(out: &Output, what: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{what}: expected exit 1, stderr {stderr}");
-    assert!(out.stdout.is_empty(), "{what}: stdout not empty: {:?}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{what}: expected exit 1, stderr {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{what}: stdout not empty: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(stderr.starts_with("error: "), "{what}: stderr {stderr:?}");
-    assert_eq!(stderr.lines().count(), 1, "{what}: one error line expected: {stderr:?}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{what}: one error line expected: {stderr:?}"
+    );
 }
 
 /// Assert success and return stdout without its trailing newline.
