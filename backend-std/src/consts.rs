@@ -31,7 +31,6 @@ pub fn host_value(name: &str) -> Option<i32> {
         "AF_LLC" => libc::AF_LLC,
         "AF_NETROM" => libc::AF_NETROM,
         "AF_PPPOX" => libc::AF_PPPOX,
-        "AF_QIPCRTR" => libc::AF_QIPCRTR,
         "AF_RDS" => libc::AF_RDS,
         "AF_SNA" => libc::AF_SNA,
         "AF_WANPIPE" => libc::AF_WANPIPE,
@@ -83,7 +82,8 @@ pub fn host_value(name: &str) -> Option<i32> {
         "IPPROTO_DCCP" => libc::IPPROTO_DCCP,
         "IPPROTO_ENCAP" => libc::IPPROTO_ENCAP,
         "IPPROTO_MTP" => libc::IPPROTO_MTP,
-        "IPPROTO_TCP_ULP" | "IPPROTO_MAX" => return None,
+        // Not in the `libc` crate for glibc targets (only musl/hexagon has AF_QIPCRTR).
+        "AF_QIPCRTR" | "IPPROTO_TCP_ULP" | "IPPROTO_MAX" => return None,
         _ => return None,
     };
     Some(v)
@@ -91,7 +91,10 @@ pub fn host_value(name: &str) -> Option<i32> {
 
 /// `constant` with its value replaced by this host's, when the host's libc knows it.
 pub fn on_host(constant: Constant) -> Constant {
-    Constant { value: host_value(constant.name).unwrap_or(constant.value), ..constant }
+    Constant {
+        value: host_value(constant.name).unwrap_or(constant.value),
+        ..constant
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +104,11 @@ mod tests {
     #[test]
     fn linux_host_agrees_with_the_core_table() {
         // On Linux the built-in (Linux) numbers and libc's must be the same.
-        for table in [portsock_core::table::consts::AF, portsock_core::table::consts::SOCK, portsock_core::table::consts::IPPROTO] {
+        for table in [
+            portsock_core::table::consts::AF,
+            portsock_core::table::consts::SOCK,
+            portsock_core::table::consts::IPPROTO,
+        ] {
             for c in table {
                 if let Some(v) = host_value(c.name) {
                     assert_eq!(v, c.value, "{}", c.name);

@@ -1,8 +1,94 @@
 //! # portsock-std
 //!
-//! portsock's backend on the host's OS sockets, through [`socket2`], and its system resolver.
-//! For now it holds the host's view of the socket constants; the transports arrive with the
-//! echo/transport work.
+//! portsock's transport on the host's OS sockets, through [`socket2`], with the system
+//! resolver. It implements the core's traits ([`portsock_core::transport`]) so that the
+//! core's sans-IO protocol machines and drivers run over real sockets unchanged:
+//!
+//! ```text
+//!    examples, CLI, tests             (the chapter's programs)
+//!             |
+//!    portsock_core::drive             one blocking loop per machine kind
+//!      |                 \
+//!    echo, multicast,     transport traits: Stream, Listener, Datagram, Multicast, Blocking
+//!    record machines          |
+//!    (no I/O)             portsock-std (this crate)
+//!                           tcp.rs   TcpListener, TcpStream      (Listener, Stream)
+//!                           udp.rs   UdpSocket                   (Datagram, Multicast)
+//!                           unix/    UnixListener, UnixStream,   (Listener, Stream, Datagram)
+//!                                    UnixDatagram, socketpair
+//!                           time.rs  SystemClock                 (Clock)
+//!                           sys.rs   the only unsafe code: recvfrom into [u8], poll,
+//!                                    setsockopt with codec bytes, fork, waitpid
+//!                               |
+//!                           socket2, libc, the kernel
+//! ```
+//!
+//! Errors are `std::io::Error` throughout, as socket2's are: system call errors unchanged on
+//! the data path, and with the input named (address, path, size) where a socket is set up.
+//! Core errors (a group that is not multicast) become `io::Error`s of the kind the core
+//! gives them. Every socket remembers whether it is in non-blocking mode, so that a read
+//! timeout is `io::ErrorKind::TimedOut` and only non-blocking mode gives `WouldBlock` (see
+//! [`portsock_core::transport`] for why the two must stay apart).
+//!
+//! One complete loop: the chapter's echo server and client over TCP on the loopback, the
+//! server reading 16 bytes at a time.
+//!
+//! ```
+//! use std::thread;
+//! use portsock_std::prelude::*;
+//! use portsock_std::tcp::{TcpListener, TcpStream};
+//!
+//! let mut listener = TcpListener::bind("127.0.0.1:0".parse()?)?;
+//! let addr = listener.local_addr()?;
+//! let server = thread::spawn(move || -> std::io::Result<()> {
+//!     let (mut conn, _client) = listener.accept()?;
+//!     let mut data = [0u8; 16];
+//!     loop {
+//!         let n = conn.read(&mut data)?;
+//!         if n == 0 {
+//!             return Ok(()); // no data: the client is done
+//!         }
+//!         conn.write_all(&data[..n])?; // sending data back to the client
+//!     }
+//! });
+//!
+//! let message = b"This is the message.  It will be repeated.";
+//! let mut sock = TcpStream::create_connection("localhost", addr.port(), None)?;
+//! sock.write_all(message)?;
+//! let mut received = Vec::new();
+//! let mut data = [0u8; 16];
+//! while received.len() < message.len() {
+//!     let n = sock.read(&mut data)?;
+//!     received.extend_from_slice(&data[..n]);
+//! }
+//! assert_eq!(received, message);
+//! drop(sock); // closing the socket
+//! server.join().expect("server thread")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
 
 pub mod consts;
+pub mod multicast;
+pub mod process;
+pub mod resolve;
+pub mod tcp;
+pub mod time;
+pub mod udp;
+pub mod unix;
+
+mod sock;
+mod sys;
+
+/// Everything a program using this crate usually needs in scope: the transport traits (whose
+/// methods the socket types implement), the core's time types and the host's clock.
+pub mod prelude {
+    pub use portsock_core::time::{Clock, Duration, Instant};
+    pub use portsock_core::transport::{
+        Blocking, Datagram, Interface, Listener, MembershipRequest, Multicast, Read, ReadReady,
+        Received, Shutdown, Stream, TransportError, Write, WriteReady,
+    };
+
+    pub use crate::time::SystemClock;
+}
