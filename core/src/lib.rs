@@ -11,9 +11,17 @@
 //!            \________________________________/
 //!                            |
 //!                     portsock-core
-//!        wire/   : struct codec, inet text <-> bytes, Python reprs
-//!        table/  : socket constants, services, protocols
+//!   drive      : the blocking loops that run any machine over any transport
+//!   echo/, multicast, record : sans-IO state machines (handle_* in, poll_* out)
+//!   transport  : the traits every backend implements (embedded-io streams, datagrams,
+//!                multicast, timeouts); mem: an in-memory implementation for tests
+//!   time       : Instant / Duration in milliseconds; time is always an argument
+//!   wire/      : struct codec, inet text <-> bytes, mreq layouts, Python reprs
+//!   table/     : socket constants, services, protocols
 //! ```
+//!
+//! Each layer depends only on the ones below it: the wire codecs know nothing of machines, the
+//! machines know nothing of sockets, and only the drivers touch a transport.
 //!
 //! ```
 //! use portsock_core::wire::structfmt::{Format, Value};
