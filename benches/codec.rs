@@ -1,6 +1,7 @@
 //! Codec benchmarks, each beside a peer measured in the same run:
-//! - `struct/*`: pack+unpack of `'I 2s f'` and of a 10-field record with portsock's parse-once
-//!   `Struct`, with `Format`, and with hand-written `to_le_bytes`/`from_le_bytes` code;
+//! - `struct/*`: pack+unpack of `'I 2s f'` and of a 10-field record with portsock's typed,
+//!   parse-once `Record`, with its dynamic `Struct` and `Format`, and with hand-written
+//!   `to_le_bytes`/`from_le_bytes` code (all four checked to write the same bytes first);
 //! - `inet/*`: `inet_pton`/`inet_ntop` against glibc (through `libc`) and `core::net`.
 //!
 //! `scripts/bench-codec` runs this and CPython's `struct` on the same records and prints ratios.
@@ -11,7 +12,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portsock::core::wire::inet;
-use portsock::core::wire::structfmt::{Format, Struct, Value};
+use portsock::core::wire::structfmt::{Format, Record, Struct, Value};
 
 /// The chapter's record, `'I 2s f'` (native: 4 + 2 + 2 padding + 4 bytes).
 const CHAPTER: &str = "I 2s f";
@@ -90,6 +91,71 @@ fn hand_ten(v: Ten, out: &mut [u8; 42]) -> Ten {
     )
 }
 
+/// The chapter's record as Rust types.
+type Chapter = (u32, [u8; 2], f32);
+const CHAPTER_TYPED: Chapter = (1, *b"ab", 2.7);
+const TEN_TYPED: Ten = (
+    4_000_000_000,
+    65_000,
+    -30_000,
+    -9_000_000_000_000,
+    18_000_000_000_000_000_000,
+    2.5e300,
+    2.7,
+    *b"abcd",
+    200,
+    true,
+);
+
+/// `'I 2s f'` with `Record`, shaped as [`hand_chapter`]: pack, hide the bytes, unpack.
+#[inline(never)]
+fn record_chapter(rec: &Record<Chapter>, v: Chapter, out: &mut [u8; 12]) -> Chapter {
+    rec.pack(out, &v).expect("fits");
+    rec.unpack(black_box(&*out)).expect("one record")
+}
+
+/// [`TEN`] with `Record`, shaped as [`hand_ten`].
+#[inline(never)]
+fn record_ten(rec: &Record<Ten>, v: Ten, out: &mut [u8; 42]) -> Ten {
+    rec.pack(out, &v).expect("fits");
+    rec.unpack(black_box(&out[..])).expect("one record")
+}
+
+/// Hand-written code, `Struct` and `Record` write the same bytes and read the same values.
+fn check_same_bytes(chapter: &Record<Chapter>, ten: &Record<Ten>) {
+    let mut hand = [0u8; 12];
+    let back = hand_chapter(CHAPTER_TYPED.0, CHAPTER_TYPED.1, CHAPTER_TYPED.2, &mut hand);
+    assert_eq!(back, CHAPTER_TYPED);
+    let mut typed = [0xaau8; 12];
+    assert_eq!(
+        record_chapter(chapter, CHAPTER_TYPED, &mut typed),
+        CHAPTER_TYPED
+    );
+    let mut dynamic = [0x55u8; 12];
+    let compiled: Struct = Struct::new(CHAPTER).expect("valid format");
+    compiled
+        .pack(&mut dynamic, &chapter_values())
+        .expect("pack");
+    assert_eq!(
+        hand, typed,
+        "chapter: Record and hand-written code disagree"
+    );
+    assert_eq!(
+        hand, dynamic,
+        "chapter: Struct and hand-written code disagree"
+    );
+
+    let mut hand = [0u8; 42];
+    assert_eq!(hand_ten(TEN_TYPED, &mut hand), TEN_TYPED);
+    let mut typed = [0xaau8; 42];
+    assert_eq!(record_ten(ten, TEN_TYPED, &mut typed), TEN_TYPED);
+    let mut dynamic = [0x55u8; 42];
+    let compiled: Struct = Struct::new(TEN).expect("valid format");
+    compiled.pack(&mut dynamic, &ten_values()).expect("pack");
+    assert_eq!(hand, typed, "ten: Record and hand-written code disagree");
+    assert_eq!(hand, dynamic, "ten: Struct and hand-written code disagree");
+}
+
 fn consume<'a>(values: impl Iterator<Item = Value<'a>>) {
     for v in values {
         black_box(v);
@@ -118,6 +184,17 @@ fn bench_struct(c: &mut Criterion) {
             })
         });
     }
+    let chapter = Record::<Chapter>::new(CHAPTER).expect("format takes (u32, [u8; 2], f32)");
+    let ten = Record::<Ten>::new(TEN).expect("format takes the Ten types");
+    check_same_bytes(&chapter, &ten);
+    g.bench_function("chapter/portsock_record", |b| {
+        let mut out = [0u8; 12];
+        b.iter(|| black_box(record_chapter(&chapter, black_box(CHAPTER_TYPED), &mut out)))
+    });
+    g.bench_function("ten/portsock_record", |b| {
+        let mut out = [0u8; 42];
+        b.iter(|| black_box(record_ten(&ten, black_box(TEN_TYPED), &mut out)))
+    });
     g.bench_function("chapter/hand_written", |b| {
         let mut out = [0u8; 12];
         b.iter(|| {
@@ -131,19 +208,7 @@ fn bench_struct(c: &mut Criterion) {
     });
     g.bench_function("ten/hand_written", |b| {
         let mut out = [0u8; 42];
-        let v = (
-            4_000_000_000u32,
-            65_000u16,
-            -30_000i16,
-            -9_000_000_000_000i64,
-            18_000_000_000_000_000_000u64,
-            2.5e300f64,
-            2.7f32,
-            *b"abcd",
-            200u8,
-            true,
-        );
-        b.iter(|| black_box(hand_ten(black_box(v), &mut out)))
+        b.iter(|| black_box(hand_ten(black_box(TEN_TYPED), &mut out)))
     });
     g.finish();
 }

@@ -43,6 +43,7 @@ mod error;
 mod float;
 mod pack;
 mod parse;
+mod typed;
 mod unpack;
 
 #[cfg(test)]
@@ -50,6 +51,7 @@ mod tests;
 
 pub use compiled::Struct;
 pub use error::{FormatError, PackError, UnpackError};
+pub use typed::{F16, Field, FieldType, Fields, Record, RecordError, Records};
 pub use unpack::{IterUnpack, Unpack};
 
 use pack::{pack_value, region_mut};
