@@ -1,0 +1,61 @@
+//! `socket_echo_server`: the chapter's TCP echo server. It listens on `localhost` port 10000,
+//! and for each client reads 16 bytes at a time, printing each chunk and sending it back,
+//! until the client closes its side.
+//!
+//! The echo itself is the core's [`EchoSession`] state machine, run over a std TCP stream by
+//! [`run_stream`]; this program only sets the socket up and prints the session's events.
+//!
+//! ```text
+//! cargo run --example socket_echo_server [HOST] [PORT] [--count N | --once]
+//! cargo run --example socket_echo_client          # in a second terminal
+//! ```
+//!
+//! Without `--count` it serves clients one after another forever (Ctrl-C stops it).
+
+mod common;
+
+use portsock::core::drive::run_stream;
+use portsock::core::echo::CHAPTER_CHUNK;
+use portsock::core::echo::stream::{EchoSession, SessionEvent};
+use portsock::core::wire::repr::PyBytes;
+use portsock::std::prelude::*;
+use portsock::std::tcp::TcpListener;
+
+use common::{HOST, PyAddr};
+
+fn main() -> common::Result {
+    let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");
+    let server_address = (args.text(0, HOST), args.port(1));
+
+    // Bind the socket to the port and listen for incoming connections.
+    println!(
+        "starting up on {} port {}",
+        server_address.0, server_address.1
+    );
+    let mut sock = TcpListener::bind_host(&server_address.0, server_address.1)?;
+
+    for _ in 0..args.count() {
+        // Wait for a connection.
+        println!("waiting for a connection");
+        let (mut connection, client_address) = sock.accept()?;
+        println!("connection from {}", PyAddr(client_address));
+
+        // Receive the data in small chunks and retransmit it, until the client closes.
+        let mut session = EchoSession::new([0u8; CHAPTER_CHUNK]);
+        run_stream(&mut connection, &mut session, &mut |session| {
+            while let Some(event) = session.poll_event() {
+                match event {
+                    SessionEvent::Received(data) => println!("received {}", PyBytes(data)),
+                    SessionEvent::Sending(_) => println!("sending data back to the client"),
+                    SessionEvent::PeerClosed => {
+                        println!("received b''");
+                        println!("no data from {}", PyAddr(client_address));
+                    }
+                    _ => {}
+                }
+            }
+        })?;
+        // Dropping `connection` closes it.
+    }
+    Ok(())
+}

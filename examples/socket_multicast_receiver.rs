@@ -1,0 +1,57 @@
+//! `socket_multicast_receiver`: join the multicast group 224.3.29.71 on port 10000, and
+//! acknowledge every datagram sent to it with `ack`.
+//!
+//! The core's [`MulticastReceiver`] state machine does the receive / acknowledge loop, run
+//! over a std UDP socket by [`run_datagram`]. It joins the group on the **loopback** interface
+//! (`127.0.0.1`) unless `--iface` names another of this machine's addresses, and binds the
+//! group's address rather than every address (the chapter binds `''`), so it hears only the
+//! group, and only from this machine by default. Several receivers may run at once: the
+//! address is bound with `SO_REUSEADDR`, and each of them gets every datagram.
+//!
+//! ```text
+//! cargo run --example socket_multicast_receiver [GROUP] [PORT] [--iface ADDR] [--count N | --once]
+//! cargo run --example socket_multicast_sender       # then, in another terminal
+//! ```
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use portsock::core::drive::run_datagram;
+use portsock::core::multicast::{
+    CHAPTER_GROUP, CHAPTER_RECEIVE_SIZE, MulticastReceiver, ReceiverEvent,
+};
+use portsock::core::wire::repr::PyBytes;
+use portsock::std::prelude::*;
+use portsock::std::udp::UdpSocket;
+
+use common::PyAddr;
+
+fn main() -> common::Result {
+    let args = common::Args::parse("[GROUP] [PORT] [--iface ADDR] [--count N | --once]");
+    let group: Ipv4Addr = args.value(0, "group", CHAPTER_GROUP);
+
+    // Bind the group's port, then tell the system to add the socket to the group on the
+    // chosen interface.
+    let mut sock = UdpSocket::bind_reusable(SocketAddr::from((group, args.port(1))))?;
+    sock.join_group(IpAddr::V4(group), Interface::Addr(args.iface()))?;
+
+    // Receive/respond loop.
+    let mut receiver = MulticastReceiver::new([0u8; CHAPTER_RECEIVE_SIZE]).with_limit(args.count());
+    run_datagram(&mut sock, &mut receiver, &SystemClock, &mut |receiver| {
+        while let Some(event) = receiver.poll_event() {
+            match event {
+                ReceiverEvent::Waiting => println!("\nwaiting to receive message"),
+                ReceiverEvent::Received { from, data, .. } => {
+                    println!("received {} bytes from {}", data.len(), PyAddr(from));
+                    println!("{}", PyBytes(data));
+                }
+                ReceiverEvent::Acknowledged { to } => {
+                    println!("sending acknowledgement to {}", PyAddr(to));
+                }
+                _ => {}
+            }
+        }
+    })?;
+    Ok(())
+}

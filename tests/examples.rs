@@ -1,0 +1,643 @@
+//! The examples, run as the programs they are: each server with its client, each against a
+//! CPython peer written here, with every line they print checked against the chapter's (with
+//! this run's addresses and ports).
+//!
+//! The example binaries are not built by this file: `cargo test` builds every example before
+//! it runs any test, into `target/<profile>/examples/`, next to this test's own directory. A
+//! run of this file alone (`cargo test --test examples`) needs `cargo build --examples` first;
+//! a missing binary fails the test with that advice.
+//!
+//! Everything stays on this machine: TCP and UDP on 127.0.0.1 (ports the system picked as
+//! free), Unix sockets in temporary directories, multicast joined and sent on the loopback.
+//! The one server that binds every address (`socket_echo_server_any`) runs in a private
+//! network namespace whose only interface is its own loopback. Every process is killed if a
+//! test fails ([`Program`]'s `Drop`).
+#![cfg(feature = "std")]
+
+#[path = "examples/harness.rs"]
+mod harness;
+#[path = "examples/peers.rs"]
+mod peers;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use harness::{
+    Program, example, example_path, free_tcp_port, free_udp_port, privileged, python, run,
+};
+use peers::{
+    PY_BINARY_CLIENT, PY_BINARY_SERVER, PY_DGRAM_CLIENT, PY_DGRAM_SERVER, PY_STREAM_CLIENT,
+    PY_STREAM_SERVER,
+};
+
+/// The chapter's message, as the programs print and send it.
+const MESSAGE: &str = "This is the message.  It will be repeated.";
+/// The message in 16-byte reads, as `recv(16)` returns it.
+const CHUNKS: [&str; 3] = [
+    "b'This is the mess'",
+    "b'age.  It will be'",
+    "b' repeated.'",
+];
+/// The chapter's binary record, hexlified, and its values unpacked.
+const RECORD_HEX: &str = "b'0100000061620000cdcc2c40'";
+const UNPACKED: &str = "(1, b'ab', 2.700000047683716)";
+
+// ---------------------------------------------------------------------------------------------
+// TCP
+
+#[test]
+fn tcp_echo_server_serves_the_client_then_the_easy_client() {
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "socket_echo_server",
+        example("socket_echo_server").args(["localhost", &port, "--count", "2"]),
+    );
+    server.wait_for("waiting for a connection");
+
+    let client = run(
+        "socket_echo_client",
+        example("socket_echo_client").args(["localhost", &port]),
+    );
+    let mut expected = vec![format!("connecting to localhost port {port}")];
+    expected.extend(echo_client_lines());
+    expected.push("closing socket".into());
+    client.assert_lines(&expected);
+    assert_eq!(client.received(), MESSAGE);
+
+    server.wait_for("waiting for a connection");
+    let easy = run(
+        "socket_echo_client_easy",
+        example("socket_echo_client_easy").args(["localhost", &port]),
+    );
+    let mut expected: Vec<String> = ["Family  : AF_INET", "Type    : SOCK_STREAM"]
+        .into_iter()
+        .chain(["Protocol: IPPROTO_TCP", ""])
+        .map(String::from)
+        .collect();
+    expected.extend(echo_client_lines());
+    expected.push("closing socket".into());
+    easy.assert_lines(&expected);
+
+    let server = server.finish();
+    let first = peer_port(&server.lines, 2, "connection from ('127.0.0.1', ");
+    let second = peer_port(&server.lines, 12, "connection from ('127.0.0.1', ");
+    let mut expected = vec![
+        format!("starting up on localhost port {port}"),
+        "waiting for a connection".into(),
+    ];
+    expected.extend(echo_server_connection(&format!("('127.0.0.1', {first})")));
+    expected.push("waiting for a connection".into());
+    expected.extend(echo_server_connection(&format!("('127.0.0.1', {second})")));
+    server.assert_lines(&expected);
+    assert_eq!(server.received(), MESSAGE.repeat(2));
+}
+
+#[test]
+fn tcp_explicit_server_and_client() {
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "socket_echo_server_explicit",
+        example("socket_echo_server_explicit").args(["127.0.0.1", &port, "--once"]),
+    );
+    server.wait_for("waiting for a connection");
+    let client = run(
+        "socket_echo_client_explicit",
+        example("socket_echo_client_explicit").args(["127.0.0.1", &port]),
+    );
+    let mut expected = vec![format!("connecting to 127.0.0.1 port {port}")];
+    expected.extend(echo_client_lines());
+    client.assert_lines(&expected);
+
+    let server = server.finish();
+    let peer = peer_port(&server.lines, 2, "client connected: ('127.0.0.1', ");
+    server.assert_lines(&explicit_server_lines(
+        &format!("starting up on 127.0.0.1 port {port}"),
+        peer,
+    ));
+    assert_eq!(server.received(), MESSAGE);
+}
+
+#[test]
+fn tcp_any_server_in_a_private_network_namespace() {
+    // Binding every address is only safe where the loopback is the only interface: a network
+    // namespace of its own. There the chapter's port 10000 is free, too.
+    if !privileged("unshare --net needs root (or user namespaces)") {
+        return;
+    }
+    let mut namespace = Command::new("unshare");
+    namespace
+        .args([
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" \"$@\"",
+        ])
+        .arg(example_path("socket_echo_server_any"))
+        .arg("--once");
+    let mut server = Program::start("socket_echo_server_any", &mut namespace);
+    server.wait_for("waiting for a connection");
+
+    let mut enter = Command::new("nsenter");
+    enter
+        .arg(format!("--net=/proc/{}/ns/net", server.id()))
+        .arg("--")
+        .arg(example_path("socket_echo_client_explicit"))
+        .arg("127.0.0.1");
+    let client = run("socket_echo_client_explicit", &mut enter);
+    let mut expected = vec!["connecting to 127.0.0.1 port 10000".to_owned()];
+    expected.extend(echo_client_lines());
+    client.assert_lines(&expected);
+
+    let server = server.finish();
+    let peer = peer_port(&server.lines, 2, "client connected: ('127.0.0.1', ");
+    server.assert_lines(&explicit_server_lines(
+        "starting up on 0.0.0.0 port 10000",
+        peer,
+    ));
+}
+
+#[test]
+fn python_client_against_the_tcp_echo_server() {
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "socket_echo_server",
+        example("socket_echo_server").args(["127.0.0.1", &port, "--once"]),
+    );
+    server.wait_for("waiting for a connection");
+    let python = run(
+        "python client",
+        python(PY_STREAM_CLIENT).args(["tcp", &port, MESSAGE]),
+    );
+    let client_port = python.value_after("client port ");
+    python.assert_last_line(&format!("echoed b'{MESSAGE}'"));
+
+    let server = server.finish();
+    let mut expected = vec![
+        format!("starting up on 127.0.0.1 port {port}"),
+        "waiting for a connection".into(),
+    ];
+    expected.extend(echo_server_connection(&format!(
+        "('127.0.0.1', {client_port})"
+    )));
+    server.assert_lines(&expected);
+}
+
+#[test]
+fn tcp_echo_client_against_a_python_server() {
+    let mut server = Program::start("python server", python(PY_STREAM_SERVER).args(["tcp", ""]));
+    let port = server.wait_for_value("listening ");
+    let client = run(
+        "socket_echo_client",
+        example("socket_echo_client").args(["127.0.0.1", &port]),
+    );
+    let mut expected = vec![format!("connecting to 127.0.0.1 port {port}")];
+    expected.extend(echo_client_lines());
+    expected.push("closing socket".into());
+    client.assert_lines(&expected);
+    server
+        .finish()
+        .assert_last_line(&format!("echoed b'{MESSAGE}'"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// UDP
+
+#[test]
+fn udp_echo_server_and_client() {
+    let port = free_udp_port().to_string();
+    let mut server = Program::start(
+        "socket_echo_server_dgram",
+        example("socket_echo_server_dgram").args(["localhost", &port, "--once"]),
+    );
+    server.wait_for("waiting to receive message");
+    let client = run(
+        "socket_echo_client_dgram",
+        example("socket_echo_client_dgram").args(["localhost", &port]),
+    );
+    client.assert_lines(&dgram_client_lines());
+
+    let server = server.finish();
+    let peer = peer_port(&server.lines, 3, "received 42 bytes from ('127.0.0.1', ");
+    server.assert_lines(&dgram_server_lines(
+        &format!("starting up on localhost port {port}"),
+        peer,
+    ));
+}
+
+#[test]
+fn python_client_against_the_udp_echo_server() {
+    let port = free_udp_port().to_string();
+    let mut server = Program::start(
+        "socket_echo_server_dgram",
+        example("socket_echo_server_dgram").args(["127.0.0.1", &port, "--once"]),
+    );
+    server.wait_for("waiting to receive message");
+    let python = run(
+        "python client",
+        python(PY_DGRAM_CLIENT).args([&port, MESSAGE]),
+    );
+    let client_port: u16 = python.value_after("client port ").parse().expect("a port");
+    python.assert_last_line(&format!("echoed b'{MESSAGE}' from ('127.0.0.1', {port})"));
+    server.finish().assert_lines(&dgram_server_lines(
+        &format!("starting up on 127.0.0.1 port {port}"),
+        client_port,
+    ));
+}
+
+#[test]
+fn udp_echo_client_against_a_python_server() {
+    let mut server = Program::start("python server", &mut python(PY_DGRAM_SERVER));
+    let port = server.wait_for_value("listening ");
+    let client = run(
+        "socket_echo_client_dgram",
+        example("socket_echo_client_dgram").args(["127.0.0.1", &port]),
+    );
+    client.assert_lines(&dgram_client_lines());
+    let server = server.finish();
+    let last = server.lines.last().cloned().unwrap_or_default();
+    let expected = format!("echoed b'{MESSAGE}' to ('127.0.0.1', ");
+    assert!(last.starts_with(&expected), "{}", server.report());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unix sockets
+
+#[test]
+fn uds_echo_server_and_client_twice_in_one_directory() {
+    // The default path, ./uds_socket, in a directory of its own. The second server finds the
+    // first one's socket file still there and replaces it, as the chapter's unlink does.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for round in 0..2 {
+        let mut server = Program::start(
+            "socket_echo_server_uds",
+            example("socket_echo_server_uds")
+                .arg("--once")
+                .current_dir(dir.path()),
+        );
+        server.wait_for("waiting for a connection");
+        let client = run(
+            "socket_echo_client_uds",
+            example("socket_echo_client_uds").current_dir(dir.path()),
+        );
+        let mut expected = vec!["connecting to ./uds_socket".to_owned()];
+        expected.extend(echo_client_lines());
+        expected.push("closing socket".into());
+        client.assert_lines(&expected);
+
+        let server = server.finish();
+        let mut expected = vec![
+            "starting up on ./uds_socket".to_owned(),
+            "waiting for a connection".into(),
+        ];
+        // The client has no address: Python prints an empty string after "from".
+        expected.extend(echo_server_connection(""));
+        server.assert_lines(&expected);
+        assert!(dir.path().join("uds_socket").exists(), "round {round}");
+    }
+}
+
+#[test]
+fn uds_client_without_a_server_prints_the_error_and_exits_1() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("nobody_here");
+    let client = Program::start(
+        "socket_echo_client_uds",
+        example("socket_echo_client_uds").arg(&path),
+    )
+    .finish();
+    assert_eq!(client.status.code(), Some(1), "{}", client.report());
+    assert_eq!(client.lines.len(), 2, "{}", client.report());
+    assert_eq!(client.lines[0], format!("connecting to {}", path.display()));
+    assert!(
+        client.lines[1].contains("No such file or directory"),
+        "{}",
+        client.report()
+    );
+}
+
+#[test]
+fn python_client_against_the_uds_echo_server() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("uds_socket");
+    let path_text = path.to_str().expect("a UTF-8 path");
+    let mut server = Program::start(
+        "socket_echo_server_uds",
+        example("socket_echo_server_uds").args([path_text, "--once"]),
+    );
+    server.wait_for("waiting for a connection");
+    let python = run(
+        "python client",
+        python(PY_STREAM_CLIENT).args(["unix", path_text, MESSAGE]),
+    );
+    python.assert_last_line(&format!("echoed b'{MESSAGE}'"));
+
+    let mut expected = vec![
+        format!("starting up on {path_text}"),
+        "waiting for a connection".into(),
+    ];
+    expected.extend(echo_server_connection(""));
+    server.finish().assert_lines(&expected);
+}
+
+#[test]
+fn uds_echo_client_against_a_python_server() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("uds_socket");
+    let path_text = path.to_str().expect("a UTF-8 path");
+    let mut server = Program::start(
+        "python server",
+        python(PY_STREAM_SERVER).args(["unix", path_text]),
+    );
+    server.wait_for(&format!("listening {path_text}"));
+    let client = run(
+        "socket_echo_client_uds",
+        example("socket_echo_client_uds").arg(path_text),
+    );
+    let mut expected = vec![format!("connecting to {path_text}")];
+    expected.extend(echo_client_lines());
+    expected.push("closing socket".into());
+    client.assert_lines(&expected);
+    server
+        .finish()
+        .assert_last_line(&format!("echoed b'{MESSAGE}'"));
+}
+
+#[test]
+fn socketpair_parent_and_child() {
+    let out = run("socket_socketpair", &mut example("socket_socketpair"));
+    // Parent and child print concurrently: each one's lines in order, and the child's
+    // message before the parent's response, which answers it.
+    let position = |line: &str| {
+        out.lines
+            .iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("no line {line:?}\n{}", out.report()))
+    };
+    assert_eq!(out.lines.len(), 4, "{}", out.report());
+    let parent_sends = position("in parent, sending message");
+    let child_waits = position("in child, waiting for message");
+    let child_gets = position("message from parent: b'ping'");
+    let parent_gets = position("response from child: b'pong'");
+    assert!(parent_sends < parent_gets, "{}", out.report());
+    assert!(child_waits < child_gets, "{}", out.report());
+    assert!(child_gets < parent_gets, "{}", out.report());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multicast, on the loopback
+
+#[test]
+fn multicast_sender_collects_the_acks_of_two_receivers_on_the_loopback() {
+    let port = free_udp_port().to_string();
+    let group = "224.3.29.71";
+    let mut receivers: Vec<Program> = (0..2)
+        .map(|_| {
+            let mut receiver = Program::start(
+                "socket_multicast_receiver",
+                example("socket_multicast_receiver").args([group, &port, "--once"]),
+            );
+            receiver.wait_for("waiting to receive message");
+            receiver
+        })
+        .collect();
+    assert!(
+        loopback_joined(group),
+        "224.3.29.71 is not joined on lo:\n{}",
+        std::fs::read_to_string("/proc/net/igmp").unwrap_or_default()
+    );
+
+    let sender = run(
+        "socket_multicast_sender",
+        example("socket_multicast_sender").args([group, &port]),
+    );
+    let ack = format!("received b'ack' from ('127.0.0.1', {port})");
+    sender.assert_lines(&[
+        "sending b'very important data'",
+        "waiting to receive",
+        &ack,
+        "waiting to receive",
+        &ack,
+        "waiting to receive",
+        "timed out, no more responses",
+        "closing socket",
+    ]);
+
+    for receiver in &mut receivers {
+        let receiver = receiver.finish();
+        let from = peer_port(&receiver.lines, 2, "received 19 bytes from ('127.0.0.1', ");
+        receiver.assert_lines(&[
+            "".to_owned(),
+            "waiting to receive message".into(),
+            format!("received 19 bytes from ('127.0.0.1', {from})"),
+            "b'very important data'".into(),
+            format!("sending acknowledgement to ('127.0.0.1', {from})"),
+        ]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary records
+
+#[test]
+fn binary_client_and_server() {
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "socket_binary_server",
+        example("socket_binary_server").args(["localhost", &port, "--once"]),
+    );
+    server.wait_for("waiting for a connection");
+    let client = run(
+        "socket_binary_client",
+        example("socket_binary_client").args(["localhost", &port]),
+    );
+    client.assert_lines(&[
+        "values = (1, b'ab', 2.7)".to_owned(),
+        format!("sending {RECORD_HEX}"),
+        "closing socket".into(),
+    ]);
+    server.finish().assert_lines(&[
+        "".to_owned(),
+        "waiting for a connection".into(),
+        format!("received {RECORD_HEX}"),
+        format!("unpacked: {UNPACKED}"),
+    ]);
+}
+
+#[test]
+fn binary_records_interoperate_with_python_struct() {
+    // Python packs, the example server unpacks.
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "socket_binary_server",
+        example("socket_binary_server").args(["127.0.0.1", &port, "--once"]),
+    );
+    server.wait_for("waiting for a connection");
+    run("python client", python(PY_BINARY_CLIENT).arg(&port)).assert_lines::<&str>(&[]);
+    server.finish().assert_lines(&[
+        "".to_owned(),
+        "waiting for a connection".into(),
+        format!("received {RECORD_HEX}"),
+        format!("unpacked: {UNPACKED}"),
+    ]);
+
+    // The example client packs, Python unpacks.
+    let mut server = Program::start("python server", &mut python(PY_BINARY_SERVER));
+    let port = server.wait_for_value("listening ");
+    run(
+        "socket_binary_client",
+        example("socket_binary_client").args(["127.0.0.1", &port]),
+    )
+    .assert_last_line("closing socket");
+    server
+        .finish()
+        .assert_last_line(&format!("unpacked {UNPACKED}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-blocking mode and timeouts, and bad input
+
+#[test]
+fn nonblocking_shows_timed_out_and_would_block_apart() {
+    let started = Instant::now();
+    let out = run("socket_nonblocking", &mut example("socket_nonblocking"));
+    let waited = started.elapsed();
+    let port = out.value_after("starting up on localhost port ");
+    out.assert_lines(&[
+        format!("starting up on localhost port {port}"),
+        format!("connected to ('127.0.0.1', {port})"),
+        "settimeout(0.2): recv(16) waits, then: TimedOut".into(),
+        "setblocking(False): recv(16) at once: WouldBlock".into(),
+        "setblocking(False): accept() at once: WouldBlock".into(),
+        "echo over non-blocking sockets, one step at a time:".into(),
+        format!("sending b'{MESSAGE}'"),
+        format!("received {}", CHUNKS[0]),
+        format!("received {}", CHUNKS[1]),
+        format!("received {}", CHUNKS[2]),
+        "closing socket".into(),
+        format!("the server echoed {} bytes", MESSAGE.len()),
+    ]);
+    // The timed-out read really waited for its timeout.
+    assert!(waited >= Duration::from_millis(195), "took {waited:?}");
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_message() {
+    let cases: [(&str, &[&str], i32, &str); 5] = [
+        (
+            "socket_echo_server",
+            &["--count"],
+            2,
+            "error: --count needs a value",
+        ),
+        (
+            "socket_echo_server",
+            &["localhost", "99999"],
+            2,
+            "error: port \"99999\"",
+        ),
+        (
+            "socket_echo_client",
+            &["a", "1", "extra"],
+            2,
+            "error: too many arguments",
+        ),
+        (
+            "socket_echo_server_explicit",
+            &[],
+            2,
+            "error: HOST is required",
+        ),
+        (
+            "socket_multicast_sender",
+            &["10.0.0.1", "1"],
+            1,
+            "Error: group 10.0.0.1: not a multicast address",
+        ),
+    ];
+    for (name, args, code, message) in cases {
+        let out = run(name, example(name).args(args));
+        assert_eq!(out.status.code(), Some(code), "{}", out.report());
+        assert!(out.stderr.starts_with(message), "{}", out.report());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the programs print
+
+/// The echo client's lines after connecting: the message sent, then the echo in 16-byte reads.
+fn echo_client_lines() -> Vec<String> {
+    let mut lines = vec![format!("sending b'{MESSAGE}'")];
+    lines.extend(CHUNKS.iter().map(|c| format!("received {c}")));
+    lines
+}
+
+/// `socket_echo_server`'s (and `_uds`'s) lines for one connection from `client`.
+fn echo_server_connection(client: &str) -> Vec<String> {
+    let mut lines = vec![format!("connection from {client}")];
+    for chunk in CHUNKS {
+        lines.push(format!("received {chunk}"));
+        lines.push("sending data back to the client".into());
+    }
+    lines.push("received b''".into());
+    lines.push(format!("no data from {client}"));
+    lines
+}
+
+/// The explicit and any-address servers' lines for one connection from port `peer`.
+fn explicit_server_lines(first: &str, peer: u16) -> Vec<String> {
+    let mut lines = vec![
+        first.to_owned(),
+        "waiting for a connection".into(),
+        format!("client connected: ('127.0.0.1', {peer})"),
+    ];
+    lines.extend(CHUNKS.iter().map(|c| format!("received {c}")));
+    lines.push("received b''".into());
+    lines
+}
+
+fn dgram_client_lines() -> Vec<String> {
+    vec![
+        format!("sending b'{MESSAGE}'"),
+        "waiting to receive".into(),
+        format!("received b'{MESSAGE}'"),
+        "closing socket".into(),
+    ]
+}
+
+fn dgram_server_lines(first: &str, peer: u16) -> Vec<String> {
+    vec![
+        first.to_owned(),
+        String::new(),
+        "waiting to receive message".into(),
+        format!("received 42 bytes from ('127.0.0.1', {peer})"),
+        format!("b'{MESSAGE}'"),
+        format!("sent 42 bytes back to ('127.0.0.1', {peer})"),
+    ]
+}
+
+/// The port in `lines[index]`, which must be `prefix`, a port and `)`.
+fn peer_port(lines: &[String], index: usize, prefix: &str) -> u16 {
+    let line = lines.get(index).map_or("", String::as_str);
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("line {index} is not {prefix}PORT): {lines:#?}"))
+}
+
+/// Whether `group` is joined on the loopback interface, as `/proc/net/igmp` lists it.
+fn loopback_joined(group: &str) -> bool {
+    let octets: Vec<u8> = group.split('.').filter_map(|o| o.parse().ok()).collect();
+    // The kernel prints the group's four bytes as a native-endian (here little-endian) word.
+    let hex: String = octets.iter().rev().map(|o| format!("{o:02X}")).collect();
+    let table = std::fs::read_to_string("/proc/net/igmp").expect("/proc/net/igmp");
+    let mut on_lo = false;
+    for line in table.lines().skip(1) {
+        if !line.starts_with('\t') {
+            on_lo = line.split_whitespace().nth(1) == Some("lo");
+        } else if on_lo && line.split_whitespace().next() == Some(hex.as_str()) {
+            return true;
+        }
+    }
+    false
+}
