@@ -97,6 +97,51 @@ pub fn on_host(constant: Constant) -> Constant {
     }
 }
 
+/// The name the chapter's `get_constants(prefix)` gives `value` on this host: among the names in
+/// `table` whose host value is `value`, the last one alphabetically (Python builds a dict from
+/// `dir(socket)`, so a later name overwrites an earlier one with the same value). `None` when
+/// no name has this value, where the chapter's program would raise `KeyError`.
+///
+/// ```
+/// use portsock_core::table::consts::{AF, IPPROTO};
+/// use portsock_std::consts::name_on_host;
+///
+/// assert_eq!(name_on_host(AF, libc::AF_INET6), Some("AF_INET6"));
+/// assert_eq!(name_on_host(IPPROTO, 0), Some("IPPROTO_IP"));
+/// assert_eq!(name_on_host(IPPROTO, 3), None);
+/// ```
+pub fn name_on_host(table: &[Constant], value: i32) -> Option<&'static str> {
+    // The core's tables are sorted by name, so the last match is the last name.
+    table
+        .iter()
+        .rev()
+        .find(|c| on_host(**c).value == value)
+        .map(|c| c.name)
+}
+
+/// The chapter's `get_constants(prefix)`: every constant whose name starts with `prefix`
+/// (`"AF_"`, `"SOCK_"`, `"IPPROTO_"`), value -> name, with this host's values and the name
+/// [`name_on_host`] picks when several share a value.
+///
+/// ```
+/// use portsock_std::consts::get_constants;
+///
+/// let protocols = get_constants("IPPROTO_");
+/// assert_eq!(protocols.get(&17), Some(&"IPPROTO_UDP"));
+/// assert!(get_constants("NOPE_").is_empty());
+/// ```
+pub fn get_constants(prefix: &str) -> std::collections::BTreeMap<i32, &'static str> {
+    let mut named: Vec<Constant> = portsock_core::table::consts::ALL
+        .iter()
+        .flat_map(|table| table.iter())
+        .filter(|c| c.name.starts_with(prefix))
+        .map(|c| on_host(*c))
+        .collect();
+    named.sort_by_key(|c| c.name);
+    // Later (alphabetically greater) names overwrite earlier ones, as in the dict comprehension.
+    named.into_iter().map(|c| (c.value, c.name)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@
 //!                           unix/    UnixListener, UnixStream,   (Listener, Stream, Datagram)
 //!                                    UnixDatagram, socketpair
 //!                           time.rs  SystemClock                 (Clock)
+//!                           lookup   names, services, protocols, getaddrinfo (as Python)
 //!                           sys.rs   the only unsafe code: recvfrom into [u8], poll,
 //!                                    setsockopt with codec bytes, fork, waitpid
 //!                               |
@@ -70,9 +71,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod consts;
+pub mod lookup;
 pub mod multicast;
 pub mod process;
 pub mod resolve;
+pub mod server;
 pub mod tcp;
 pub mod time;
 pub mod udp;

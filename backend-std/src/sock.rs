@@ -155,6 +155,27 @@ impl Sock {
         }
     }
 
+    /// `accept4(2)` with `SOCK_NONBLOCK`, retrying `EINTR`: the new socket is non-blocking
+    /// from the start, one system call where `accept` and `set_nonblocking` take three.
+    pub(crate) fn accept_nonblocking(&self) -> io::Result<(Self, SockAddr)> {
+        loop {
+            match self
+                .socket
+                .accept4(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)
+            {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.timed_out(e, "accept", Side::Read)),
+                Ok((socket, peer)) => {
+                    let sock = Self {
+                        socket,
+                        nonblocking: true,
+                    };
+                    return Ok((sock, peer));
+                }
+            }
+        }
+    }
+
     /// One whole datagram to `to`, with `MSG_NOSIGNAL`, retrying `EINTR`.
     pub(crate) fn send_to(&self, data: &[u8], to: &SockAddr) -> io::Result<()> {
         loop {

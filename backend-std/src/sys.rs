@@ -11,8 +11,12 @@
 //! | [`poll_one`] | `poll(2)`, for receive deadlines and `ReadReady` / `WriteReady` |
 //! | [`setsockopt_bytes`] | `setsockopt(2)` with a byte layout built by the core codec |
 //! | [`fork`], [`waitpid`] | no safe wrapper in std |
+//! | [`netdb`] | the reentrant `gethostby*_r` / `getservby*_r` / `getprotobyname_r` look-ups |
+//! | [`nofile_limit`], [`set_nofile_limit`] | `getrlimit(2)` / `setrlimit(2)`, for servers of thousands |
 
 #![allow(unsafe_code)]
+
+pub(crate) mod netdb;
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -116,6 +120,28 @@ pub(crate) fn waitpid(pid: libc::pid_t) -> io::Result<c_int> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// `getrlimit(RLIMIT_NOFILE)`: the soft and hard limits on open descriptors.
+pub(crate) fn nofile_limit() -> io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, exclusively borrowed `rlimit` for the call to write.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) })?;
+    Ok((lim.rlim_cur, lim.rlim_max))
+}
+
+/// `setrlimit(RLIMIT_NOFILE)` to `soft` and `hard` (raising `hard` needs `CAP_SYS_RESOURCE`).
+pub(crate) fn set_nofile_limit(soft: u64, hard: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: `lim` is a valid `rlimit` that lives across the call; the kernel only reads it.
+    check(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) })?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -138,6 +138,19 @@ impl TcpListener {
     pub fn into_socket(self) -> Socket {
         self.sock.into_socket()
     }
+
+    /// Accepts a connection whose stream is already in non-blocking mode (`accept4(2)` with
+    /// `SOCK_NONBLOCK`), for event loops: one system call instead of three. Like
+    /// [`accept`](Listener::accept), it waits or not as the listener's own mode says.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Listener::accept); `WouldBlock` from a non-blocking listener with no
+    /// connection pending.
+    pub fn accept_nonblocking(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (sock, peer) = self.sock.accept_nonblocking()?;
+        Ok((TcpStream { sock }, inet(&peer)?))
+    }
 }
 
 impl Listener for TcpListener {

@@ -1,11 +1,23 @@
 //! Command-line parsing (clap derive) and dispatch. Every subcommand returns `Result<(), CliError>`;
 //! `run` prints `error: <input>: <what was expected>` on stderr and exits non-zero on failure, and
 //! prints nothing on stdout in that case (output is built first, written last).
+//!
+//! The network commands (`echo`, `multicast`, `binary`, `socketpair`, `tour`) print the
+//! chapter's lines as they happen instead, so they check every argument and set their sockets
+//! up (resolve, bind, connect) before the first line: bad input still leaves stdout empty.
 
 mod args;
+mod binary;
+mod concurrent;
 mod consts;
+mod echo;
 mod inet;
+mod lookup;
+mod multicast;
+mod net;
+mod socketpair;
 mod structcmd;
+mod tour;
 
 use std::fmt;
 use std::io::Write as _;
@@ -66,6 +78,24 @@ enum Command {
     Inet(inet::InetCmd),
     /// Socket constants by prefix (`AF_`, `SOCK_`, `IPPROTO_`), as the chapter's `get_constants`.
     Constants(consts::ConstantsCmd),
+    /// This host's name, as `socket.gethostname()`.
+    Hostname(lookup::HostnameCmd),
+    /// Names, addresses, services and protocols, as the chapter's look-up programs print them.
+    Lookup(lookup::LookupCmd),
+    /// The chapter's echo server and client over TCP, UDP or a Unix socket.
+    #[command(subcommand)]
+    Echo(echo::EchoCmd),
+    /// The chapter's multicast sender and receiver (on the loopback unless --iface says otherwise).
+    #[command(subcommand)]
+    Multicast(multicast::MulticastCmd),
+    /// The chapter's binary record client and server ('I 2s f', as Python's struct packs it).
+    #[command(subcommand)]
+    Binary(binary::BinaryCmd),
+    /// The chapter's parent/child ping-pong over socketpair() and fork().
+    Socketpair,
+    /// The whole chapter end to end on this machine: lookups, conversions, TCP/UDP/Unix echo,
+    /// socketpair, multicast, binary records, non-blocking mode and timeouts.
+    Tour,
 }
 
 /// Parse the command line, run it, report.
@@ -75,6 +105,13 @@ pub(crate) fn run() -> ExitCode {
         Command::Struct(cmd) => cmd.run(),
         Command::Inet(cmd) => cmd.run(),
         Command::Constants(cmd) => cmd.run(),
+        Command::Hostname(cmd) => cmd.run(),
+        Command::Lookup(cmd) => cmd.run(),
+        Command::Echo(cmd) => cmd.run(),
+        Command::Multicast(cmd) => cmd.run(),
+        Command::Binary(cmd) => cmd.run(),
+        Command::Socketpair => socketpair::run(),
+        Command::Tour => tour::run(),
     };
     match result {
         Ok(out) => {

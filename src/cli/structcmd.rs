@@ -49,8 +49,42 @@ fn parse(format: &str) -> Result<Format<'_>, CliError> {
     Format::parse(format).map_err(|e| CliError::new(format_args!("format {format:?}"), e))
 }
 
+/// The largest record the commands pack or receive: 64 MiB. A format such as
+/// '100000000000x' is valid and takes no values, but its buffer would not fit in memory.
+pub(crate) const MAX_RECORD: usize = 64 << 20;
+
+/// Refuses a format whose record is larger than [`MAX_RECORD`].
+pub(crate) fn check_record_size(fmt: &Format<'_>, format: &str) -> Result<(), CliError> {
+    if fmt.size() <= MAX_RECORD {
+        return Ok(());
+    }
+    Err(CliError::new(
+        format_args!("format {format:?}"),
+        format_args!(
+            "a record of {} bytes is larger than the {MAX_RECORD} bytes this command handles",
+            fmt.size()
+        ),
+    ))
+}
+
 fn pack(format: &str, args: &[String]) -> Output {
     let fmt = parse(format)?;
+    check_record_size(&fmt, format)?;
+    let decoded = decode_args(&fmt, format, args)?;
+    let values = parse_values(&fmt, args, &decoded)?;
+    let mut buf = vec![0u8; fmt.size()];
+    fmt.pack(&mut buf, &values)
+        .map_err(|e| CliError::new(format_args!("format {format:?}"), e))?;
+    Ok(format!("{}\n", encode_hex(&buf)))
+}
+
+/// The `hex:` arguments decoded (`None` for the others), after checking that `args` has one
+/// value per code of `fmt`.
+pub(crate) fn decode_args(
+    fmt: &Format<'_>,
+    format: &str,
+    args: &[String],
+) -> Result<Vec<Option<Vec<u8>>>, CliError> {
     // Compare counts before collecting: a format such as '1000000000000i' is valid but takes
     // more values than any command line can hold.
     if fmt.value_count() != args.len() {
@@ -59,9 +93,7 @@ fn pack(format: &str, args: &[String]) -> Output {
             format_args!("expected {} values, got {}", fmt.value_count(), args.len()),
         ));
     }
-    let codes: Vec<char> = fmt.value_codes().collect();
-    let decoded = args
-        .iter()
+    args.iter()
         .enumerate()
         .map(|(i, a)| {
             a.strip_prefix("hex:")
@@ -69,21 +101,24 @@ fn pack(format: &str, args: &[String]) -> Output {
                 .transpose()
                 .map_err(|e| CliError::new(format_args!("value {} {a:?}", i + 1), e))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let values = args
-        .iter()
-        .zip(&decoded)
-        .zip(&codes)
+        .collect()
+}
+
+/// The values `args` spell for `fmt`'s codes, with `decoded` from [`decode_args`].
+pub(crate) fn parse_values<'a>(
+    fmt: &Format<'_>,
+    args: &'a [String],
+    decoded: &'a [Option<Vec<u8>>],
+) -> Result<Vec<Value<'a>>, CliError> {
+    args.iter()
+        .zip(decoded)
+        .zip(fmt.value_codes())
         .enumerate()
-        .map(|(i, ((a, d), &code))| {
+        .map(|(i, ((a, d), code))| {
             parse_value(a, d.as_deref(), code)
                 .map_err(|e| CliError::new(format_args!("value {} {a:?}", i + 1), e))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut buf = vec![0u8; fmt.size()];
-    fmt.pack(&mut buf, &values)
-        .map_err(|e| CliError::new(format_args!("format {format:?}"), e))?;
-    Ok(format!("{}\n", encode_hex(&buf)))
+        .collect()
 }
 
 fn unpack(format: &str, hex: &str, json: bool) -> Output {

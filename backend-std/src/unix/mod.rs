@@ -202,6 +202,18 @@ impl UnixListener {
     pub fn into_socket(self) -> Socket {
         self.sock.into_socket()
     }
+
+    /// Accepts a connection whose stream is already in non-blocking mode, as
+    /// [`TcpListener::accept_nonblocking`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Listener::accept); `WouldBlock` from a non-blocking listener with no
+    /// connection pending.
+    pub fn accept_nonblocking(&mut self) -> io::Result<(UnixStream, UnixAddr)> {
+        let (sock, peer) = self.sock.accept_nonblocking()?;
+        Ok((UnixStream { sock }, UnixAddr::from_sockaddr(&peer)?))
+    }
 }
 
 impl Listener for UnixListener {

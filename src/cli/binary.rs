@@ -1,0 +1,187 @@
+//! `portsock binary send|receive`: the chapter's `socket_binary_client.py` and
+//! `socket_binary_server.py`, one record packed exactly as Python's `struct` packs it
+//! (default `'I 2s f'` with `(1, b'ab', 2.7)`), on the core's [`RecordSender`] and
+//! [`RecordReceiver`].
+
+use std::io;
+
+use clap::{Args, Subcommand};
+use portsock_core::drive::run_stream;
+use portsock_core::record::{
+    CHAPTER_FORMAT, Hexlify, ReceiverEvent, RecordReceiver, RecordSender, SenderEvent,
+};
+use portsock_core::wire::repr::{PyBytes, PyTuple, write_tuple};
+use portsock_core::wire::structfmt::{Format, Value};
+use portsock_std::prelude::*;
+use portsock_std::tcp::{TcpListener, TcpStream};
+
+use super::echo::starting_up;
+use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out};
+use super::structcmd::{check_record_size, decode_args, parse_values};
+use super::{CliError, Output};
+
+/// The chapter's values, as the command line spells them.
+const CHAPTER_VALUES: [&str; 3] = ["1", "ab", "2.7"];
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BinaryCmd {
+    /// Connect, pack VALUES with --format and send the record (socket_binary_client.py).
+    Send(SendArgs),
+    /// Accept connections and unpack one record from each (socket_binary_server.py).
+    Receive(ReceiveArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The server: HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: String,
+    /// The record's struct format.
+    #[arg(long, value_name = "F", default_value = CHAPTER_FORMAT)]
+    format: String,
+    /// One per value, as `portsock struct pack` reads them [default: 1 ab 2.7].
+    #[arg(allow_hyphen_values = true, num_args = 0..)]
+    values: Vec<String>,
+    #[command(flatten)]
+    backend: BackendArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReceiveArgs {
+    /// Where to listen: HOST:PORT (an empty host, :10000, is any address; with port 0 the
+    /// system chooses one, and a first line `starting up on HOST port N` shows it).
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    addr: String,
+    /// The record's struct format.
+    #[arg(long, value_name = "F", default_value = CHAPTER_FORMAT)]
+    format: String,
+    /// Exit after N records instead of running forever.
+    #[arg(long, value_name = "N")]
+    count: Option<usize>,
+    #[command(flatten)]
+    backend: BackendArg,
+}
+
+impl BinaryCmd {
+    pub(crate) fn run(self) -> Output {
+        match self {
+            Self::Send(args) => send(args)?,
+            Self::Receive(args) => receive(args)?,
+        }
+        Ok(String::new())
+    }
+}
+
+fn send(args: SendArgs) -> Result<(), CliError> {
+    args.backend.check()?;
+    let hp = HostPort::parse("--addr", &args.addr)?;
+    let fmt = parse_format(&args.format)?;
+    let texts: Vec<String> = if args.values.is_empty() && args.format == CHAPTER_FORMAT {
+        CHAPTER_VALUES.iter().map(|v| (*v).to_owned()).collect()
+    } else {
+        args.values
+    };
+    let decoded = decode_args(&fmt, &args.format, &texts)?;
+    let values = parse_values(&fmt, &texts, &decoded)?;
+    // Pack before connecting: a value out of range is an input error, not a network one.
+    let mut sender = RecordSender::new(&fmt, &values, vec![0u8; fmt.size()])
+        .map_err(|e| CliError::new(format_args!("format {:?}", args.format), e))?;
+    let server = hp.resolve("--addr")?;
+    let mut stream = TcpStream::connect(server, None).map_err(|e| CliError::new("--addr", e))?;
+    let mut out = Out::stdout();
+    send_record(&mut stream, &mut sender, &values, &mut out)
+}
+
+/// Sends the record `sender` holds, printing `values = ...`, `sending b'<hex>'` and
+/// `closing socket`.
+///
+/// # Errors
+///
+/// The transport failed.
+pub(crate) fn send_record<S: Stream<Error = io::Error>>(
+    stream: &mut S,
+    sender: &mut RecordSender<Vec<u8>>,
+    values: &[Value<'_>],
+    out: &mut Out,
+) -> Result<(), CliError> {
+    out.line(format_args!("values = {}", PyTuple(values)));
+    run_stream(stream, sender, &mut |s| {
+        while let Some(SenderEvent::Sending(bytes)) = s.poll_event() {
+            let hex = Hexlify(bytes).to_string();
+            out.line(format_args!("sending {}", PyBytes(hex.as_bytes())));
+        }
+    })
+    .map_err(|e| CliError::new("send", e))?;
+    out.line("closing socket");
+    Ok(())
+}
+
+fn receive(args: ReceiveArgs) -> Result<(), CliError> {
+    args.backend.check()?;
+    let hp = HostPort::parse("--addr", &args.addr)?;
+    let fmt = parse_format(&args.format)?;
+    RecordReceiver::new(fmt, vec![0u8; fmt.size()])
+        .map_err(|e| CliError::new(format_args!("format {:?}", args.format), e))?;
+    if args.count == Some(0) {
+        return Err(CliError::new("--count 0", "expected at least 1"));
+    }
+    let addr = hp.resolve("--addr")?;
+    let mut listener = TcpListener::bind(addr).map_err(|e| CliError::new("--addr", e))?;
+    let mut out = Out::stdout();
+    if hp.port == 0 {
+        // The chapter's server prints no address; with a port the system chose, say which.
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::new("--addr", e))?;
+        out.line(starting_up(&hp, local));
+    }
+    receive_records(&mut listener, fmt, args.count, &mut out)?;
+    Ok(())
+}
+
+/// Accepts `count` connections (forever without) and unpacks one `fmt` record from each,
+/// printing `received b'<hex>'` and `unpacked: (...)`. Returns the unpacked tuples as Python
+/// prints them.
+///
+/// # Errors
+///
+/// `accept` or a read failed, or a client closed before a whole record arrived.
+pub(crate) fn receive_records<L>(
+    listener: &mut L,
+    fmt: Format<'_>,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Result<Vec<String>, CliError>
+where
+    L: Listener<Error = io::Error>,
+    L::Stream: Stream<Error = io::Error>,
+{
+    let mut tuples = Vec::new();
+    while count.is_none_or(|n| tuples.len() < n) {
+        out.line("");
+        out.line("waiting for a connection");
+        let (mut connection, _) = listener.accept().map_err(|e| CliError::new("accept", e))?;
+        let mut receiver = RecordReceiver::new(fmt, vec![0u8; fmt.size()])
+            .map_err(|e| CliError::new("format", e))?;
+        let mut tuple = String::new();
+        run_stream(&mut connection, &mut receiver, &mut |r| {
+            while let Some(ReceiverEvent::Received { bytes, values }) = r.poll_event() {
+                let hex = Hexlify(bytes).to_string();
+                out.line(format_args!("received {}", PyBytes(hex.as_bytes())));
+                // Writing to a String cannot fail.
+                let _ = write_tuple(&mut tuple, values);
+                out.line(format_args!("unpacked: {tuple}"));
+            }
+        })
+        .map_err(|e| CliError::new("record", e))?;
+        tuples.push(tuple);
+    }
+    Ok(tuples)
+}
+
+fn parse_format(format: &str) -> Result<Format<'_>, CliError> {
+    let fmt =
+        Format::parse(format).map_err(|e| CliError::new(format_args!("format {format:?}"), e))?;
+    check_record_size(&fmt, format)?;
+    Ok(fmt)
+}

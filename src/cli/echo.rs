@@ -1,0 +1,490 @@
+//! `portsock echo server|client`: the chapter's echo programs over TCP
+//! (`socket_echo_server.py`, `socket_echo_client.py`), UDP (`..._dgram.py`) and Unix stream
+//! sockets (`..._uds.py`), printing the chapter's lines.
+//!
+//! The protocol is the core's: [`EchoSession`] / [`EchoClient`] and [`DatagramEchoServer`] /
+//! [`DatagramEchoClient`], run by [`portsock_core::drive`] over portsock-std's sockets. This
+//! file only sets the sockets up and turns the machines' events into lines.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+use portsock_core::drive::{run_datagram, run_stream};
+use portsock_core::echo::datagram::{
+    ClientEvent as DgramClientEvent, DEFAULT_TIMEOUT, DatagramEchoClient, DatagramEchoServer,
+    ServerEvent,
+};
+use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession, SessionEvent};
+use portsock_core::echo::{CHAPTER_CHUNK, CHAPTER_DATAGRAM_SIZE, CHAPTER_MESSAGE};
+use portsock_core::wire::repr::PyBytes;
+use portsock_std::prelude::*;
+use portsock_std::tcp::{TcpListener, TcpStream};
+use portsock_std::udp::UdpSocket;
+use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
+
+use super::concurrent::{self, Listen};
+use super::net::{
+    BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, UDS_PATH, seconds, thousands,
+};
+use super::{CliError, Output};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EchoCmd {
+    /// Echo what clients send, reading --chunk bytes at a time (socket_echo_server*.py).
+    Server(ServerArgs),
+    /// Send a message, print and verify the echo (socket_echo_client*.py).
+    Client(ClientArgs),
+}
+
+/// The transport: TCP, UDP or a Unix stream socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Proto {
+    /// TCP (SOCK_STREAM over IP).
+    Tcp,
+    /// UDP (SOCK_DGRAM over IP).
+    Udp,
+    /// A Unix-domain stream socket at --path.
+    Unix,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// The transport.
+    #[arg(long, value_enum, default_value_t = Proto::Tcp)]
+    proto: Proto,
+    /// Where to listen (tcp, udp): HOST:PORT; an empty host (:10000) is any address, port 0
+    /// lets the system choose (the `starting up` line shows it).
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// Where to listen (unix); a stale socket file there is replaced, anything else is not.
+    #[arg(long, value_name = "PATH")]
+    path: Option<PathBuf>,
+    /// Bytes per read: 16 for streams (`recv(16)`), the receive buffer for udp (4096).
+    #[arg(long, value_name = "N")]
+    chunk: Option<usize>,
+    /// Exit after N connections (udp: datagrams) instead of serving forever.
+    #[arg(long, value_name = "N")]
+    count: Option<usize>,
+    /// File mode of the Unix socket node, in octal (e.g. 600: only this user may connect).
+    #[arg(long, value_name = "OCTAL")]
+    mode: Option<String>,
+    /// Serve every client at once (tcp, unix) on the event-driven server; stops on Ctrl-C or
+    /// SIGTERM, or after --count connections.
+    #[arg(long)]
+    concurrent: bool,
+    #[command(flatten)]
+    backend: BackendArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClientArgs {
+    /// The transport.
+    #[arg(long, value_enum, default_value_t = Proto::Tcp)]
+    proto: Proto,
+    /// The server (tcp, udp): HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// The server (unix).
+    #[arg(long, value_name = "PATH")]
+    path: Option<PathBuf>,
+    /// Bytes per read of the echo (`recv(16)`; udp: the receive buffer, 4096).
+    #[arg(long, value_name = "N")]
+    chunk: Option<usize>,
+    /// The message (UTF-8 text).
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    message: Option<String>,
+    /// Seconds to wait for the server: to connect and per read (tcp, unix; default forever),
+    /// for the echo (udp; default 1).
+    #[arg(long, value_name = "S")]
+    timeout: Option<f64>,
+    #[command(flatten)]
+    backend: BackendArg,
+}
+
+impl EchoCmd {
+    pub(crate) fn run(self) -> Output {
+        match self {
+            Self::Server(args) => server(args)?,
+            Self::Client(args) => client(args)?,
+        }
+        Ok(String::new())
+    }
+}
+
+fn server(args: ServerArgs) -> Result<(), CliError> {
+    args.backend.check()?;
+    let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
+    let chunk = chunk_arg(args.chunk, args.proto)?;
+    let mode = args.mode.as_deref().map(parse_mode).transpose()?;
+    if mode.is_some() && args.proto != Proto::Unix {
+        return Err(CliError::new("--mode", "applies to --proto unix only"));
+    }
+    if args.count == Some(0) {
+        return Err(CliError::new("--count 0", "expected at least 1"));
+    }
+    if args.concurrent {
+        return match &endpoint {
+            Endpoint::Ip(_) if args.proto == Proto::Udp => Err(CliError::new(
+                "--concurrent",
+                "serves stream sockets: --proto tcp or unix",
+            )),
+            Endpoint::Ip(hp) => {
+                let addr = hp.resolve("--addr")?;
+                concurrent::serve(Listen::Tcp(hp, addr), chunk, args.count)
+            }
+            Endpoint::Unix(path) => concurrent::serve(Listen::Unix(path, mode), chunk, args.count),
+        };
+    }
+    let mut out = Out::stdout();
+    match endpoint {
+        Endpoint::Ip(hp) => {
+            let addr = hp.resolve("--addr")?;
+            if args.proto == Proto::Udp {
+                let mut socket = UdpSocket::bind(addr).map_err(|e| CliError::new("--addr", e))?;
+                let local =
+                    Datagram::local_addr(&socket).map_err(|e| CliError::new("--addr", e))?;
+                out.line(starting_up(&hp, local));
+                serve_datagram(&mut socket, chunk, args.count, &mut out)?;
+            } else {
+                let mut listener =
+                    TcpListener::bind(addr).map_err(|e| CliError::new("--addr", e))?;
+                let local = listener
+                    .local_addr()
+                    .map_err(|e| CliError::new("--addr", e))?;
+                out.line(starting_up(&hp, local));
+                serve_stream(&mut listener, chunk, args.count, &mut out)?;
+            }
+        }
+        Endpoint::Unix(path) => {
+            let mut options = UnixBindOptions::new();
+            if let Some(mode) = mode {
+                options = options.mode(mode);
+            }
+            let mut listener =
+                UnixListener::bind_with(&path, options).map_err(|e| CliError::new("--path", e))?;
+            out.line(format_args!("starting up on {}", path.display()));
+            serve_stream(&mut listener, chunk, args.count, &mut out)?;
+        }
+    }
+    Ok(())
+}
+
+fn client(args: ClientArgs) -> Result<(), CliError> {
+    args.backend.check()?;
+    let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
+    let chunk = chunk_arg(args.chunk, args.proto)?;
+    let message = args
+        .message
+        .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
+    let timeout = args.timeout.map(|t| seconds("--timeout", t)).transpose()?;
+    let mut out = Out::stdout();
+    match endpoint {
+        Endpoint::Ip(hp) => {
+            let server = hp.resolve("--addr")?;
+            if args.proto == Proto::Udp {
+                let limit = UdpSocket::max_payload(&server);
+                if message.len() > limit {
+                    return Err(CliError::new(
+                        "--message",
+                        format_args!(
+                            "a datagram of {} bytes to {server} is too large: UDP over {} carries at most {} bytes",
+                            thousands(message.len()),
+                            if server.is_ipv4() { "IPv4" } else { "IPv6" },
+                            thousands(limit)
+                        ),
+                    ));
+                }
+                let mut socket = UdpSocket::bind(client_bind_addr(server))
+                    .map_err(|e| CliError::new("udp", e))?;
+                let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
+                datagram_client(&mut socket, server, &message, chunk, wait, &mut out)?;
+            } else {
+                let mut stream =
+                    TcpStream::connect(server, timeout).map_err(|e| CliError::new("--addr", e))?;
+                stream
+                    .set_read_timeout(timeout.map(Duration::from))
+                    .map_err(|e| CliError::new("--timeout", e))?;
+                out.line(format_args!(
+                    "connecting to {} port {}",
+                    hp.host_text(),
+                    hp.port
+                ));
+                let peer = PyAddr(server).to_string();
+                stream_client(&mut stream, &message, chunk, &peer, &mut out)?;
+            }
+        }
+        Endpoint::Unix(path) => {
+            let mut stream = UnixStream::connect(&path).map_err(|e| CliError::new("--path", e))?;
+            stream
+                .set_read_timeout(timeout.map(Duration::from))
+                .map_err(|e| CliError::new("--timeout", e))?;
+            out.line(format_args!("connecting to {}", path.display()));
+            let peer = path.display().to_string();
+            stream_client(&mut stream, &message, chunk, &peer, &mut out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Serves stream connections one at a time, as the chapter's server does, until `count`
+/// connections were served (forever without). Returns the bytes echoed.
+///
+/// # Errors
+///
+/// `accept` failed, or a session did (a connection reset, say): like the chapter's server,
+/// which the exception stops.
+pub(crate) fn serve_stream<L>(
+    listener: &mut L,
+    chunk: usize,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Result<u64, CliError>
+where
+    L: Listener<Error = io::Error>,
+    L::Stream: Stream<Error = io::Error>,
+    L::Addr: PyShow,
+{
+    let mut echoed = 0;
+    let mut served = 0;
+    while count.is_none_or(|n| served < n) {
+        out.line("waiting for a connection");
+        let (mut connection, client) = listener.accept().map_err(|e| CliError::new("accept", e))?;
+        let client = client.py();
+        out.line(format_args!("connection from {client}"));
+        let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
+        run_stream(&mut connection, &mut session, &mut |s| {
+            while let Some(event) = s.poll_event() {
+                match event {
+                    SessionEvent::Received(data) => {
+                        out.line(format_args!("received {}", PyBytes(data)))
+                    }
+                    SessionEvent::Sending(_) => out.line("sending data back to the client"),
+                    SessionEvent::PeerClosed => {
+                        out.line("received b''");
+                        out.line(format_args!("no data from {client}"));
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .map_err(|e| CliError::new(format_args!("connection from {client}"), e))?;
+        echoed += session.sent();
+        served += 1;
+    }
+    Ok(echoed)
+}
+
+/// Sends `message` over a connected `stream` and reads the echo `chunk` bytes at a time,
+/// verifying every byte; prints the client's lines from `sending` to `closing socket`.
+///
+/// # Errors
+///
+/// The transport failed, an echoed byte differed, or the server closed early; `peer` names it.
+pub(crate) fn stream_client<S>(
+    stream: &mut S,
+    message: &[u8],
+    chunk: usize,
+    peer: &str,
+    out: &mut Out,
+) -> Result<(), CliError>
+where
+    S: Stream<Error = io::Error>,
+{
+    let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
+    run_stream(stream, &mut client, &mut |c| {
+        while let Some(event) = c.poll_event() {
+            match event {
+                ClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+                ClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+                _ => {}
+            }
+        }
+    })
+    .map_err(|e| CliError::new(format_args!("echo from {peer}"), e))?;
+    out.line("closing socket");
+    Ok(())
+}
+
+/// Echoes datagrams received into a `size`-byte buffer, `count` of them (forever without).
+/// Returns how many were echoed.
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn serve_datagram(
+    socket: &mut UdpSocket,
+    size: usize,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Result<usize, CliError> {
+    let mut server = DatagramEchoServer::new(vec![0u8; size]);
+    if let Some(n) = count {
+        server = server.with_limit(n);
+    }
+    run_datagram(socket, &mut server, &SystemClock, &mut |s| {
+        while let Some(event) = s.poll_event() {
+            match event {
+                ServerEvent::Waiting => {
+                    out.line("");
+                    out.line("waiting to receive message");
+                }
+                ServerEvent::Received { from, data, len } => {
+                    out.line(format_args!("received {len} bytes from {}", PyAddr(*from)));
+                    out.line(PyBytes(data));
+                }
+                ServerEvent::Sent { to, len } => {
+                    out.line(format_args!("sent {len} bytes back to {}", PyAddr(*to)));
+                }
+                _ => {}
+            }
+        }
+    })
+    .map_err(|e| CliError::new("udp", e))?;
+    Ok(server.served())
+}
+
+/// Sends `message` to `server` and waits up to `timeout` for the echo, verifying it.
+///
+/// # Errors
+///
+/// The socket failed, the echo differed, or none came.
+pub(crate) fn datagram_client(
+    socket: &mut UdpSocket,
+    server: SocketAddr,
+    message: &[u8],
+    size: usize,
+    timeout: Duration,
+    out: &mut Out,
+) -> Result<(), CliError> {
+    let mut client =
+        DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
+    run_datagram(socket, &mut client, &SystemClock, &mut |c| {
+        while let Some(event) = c.poll_event() {
+            match event {
+                DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+                DgramClientEvent::Waiting => out.line("waiting to receive"),
+                DgramClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+                _ => {}
+            }
+        }
+    })
+    .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
+    out.line("closing socket");
+    Ok(())
+}
+
+/// The chapter's first server line: the host as given (the bound address for `''`), and the
+/// port actually bound.
+pub(crate) fn starting_up(hp: &HostPort, local: SocketAddr) -> String {
+    let host = if hp.host.is_empty() {
+        local.ip().to_string()
+    } else {
+        hp.host.clone()
+    };
+    format!("starting up on {host} port {}", local.port())
+}
+
+/// Where a client's datagram socket binds to reach `server`: the loopback for a loopback
+/// server, else any address (what an unbound Python socket gets on its first `sendto`).
+pub(crate) fn client_bind_addr(server: SocketAddr) -> SocketAddr {
+    let ip = match server {
+        _ if server.ip().is_loopback() => server.ip(),
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    SocketAddr::new(ip, 0)
+}
+
+/// Where a server listens or a client connects.
+enum Endpoint {
+    Ip(HostPort),
+    Unix(PathBuf),
+}
+
+impl Endpoint {
+    fn new(proto: Proto, addr: Option<String>, path: Option<PathBuf>) -> Result<Self, CliError> {
+        match (proto, addr, path) {
+            (Proto::Unix, Some(_), _) => Err(CliError::new(
+                "--addr",
+                "--proto unix takes --path, not --addr",
+            )),
+            (Proto::Unix, None, path) => Ok(Self::Unix(path.unwrap_or_else(|| UDS_PATH.into()))),
+            (_, _, Some(_)) => Err(CliError::new(
+                "--path",
+                "--proto tcp and udp take --addr HOST:PORT, not --path",
+            )),
+            (_, addr, None) => Ok(Self::Ip(HostPort::parse(
+                "--addr",
+                addr.as_deref().unwrap_or(DEFAULT_ADDR),
+            )?)),
+        }
+    }
+}
+
+fn chunk_arg(chunk: Option<usize>, proto: Proto) -> Result<usize, CliError> {
+    match chunk {
+        Some(0) => Err(CliError::new("--chunk 0", "expected at least 1 byte")),
+        Some(n) if n > 1 << 26 => Err(CliError::new(
+            format_args!("--chunk {n}"),
+            "expected at most 67108864 bytes",
+        )),
+        Some(n) => Ok(n),
+        None if proto == Proto::Udp => Ok(CHAPTER_DATAGRAM_SIZE),
+        None => Ok(CHAPTER_CHUNK),
+    }
+}
+
+/// A file mode in octal: `600`, `0600`, `0o600`.
+fn parse_mode(text: &str) -> Result<u32, CliError> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    u32::from_str_radix(digits, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777 && !digits.is_empty())
+        .ok_or_else(|| {
+            CliError::new(
+                format_args!("--mode {text:?}"),
+                "expected an octal file mode such as 600 or 0666",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_are_octal() {
+        assert_eq!(parse_mode("600").unwrap(), 0o600);
+        assert_eq!(parse_mode("0666").unwrap(), 0o666);
+        assert_eq!(parse_mode("0o755").unwrap(), 0o755);
+        assert!(parse_mode("9").is_err());
+        assert!(parse_mode("").is_err());
+        assert!(parse_mode("17777").is_err());
+    }
+
+    #[test]
+    fn endpoints_match_the_protocol() {
+        assert!(matches!(
+            Endpoint::new(Proto::Unix, None, None),
+            Ok(Endpoint::Unix(p)) if p == std::path::Path::new(UDS_PATH)
+        ));
+        assert!(Endpoint::new(Proto::Unix, Some("h:1".into()), None).is_err());
+        assert!(Endpoint::new(Proto::Tcp, None, Some("x".into())).is_err());
+        assert!(matches!(
+            Endpoint::new(Proto::Udp, None, None),
+            Ok(Endpoint::Ip(hp)) if hp.port == 10_000 && hp.host == "localhost"
+        ));
+    }
+
+    #[test]
+    fn starting_up_shows_the_bound_port() {
+        let hp = HostPort::parse("--addr", "localhost:0").unwrap();
+        let line = starting_up(&hp, "127.0.0.1:41234".parse().unwrap());
+        assert_eq!(line, "starting up on localhost port 41234");
+        let any = HostPort::parse("--addr", ":0").unwrap();
+        let line = starting_up(&any, "0.0.0.0:5".parse().unwrap());
+        assert_eq!(line, "starting up on 0.0.0.0 port 5");
+    }
+}

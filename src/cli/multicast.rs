@@ -1,0 +1,324 @@
+//! `portsock multicast send|receive`: the chapter's `socket_multicast_sender.py` and
+//! `socket_multicast_receiver.py`, on the core's [`MulticastSender`] and [`MulticastReceiver`].
+//!
+//! **Multicast never leaves the machine by default**: an IPv4 group is joined, and sent to,
+//! on the interface with address 127.0.0.1 (`--iface 127.0.0.1`), which needs no privileges
+//! and reaches every receiver on this host. Another `--iface` is the user's choice. An IPv6
+//! group needs one (a name or an index): the loopback cannot carry IPv6 multicast.
+//!
+//! The group is checked (224.0.0.0/4, ff00::/8) before any socket exists, so a wrong group
+//! sends nothing.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+
+use clap::{Args, Subcommand};
+use portsock_core::drive::run_datagram;
+use portsock_core::multicast::{
+    CHAPTER_GROUP, CHAPTER_MESSAGE, CHAPTER_RECEIVE_SIZE, CHAPTER_REPLY_SIZE, CHAPTER_TTL,
+    MulticastReceiver, MulticastSender, ReceiverEvent, SenderEvent,
+};
+use portsock_core::transport::MembershipRequest;
+use portsock_core::wire::repr::PyBytes;
+use portsock_std::multicast::membership;
+use portsock_std::prelude::*;
+use portsock_std::udp::UdpSocket;
+
+use super::net::{BackendArg, Out, PyAddr, parse_interface, port_arg, seconds, thousands};
+use super::{CliError, Output};
+
+/// How many replies a sender keeps (more are still printed).
+const MAX_REPLIES: usize = 64;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MulticastCmd {
+    /// Send one datagram to the group and print every reply until none comes for --timeout.
+    Send(SendArgs),
+    /// Join the group and acknowledge every datagram with b'ack'.
+    Receive(ReceiveArgs),
+}
+
+/// What both ends take.
+#[derive(Debug, Args)]
+pub(crate) struct GroupArgs {
+    /// The group: IPv4 224.0.0.0/4 or IPv6 ff00::/8 [default: 224.3.29.71].
+    #[arg(long, value_name = "G")]
+    group: Option<String>,
+    /// The group's port [default: 10000]; a receiver given 0 lets the system choose and
+    /// prints it first (`starting up on 0.0.0.0 port N`).
+    #[arg(long, value_name = "P")]
+    port: Option<String>,
+    /// The interface: an IPv4 address, a name (eth0) or an index [default: 127.0.0.1, so
+    /// nothing leaves this machine; IPv6 groups need one].
+    #[arg(long, value_name = "ADDR")]
+    iface: Option<String>,
+    #[command(flatten)]
+    backend: BackendArg,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    group: GroupArgs,
+    /// Time to live (IPv6: hop limit); 1 stays on the local network.
+    #[arg(long, value_name = "N", default_value_t = CHAPTER_TTL)]
+    ttl: u8,
+    /// Seconds to wait for each reply (`settimeout(0.2)`).
+    #[arg(long, value_name = "S", default_value_t = 0.2)]
+    timeout: f64,
+    /// The message (UTF-8 text).
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    message: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReceiveArgs {
+    #[command(flatten)]
+    group: GroupArgs,
+    /// Exit after acknowledging N datagrams instead of running forever.
+    #[arg(long, value_name = "N")]
+    count: Option<usize>,
+}
+
+impl MulticastCmd {
+    pub(crate) fn run(self) -> Output {
+        match self {
+            Self::Send(args) => send(args)?,
+            Self::Receive(args) => receive(args)?,
+        }
+        Ok(String::new())
+    }
+}
+
+/// The checked group, port and interface.
+pub(crate) struct Target {
+    request: MembershipRequest,
+    port: u16,
+}
+
+impl GroupArgs {
+    fn target(&self) -> Result<Target, CliError> {
+        self.backend.check()?;
+        let group = match &self.group {
+            None => IpAddr::V4(CHAPTER_GROUP),
+            Some(text) => text.parse::<IpAddr>().map_err(|_| {
+                CliError::new(
+                    format_args!("--group {text:?}"),
+                    "expected an IP address (224.0.0.0/4 or ff00::/8)",
+                )
+            })?,
+        };
+        let port = port_arg(self.port.as_deref())?;
+        let interface = match (&self.iface, group) {
+            (Some(text), _) => parse_interface(text)?,
+            (None, IpAddr::V4(_)) => Interface::Addr(Ipv4Addr::LOCALHOST),
+            (None, IpAddr::V6(_)) => {
+                return Err(CliError::new(
+                    format_args!("--group {group}"),
+                    "an IPv6 group needs --iface NAME or INDEX (the loopback cannot carry IPv6 multicast)",
+                ));
+            }
+        };
+        let request = membership(group, interface).map_err(|e| CliError::new("--group", e))?;
+        if let (IpAddr::V6(_), Interface::Index(0)) = (group, request.interface()) {
+            return Err(CliError::new(
+                "--iface 0",
+                "an IPv6 group needs a real interface index",
+            ));
+        }
+        Ok(Target { request, port })
+    }
+}
+
+impl Target {
+    /// Where the group's datagrams go: for IPv6, scoped to the interface.
+    fn group_addr(&self) -> SocketAddr {
+        match (self.request.group(), self.request.interface()) {
+            (IpAddr::V6(g), Interface::Index(i)) => {
+                SocketAddr::V6(SocketAddrV6::new(g, self.port, 0, i))
+            }
+            (ip, _) => SocketAddr::new(ip, self.port),
+        }
+    }
+
+    /// Any address of the group's family, on `port`.
+    fn any(&self, port: u16) -> SocketAddr {
+        match self.request.group() {
+            IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
+            IpAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
+        }
+    }
+}
+
+fn send(args: SendArgs) -> Result<(), CliError> {
+    let target = args.group.target()?;
+    let timeout = seconds("--timeout", args.timeout)?;
+    let message = args
+        .message
+        .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
+    let limit = UdpSocket::max_payload(&target.group_addr());
+    if message.len() > limit {
+        return Err(CliError::new(
+            "--message",
+            format_args!(
+                "{} bytes do not fit in one datagram (at most {})",
+                thousands(message.len()),
+                thousands(limit)
+            ),
+        ));
+    }
+    let mut socket = sender_socket(&target, args.ttl)?;
+    let mut out = Out::stdout();
+    multicast_send(
+        &mut socket,
+        target.group_addr(),
+        &message,
+        Duration::from(timeout),
+        &mut out,
+    )?;
+    Ok(())
+}
+
+/// A socket that sends to the group on the chosen interface only: bound to the interface's
+/// address when it is given by address, with `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF` set.
+fn sender_socket(target: &Target, ttl: u8) -> Result<UdpSocket, CliError> {
+    let bind = match target.request.interface() {
+        Interface::Addr(a) => SocketAddr::new(IpAddr::V4(a), 0),
+        _ => target.any(0),
+    };
+    let mut socket = UdpSocket::bind(bind).map_err(|e| CliError::new("--iface", e))?;
+    socket
+        .set_multicast_interface(target.request.interface())
+        .map_err(|e| CliError::new("--iface", e))?;
+    socket
+        .set_multicast_ttl(ttl)
+        .map_err(|e| CliError::new("--ttl", e))?;
+    Ok(socket)
+}
+
+/// Sends `message` to `group` once and collects every reply until none has come for
+/// `timeout`; prints the sender's lines. Returns the replies, `(from, payload)`.
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn multicast_send(
+    socket: &mut UdpSocket,
+    group: SocketAddr,
+    message: &[u8],
+    timeout: Duration,
+    out: &mut Out,
+) -> Result<Vec<(SocketAddr, Vec<u8>)>, CliError> {
+    let mut sender =
+        MulticastSender::<MAX_REPLIES, CHAPTER_REPLY_SIZE>::new(message, group, timeout);
+    run_datagram(socket, &mut sender, &SystemClock, &mut |s| {
+        while let Some(event) = s.poll_event() {
+            match event {
+                SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+                SenderEvent::Waiting => out.line("waiting to receive"),
+                SenderEvent::Reply { from, payload, .. } => out.line(format_args!(
+                    "received {} from {}",
+                    PyBytes(payload),
+                    PyAddr(from)
+                )),
+                SenderEvent::TimedOut => out.line("timed out, no more responses"),
+                _ => {}
+            }
+        }
+    })
+    .map_err(|e| CliError::new(format_args!("multicast to {group}"), e))?;
+    out.line("closing socket");
+    Ok(sender
+        .replies()
+        .iter()
+        .map(|r| (r.from, r.payload.to_vec()))
+        .collect())
+}
+
+fn receive(args: ReceiveArgs) -> Result<(), CliError> {
+    let target = args.group.target()?;
+    if args.count == Some(0) {
+        return Err(CliError::new("--count 0", "expected at least 1"));
+    }
+    let mut socket = receiver_socket(&target, target.port)?;
+    let mut out = Out::stdout();
+    if target.port == 0 {
+        // The chapter's receiver prints no address; with a port the system chose, say which.
+        let local = Datagram::local_addr(&socket).map_err(|e| CliError::new("--port", e))?;
+        out.line(format_args!(
+            "starting up on {} port {}",
+            local.ip(),
+            local.port()
+        ));
+    }
+    multicast_receive(&mut socket, args.count, &mut out)?;
+    Ok(())
+}
+
+/// A socket bound to any address on `port` (`bind(('', 10000))`), shared with other receivers
+/// on this host (`SO_REUSEADDR`), joined to the group on the chosen interface.
+pub(crate) fn receiver_socket(target: &Target, port: u16) -> Result<UdpSocket, CliError> {
+    let mut socket =
+        UdpSocket::bind_reusable(target.any(port)).map_err(|e| CliError::new("--port", e))?;
+    socket
+        .join(&target.request)
+        .map_err(|e| CliError::new("--iface", e))?;
+    Ok(socket)
+}
+
+/// Acknowledges `count` datagrams (forever without) with b'ack'; prints the receiver's lines.
+/// Returns how many were acknowledged.
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn multicast_receive(
+    socket: &mut UdpSocket,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Result<usize, CliError> {
+    let mut receiver = MulticastReceiver::new(vec![0u8; CHAPTER_RECEIVE_SIZE]);
+    if let Some(n) = count {
+        receiver = receiver.with_limit(n);
+    }
+    run_datagram(socket, &mut receiver, &SystemClock, &mut |r| {
+        while let Some(event) = r.poll_event() {
+            match event {
+                ReceiverEvent::Waiting => {
+                    out.line("");
+                    out.line("waiting to receive message");
+                }
+                ReceiverEvent::Received { from, data, len } => {
+                    out.line(format_args!("received {len} bytes from {}", PyAddr(from)));
+                    out.line(PyBytes(data));
+                }
+                ReceiverEvent::Acknowledged { to } => {
+                    out.line(format_args!("sending acknowledgement to {}", PyAddr(to)));
+                }
+                _ => {}
+            }
+        }
+    })
+    .map_err(|e| CliError::new("multicast receive", e))?;
+    Ok(receiver.acknowledged())
+}
+
+/// The group on the loopback, for the tour: the chapter's group, joined and sent to on
+/// 127.0.0.1.
+pub(crate) fn loopback_target(port: u16) -> Result<Target, CliError> {
+    let request = membership(
+        IpAddr::V4(CHAPTER_GROUP),
+        Interface::Addr(Ipv4Addr::LOCALHOST),
+    )
+    .map_err(|e| CliError::new("group", e))?;
+    Ok(Target { request, port })
+}
+
+/// A sender socket for `target`, for the tour.
+pub(crate) fn loopback_sender(target: &Target) -> Result<UdpSocket, CliError> {
+    sender_socket(target, CHAPTER_TTL)
+}
+
+/// Where `target`'s datagrams go, for the tour.
+pub(crate) fn group_addr(target: &Target) -> SocketAddr {
+    target.group_addr()
+}

@@ -1,0 +1,348 @@
+//! What the network commands share: addresses as the chapter spells them (`localhost:10000`),
+//! Python's way of printing them, the transcript the chapter's lines go to, and the rule that
+//! a command checks all its input before it prints anything.
+//!
+//! Every network command sets itself up first (parse, resolve, bind or connect) and only then
+//! prints the chapter's first line, so a bad argument, an unresolvable host or a refused
+//! connection gives one `error:` line and an empty stdout, like every other portsock command.
+
+use std::fmt;
+use std::io::{self, Write as _};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use clap::Args;
+use portsock_core::echo::CHAPTER_PORT;
+use portsock_core::transport::Interface;
+use portsock_std::resolve;
+use portsock_std::unix::UnixAddr;
+
+use super::{Backend, CliError};
+
+/// The chapter's `(host, port)`, as `--addr` spells it.
+pub(crate) const DEFAULT_ADDR: &str = "localhost:10000";
+/// The chapter's Unix socket path.
+pub(crate) const UDS_PATH: &str = "./uds_socket";
+
+/// `--backend`, shared by the network commands.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct BackendArg {
+    /// Which transport runs the protocol: std (OS sockets); smoltcp is not available yet.
+    #[arg(long, value_enum, default_value_t = Backend::Std)]
+    backend: Backend,
+}
+
+impl BackendArg {
+    /// Refuses a backend this command cannot run on yet.
+    pub(crate) fn check(self) -> Result<(), CliError> {
+        match self.backend {
+            Backend::Std => Ok(()),
+            Backend::Smoltcp => Err(CliError::new(
+                "--backend smoltcp",
+                "not yet available for the network commands (use --backend std)",
+            )),
+        }
+    }
+}
+
+/// A `HOST:PORT` argument, split but not resolved. `[::1]:10000` for an IPv6 literal; an empty
+/// host (`:10000`) is the chapter's `''`, any address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostPort {
+    /// The host name or literal, without brackets.
+    pub(crate) host: String,
+    /// The port.
+    pub(crate) port: u16,
+}
+
+impl HostPort {
+    /// Parses `text` (the value of option `option`).
+    pub(crate) fn parse(option: &str, text: &str) -> Result<Self, CliError> {
+        let input = || format!("{option} {text:?}");
+        let Some((host, port)) = text.rsplit_once(':') else {
+            return Err(CliError::new(
+                input(),
+                "expected HOST:PORT (e.g. localhost:10000, [::1]:10000)",
+            ));
+        };
+        let host = match host.strip_prefix('[') {
+            Some(inner) => inner.strip_suffix(']').ok_or_else(|| {
+                CliError::new(input(), "expected ']' after an IPv6 address ([::1]:10000)")
+            })?,
+            None if host.contains(':') => {
+                return Err(CliError::new(
+                    input(),
+                    "an IPv6 address needs brackets: [ADDR]:PORT",
+                ));
+            }
+            None => host,
+        };
+        let port = parse_port(port).map_err(|what| CliError::new(input(), what))?;
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// The address a server binds and a chapter client (an `AF_INET` socket) connects to: `''`
+    /// is any IPv4 address, a name its first IPv4 address ([`resolve::bind_addr`]).
+    pub(crate) fn resolve(&self, option: &str) -> Result<SocketAddr, CliError> {
+        resolve::bind_addr(&self.host, self.port).map_err(|e| CliError::new(option, e))
+    }
+
+    /// The host as the chapter prints it: `localhost`, `127.0.0.1`, `''` for any.
+    pub(crate) fn host_text(&self) -> &str {
+        if self.host.is_empty() {
+            "''"
+        } else {
+            &self.host
+        }
+    }
+}
+
+/// A port number: decimal digits from 0 to 65535.
+pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("port {text:?}: expected a number from 0 to 65535"));
+    }
+    match text.parse::<u16>() {
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!("port {text} out of range (expected 0 to 65535)")),
+    }
+}
+
+/// The chapter's port, for commands that take `--port`.
+pub(crate) fn port_arg(text: Option<&str>) -> Result<u16, CliError> {
+    match text {
+        None => Ok(CHAPTER_PORT),
+        Some(t) => parse_port(t).map_err(|what| CliError::new("--port", what)),
+    }
+}
+
+/// A multicast `--iface`: an IPv4 address (`127.0.0.1`), an interface index (`3`) or a name
+/// (`eth0`, looked up in this network namespace).
+pub(crate) fn parse_interface(text: &str) -> Result<Interface, CliError> {
+    if let Ok(addr) = text.parse::<Ipv4Addr>() {
+        return Ok(Interface::Addr(addr));
+    }
+    if let Ok(index) = text.parse::<u32>() {
+        return Ok(Interface::Index(index));
+    }
+    if text.parse::<IpAddr>().is_ok() {
+        return Err(CliError::new(
+            format_args!("--iface {text:?}"),
+            "an IPv6 interface is named by its name or index, not an address",
+        ));
+    }
+    interface_index(text)
+        .map(Interface::Index)
+        .map_err(|e| CliError::new(format_args!("--iface {text:?}"), e))
+}
+
+/// The index of the interface named `name` in this process's network namespace.
+///
+/// `if_nametoindex(3)` without `unsafe`: `/proc/net/if_inet6` (per namespace) lists every
+/// interface that has an IPv6 address with its index; `/sys/class/net/NAME/ifindex` covers the
+/// others (sysfs shows the namespace it was mounted in, which `ip netns exec` remounts).
+fn interface_index(name: &str) -> io::Result<u32> {
+    if let Ok(table) = std::fs::read_to_string("/proc/net/if_inet6") {
+        // Each line: address, index (hex), prefix length, scope, flags, name.
+        let found = table.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(5) == Some(&name))
+                .then(|| fields.get(1).and_then(|i| u32::from_str_radix(i, 16).ok()))
+                .flatten()
+        });
+        if let Some(index) = found {
+            return Ok(index);
+        }
+    }
+    let valid = !name.is_empty() && !name.contains('/') && name != "." && name != "..";
+    let text = valid
+        .then(|| std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).ok())
+        .flatten();
+    text.and_then(|t| t.trim().parse().ok()).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "no such interface (expected an IPv4 address, an index or an interface name)",
+        )
+    })
+}
+
+/// An IP socket address as Python prints it: `('127.0.0.1', 10000)`, and
+/// `('::1', 10000, 0, 0)` for IPv6 (address, port, flow info, scope id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PyAddr(pub(crate) SocketAddr);
+
+impl fmt::Display for PyAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            SocketAddr::V4(a) => write!(f, "('{}', {})", a.ip(), a.port()),
+            SocketAddr::V6(a) => write!(
+                f,
+                "('{}', {}, {}, {})",
+                a.ip(),
+                a.port(),
+                a.flowinfo(),
+                a.scope_id()
+            ),
+        }
+    }
+}
+
+/// A peer address as `print(client_address)` shows it.
+pub(crate) trait PyShow {
+    /// Python's `str()` of the address.
+    fn py(&self) -> String;
+}
+
+impl PyShow for SocketAddr {
+    fn py(&self) -> String {
+        PyAddr(*self).to_string()
+    }
+}
+
+/// An unnamed client prints as nothing, a path as itself.
+impl PyShow for UnixAddr {
+    fn py(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Where a program's lines go: straight to stdout, line by line (the commands), or into a
+/// buffer (the tour, which prints each side's transcript as a block).
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    buffer: Option<Vec<String>>,
+}
+
+impl Out {
+    /// Lines printed as they happen.
+    pub(crate) fn stdout() -> Self {
+        Self { buffer: None }
+    }
+
+    /// Lines kept, for [`into_lines`](Self::into_lines).
+    pub(crate) fn buffer() -> Self {
+        Self {
+            buffer: Some(Vec::new()),
+        }
+    }
+
+    /// One line of the transcript. On stdout it is written and flushed at once (a test, or a
+    /// person, waits for `waiting for a connection`); a closed stdout is not worth a panic.
+    pub(crate) fn line(&mut self, line: impl fmt::Display) {
+        match &mut self.buffer {
+            Some(lines) => lines.push(line.to_string()),
+            None => {
+                let mut stdout = io::stdout().lock();
+                let _ = writeln!(stdout, "{line}");
+                let _ = stdout.flush();
+            }
+        }
+    }
+
+    /// The lines kept (none for stdout).
+    pub(crate) fn into_lines(self) -> Vec<String> {
+        self.buffer.unwrap_or_default()
+    }
+}
+
+/// Seconds as the chapter gives them (`0.2`) to a duration; `what` names the option.
+pub(crate) fn seconds(what: &str, secs: f64) -> Result<std::time::Duration, CliError> {
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err(CliError::new(
+            format_args!("{what} {secs}"),
+            "expected seconds, more than 0 and at most 86400",
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// `65507` as `65,507`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_port_spellings() {
+        let hp = HostPort::parse("--addr", "localhost:10000").unwrap();
+        assert_eq!((hp.host.as_str(), hp.port), ("localhost", 10000));
+        let hp = HostPort::parse("--addr", "[::1]:0").unwrap();
+        assert_eq!((hp.host.as_str(), hp.port), ("::1", 0));
+        let hp = HostPort::parse("--addr", ":7").unwrap();
+        assert_eq!((hp.host_text(), hp.port), ("''", 7));
+        for bad in [
+            "localhost",
+            "localhost:70000",
+            "::1:5",
+            "[::1:5",
+            "h:",
+            "h:-1",
+        ] {
+            assert!(HostPort::parse("--addr", bad).is_err(), "{bad}");
+        }
+        let err = HostPort::parse("--addr", "localhost:70000").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--addr \"localhost:70000\": port 70000 out of range (expected 0 to 65535)"
+        );
+    }
+
+    #[test]
+    fn addresses_print_as_python_tuples() {
+        assert_eq!(
+            PyAddr("127.0.0.1:65141".parse().unwrap()).to_string(),
+            "('127.0.0.1', 65141)"
+        );
+        assert_eq!(
+            PyAddr("[::1]:5".parse().unwrap()).to_string(),
+            "('::1', 5, 0, 0)"
+        );
+        assert_eq!(UnixAddr::Unnamed.py(), "");
+    }
+
+    #[test]
+    fn interfaces_by_address_index_or_name() {
+        assert_eq!(
+            parse_interface("127.0.0.1").unwrap(),
+            Interface::Addr(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(parse_interface("7").unwrap(), Interface::Index(7));
+        assert!(matches!(
+            parse_interface("lo").unwrap(),
+            Interface::Index(i) if i > 0
+        ));
+        assert!(parse_interface("::1").is_err());
+        assert!(parse_interface("no-such-if0").is_err());
+        assert!(parse_interface("../x").is_err());
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(65_507), "65,507");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn seconds_must_be_positive() {
+        assert_eq!(
+            seconds("--timeout", 0.2).unwrap(),
+            std::time::Duration::from_millis(200)
+        );
+        assert!(seconds("--timeout", 0.0).is_err());
+        assert!(seconds("--timeout", f64::NAN).is_err());
+    }
+}
