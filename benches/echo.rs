@@ -181,7 +181,15 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
             let addr = s.addr;
             client::accept_burst(addr, sizes.accept, || s.active())
         })?;
-        let mut row = Row::lower(format!("{mode}, s"), stats(&runs, Duration::as_secs_f64));
+        // A burst that took longer than the limit counts as the limit, shown as "> limit".
+        let limit = client::ACCEPT_LIMIT.as_secs_f64();
+        let mut values = stats(&runs, |t| t.map_or(limit, |t| t.as_secs_f64()));
+        for (value, runs) in values.iter_mut().zip(&runs) {
+            if let Some(v) = value {
+                v.at_least = runs.iter().any(Option::is_none);
+            }
+        }
+        let mut row = Row::lower(format!("{mode}, s"), values);
         row.goal = Goal::Under(1.0);
         rows.push(row);
     }
@@ -322,6 +330,8 @@ struct Stat {
     median: f64,
     min: f64,
     max: f64,
+    /// A run hit a time limit: the true figure is at least this.
+    at_least: bool,
 }
 
 impl Stat {
@@ -331,6 +341,7 @@ impl Stat {
             median: v[v.len() / 2],
             min: v[0],
             max: v[v.len() - 1],
+            at_least: false,
         }
     }
 }
@@ -445,7 +456,11 @@ fn render(rows: &[Row], udp: &[String; 2], reps: usize, peak: u64, took: Duratio
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---|:-:|");
     for row in rows {
-        let cell = |v: Option<Stat>| v.map_or_else(|| "—".to_string(), |s| format_figure(s.median));
+        let cell = |v: Option<Stat>| match v {
+            None => "—".to_string(),
+            Some(s) if s.at_least => format!("> {}", format_figure(s.median)),
+            Some(s) => format_figure(s.median),
+        };
         let (advantage, met, goal) = row.verdict();
         let met = match met {
             Met::Yes => "yes",
@@ -464,7 +479,7 @@ fn render(rows: &[Row], udp: &[String; 2], reps: usize, peak: u64, took: Duratio
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "Figures are medians of {reps} runs per server, the servers taking turns (the accept \
+        "Figures are medians of {reps} run(s) per server, the servers taking turns (the accept \
          burst: one run each). \"vs better peer\": how many times better portsock's median is \
          than the better peer's (above 1.00×: better; for latencies and times, the peer's \
          figure over portsock's). \"tie\": below the better peer's median, but portsock's best \

@@ -154,8 +154,9 @@ pub enum StopReason {
     Signal(i32),
 }
 
-/// The event-driven echo server: listeners, an event loop, and an [`EchoSession`] per
-/// connection. See the [module documentation](self).
+/// The event-driven echo server: listeners, an event loop, and an
+/// [`EchoSession`](portsock_core::echo::stream::EchoSession) per connection. See the
+/// [module documentation](self).
 pub struct EchoServer {
     poll: Poll,
     config: ServerConfig,
