@@ -21,7 +21,7 @@
 //!   socket2) covers `getaddrinfo(3)` and `gethostname(2)`, so this crate has no FFI of its own
 //!   for them. (Its one rough edge: it panics on a canonical name that is not UTF-8, which
 //!   glibc's DNS code never returns, since it checks names with `res_hnok`; only a non-UTF-8
-//!   `/etc/hosts` could cause it.)
+//!   `/etc/hosts` could cause it; `getaddrinfo` catches that panic and reports an error.)
 //! * **The `_r` functions of `<netdb.h>`** for everything else, declared in the crate's `sys`
 //!   module, the only place with `unsafe` code. Aliases exist only in `struct hostent`, which
 //!   `getaddrinfo` never returns, so `gethostbyname_ex` must call `gethostbyname_r(3)`, as

@@ -215,19 +215,32 @@ pub(super) fn getaddrinfo(
             (code, _) => gai_error(code, &input),
         }
     })?;
-    results
-        .map(|r| {
-            let r =
-                r.map_err(|e| ResolveError::new(ErrorOrigin::Lookup, None, e.to_string(), &input))?;
-            Ok(AddrInfo {
-                family: r.address,
-                socktype: r.socktype,
-                protocol: r.protocol,
-                canonname: r.canonname.unwrap_or_default(),
-                sockaddr: r.sockaddr,
+    // dns-lookup panics while converting a canonical name that is not UTF-8 (only a non-UTF-8
+    // /etc/hosts can produce one); turn that into an error instead of taking the caller down.
+    let collected = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        results
+            .map(|r| {
+                let r = r.map_err(|e| {
+                    ResolveError::new(ErrorOrigin::Lookup, None, e.to_string(), &input)
+                })?;
+                Ok(AddrInfo {
+                    family: r.address,
+                    socktype: r.socktype,
+                    protocol: r.protocol,
+                    canonname: r.canonname.unwrap_or_default(),
+                    sockaddr: r.sockaddr,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }));
+    collected.unwrap_or_else(|_| {
+        Err(ResolveError::new(
+            ErrorOrigin::Lookup,
+            None,
+            "the resolver returned a canonical name that is not valid UTF-8",
+            &input,
+        ))
+    })
 }
 
 /// A `gaierror` with glibc's message for `code`.
