@@ -2,13 +2,78 @@
 //!
 //! portsock's backend on the [`smoltcp`] userspace TCP/IP stack: a TAP interface for testing
 //! against the Linux kernel, an in-process loopback device for tests, and the same code on
-//! firmware. Without the `std` feature it builds `no_std` for Cortex-M (see
-//! `scripts/check-no-std`). The stack and its transports arrive with the smoltcp-backend work;
-//! for now the crate pins the smoltcp configuration portsock needs.
+//! firmware. Without the `std` feature it builds `no_std`, with no allocator, for Cortex-M (see
+//! `scripts/check-no-std` and `firmware/`).
+//!
+//! A [`Stack`] owns a smoltcp `Interface`, its `SocketSet`, a `phy::Device` and a
+//! [`Platform`] (clock and idle). Its sockets implement portsock-core's transport traits:
+//!
+//! | type | core traits |
+//! |---|---|
+//! | [`TcpListener`] | `Listener`, `Blocking` (a pool of listening sockets: several clients at once) |
+//! | [`TcpStream`] | `Read`, `Write`, `Stream`, `Blocking` |
+//! | [`UdpSocket`] | `Datagram`, `Multicast` (IGMP / MLD through the interface), `Blocking` |
+//!
+//! and [`Stack::resolve`] looks names up with smoltcp's DNS socket. So the core's state
+//! machines and drivers (`portsock_core::drive`) run here exactly as they run on the host's
+//! sockets; this crate holds no protocol logic.
+//!
+//! ```
+//! use portsock_core::drive::step_datagram;
+//! use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoServer};
+//! use portsock_core::transport::Blocking;
+//! use portsock_smoltcp::{Config, ManualPlatform, Stack, UdpSocket};
+//! use smoltcp::phy::{Loopback, Medium};
+//!
+//! // One interface on an in-process loopback device, with a simulated clock.
+//! let config = Config::new([2, 0, 0, 0, 0, 1]).with_address(portsock_smoltcp::parse_cidr("127.0.0.1/8")?)?;
+//! let stack = Stack::new(&config, Loopback::new(Medium::Ip), ManualPlatform::default(), vec![])?;
+//! stack.add_udp_sockets(2, 4, 1500)?;
+//!
+//! // The core's datagram echo server and client, on two sockets of the stack.
+//! let server_addr = "127.0.0.1:10000".parse()?;
+//! let mut server_socket = UdpSocket::bind(&stack, server_addr)?;
+//! server_socket.set_nonblocking(true)?;
+//! let mut server = DatagramEchoServer::new([0u8; 1500]);
+//! let mut client_socket = UdpSocket::bind(&stack, "127.0.0.1:0".parse()?)?;
+//! client_socket.set_nonblocking(true)?;
+//! let mut client = DatagramEchoClient::new(b"hello", server_addr, [0u8; 1500]);
+//!
+//! // One thread, two machines: step each in turn until the client has its verified echo.
+//! while !client.is_done() {
+//!     if let Err(e) = step_datagram(&mut client_socket, &mut client, &stack, &mut |_| {}) {
+//!         assert!(e.is_would_block(), "{e}");
+//!     }
+//!     if let Err(e) = step_datagram(&mut server_socket, &mut server, &stack, &mut |_| {}) {
+//!         assert!(e.is_would_block(), "{e}");
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![no_std]
 #![deny(unsafe_code)]
 
 #[cfg(feature = "std")]
 extern crate std;
+
+mod dns;
+mod error;
+mod platform;
+mod stack;
+#[cfg(feature = "std")]
+mod std_support;
+mod tcp;
+mod udp;
+
+pub use dns::{Family, MAX_RESULTS};
+pub use error::{DnsProblem, Error, MulticastProblem, SocketKind};
+pub use platform::{ManualPlatform, Platform};
+pub use stack::{
+    Config, MAX_ADDRS, MAX_DNS_SERVERS, MAX_LISTENERS, MAX_SOCKETS, Stack, parse_cidr,
+};
+#[cfg(feature = "std")]
+pub use std_support::{Faults, StdPlatform, Wrapped, open_tap, wrap};
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::{MAX_UDP_PAYLOAD_V4, UdpSocket};
 
 pub use smoltcp;

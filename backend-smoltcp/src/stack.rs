@@ -1,0 +1,658 @@
+//! The stack: one smoltcp [`Interface`], its [`SocketSet`], a device and a [`Platform`], shared
+//! by every socket made from it.
+
+use core::cell::{RefCell, RefMut};
+use core::net::SocketAddr;
+
+use smoltcp::iface::{
+    Config as IfaceConfig, Interface, PollResult, SocketHandle, SocketSet, SocketStorage,
+};
+use smoltcp::phy::{Device, Medium};
+use smoltcp::socket::{dns, tcp, udp};
+use smoltcp::time::Instant as NetInstant;
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv6Address,
+};
+
+use managed::ManagedSlice;
+use portsock_core::time::{Clock, Duration, Instant};
+
+use crate::error::{Error, SocketKind};
+use crate::platform::Platform;
+
+/// How many sockets one stack can track (TCP, UDP and DNS together).
+pub const MAX_SOCKETS: usize = 32;
+/// How many listeners one stack can have at once.
+pub const MAX_LISTENERS: usize = 8;
+/// How many addresses an interface can have (smoltcp's `iface-max-addr-count`, default 2).
+pub const MAX_ADDRS: usize = 2;
+/// How many DNS servers a stack can be given.
+pub const MAX_DNS_SERVERS: usize = 3;
+
+/// The first port handed out when a socket binds to port 0 or connects (IANA's dynamic range).
+const EPHEMERAL_FIRST: u16 = 49152;
+
+/// How the interface is set up: hardware address, IP addresses, routes and DNS servers.
+///
+/// ```
+/// use portsock_smoltcp::Config;
+///
+/// let config = Config::new([0x02, 0, 0, 0, 0, 0x01])
+///     .with_address(portsock_smoltcp::parse_cidr("192.168.69.1/24")?)?
+///     .with_address(portsock_smoltcp::parse_cidr("fdaa::1/64")?)?
+///     .with_gateway("192.168.69.100".parse::<std::net::IpAddr>()?.into())
+///     .with_dns_server("192.168.69.100".parse::<std::net::IpAddr>()?.into())?;
+/// assert_eq!(config.addresses().len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    mac: [u8; 6],
+    addresses: heapless::Vec<IpCidr, MAX_ADDRS>,
+    gateway_v4: Option<Ipv4Address>,
+    gateway_v6: Option<Ipv6Address>,
+    dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
+    random_seed: u64,
+}
+
+impl Config {
+    /// An interface with this Ethernet address (ignored on IP-medium devices), no IP address
+    /// yet.
+    pub fn new(mac: [u8; 6]) -> Self {
+        Self {
+            mac,
+            addresses: heapless::Vec::new(),
+            gateway_v4: None,
+            gateway_v6: None,
+            dns_servers: heapless::Vec::new(),
+            random_seed: 0x5eed_0f_9047_50c6,
+        }
+    }
+
+    /// Adds an address with its prefix, e.g. `192.168.69.1/24`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] past [`MAX_ADDRS`] addresses.
+    pub fn with_address(mut self, cidr: IpCidr) -> Result<Self, Error> {
+        self.addresses
+            .push(cidr)
+            .map_err(|_| Error::InvalidInput("too many interface addresses"))?;
+        Ok(self)
+    }
+
+    /// Sets the default gateway of the address's family.
+    pub fn with_gateway(mut self, gateway: IpAddress) -> Self {
+        match gateway {
+            IpAddress::Ipv4(a) => self.gateway_v4 = Some(a),
+            IpAddress::Ipv6(a) => self.gateway_v6 = Some(a),
+        }
+        self
+    }
+
+    /// Adds a DNS server for [`Stack::resolve`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] past [`MAX_DNS_SERVERS`] servers.
+    pub fn with_dns_server(mut self, server: IpAddress) -> Result<Self, Error> {
+        self.dns_servers
+            .push(server)
+            .map_err(|_| Error::InvalidInput("too many DNS servers"))?;
+        Ok(self)
+    }
+
+    /// Sets the seed for TCP initial sequence numbers and similar; use a different one on
+    /// each boot.
+    pub fn with_random_seed(mut self, seed: u64) -> Self {
+        self.random_seed = seed;
+        self
+    }
+
+    /// The interface's addresses.
+    pub fn addresses(&self) -> &[IpCidr] {
+        &self.addresses
+    }
+
+    /// The DNS servers.
+    pub fn dns_servers(&self) -> &[IpAddress] {
+        &self.dns_servers
+    }
+
+    /// The Ethernet address.
+    pub fn mac(&self) -> [u8; 6] {
+        self.mac
+    }
+}
+
+/// Parses `ADDR/PREFIX` (`192.168.69.1/24`, `fdaa::1/64`) into an interface address.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] unless it is an IPv4 or IPv6 address, a `/`, and a prefix length
+/// of at most 32 or 128.
+pub fn parse_cidr(text: &str) -> Result<IpCidr, Error> {
+    const EXPECTED: &str = "expected ADDRESS/PREFIX, e.g. 192.168.69.1/24 or fdaa::1/64";
+    let (addr, prefix) = text.split_once('/').ok_or(Error::InvalidInput(EXPECTED))?;
+    let addr: core::net::IpAddr = addr.parse().map_err(|_| Error::InvalidInput(EXPECTED))?;
+    let prefix: u8 = prefix.parse().map_err(|_| Error::InvalidInput(EXPECTED))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(Error::InvalidInput(EXPECTED));
+    }
+    Ok(IpCidr::new(addr.into(), prefix))
+}
+
+/// What a tracked socket is being used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// Idle, ready to be handed out.
+    Free,
+    /// Listening for (or holding a not yet accepted) connection for listener `id`.
+    Listening(u16),
+    /// Owned by a `TcpStream`, a `UdpSocket` or the DNS resolver.
+    Owned,
+    /// Dropped by its owner while the connection still closes; freed once it has.
+    Closing,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    pub handle: SocketHandle,
+    pub kind: SocketKind,
+    pub used: Use,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListenerEntry {
+    pub id: u16,
+    pub endpoint: smoltcp::wire::IpListenEndpoint,
+    pub backlog: u16,
+}
+
+/// Everything behind the stack's `RefCell`.
+pub(crate) struct Inner<'a, D: Device, P: Platform> {
+    pub iface: Interface,
+    pub sockets: SocketSet<'a>,
+    pub device: D,
+    pub platform: P,
+    pub slots: heapless::Vec<Slot, MAX_SOCKETS>,
+    pub listeners: heapless::Vec<ListenerEntry, MAX_LISTENERS>,
+    next_listener: u16,
+    next_port: u16,
+    pub dns: Option<SocketHandle>,
+    pub dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
+    /// The socket table's size when its storage is a fixed slice (`None`: a growable `Vec`).
+    storage_capacity: Option<usize>,
+}
+
+/// A smoltcp interface with its sockets, device and platform: the backend's equivalent of the
+/// host's network stack.
+///
+/// Sockets ([`TcpListener`](crate::TcpListener), [`TcpStream`](crate::TcpStream),
+/// [`UdpSocket`](crate::UdpSocket)) borrow the stack (`&Stack`) and implement portsock-core's
+/// transport traits, so the core's state machines and drivers run on them unchanged. The stack
+/// is single-threaded (a `RefCell` inside): every blocking call polls the interface and waits
+/// through the [`Platform`] until its socket is ready or its deadline passes, so a program
+/// with one socket needs no loop of its own; several sockets at once are driven in
+/// non-blocking mode with [`Stack::poll`] and [`Stack::wait`] (see
+/// [`serve`](crate::serve)).
+///
+/// Socket memory is the caller's: the socket table's storage goes to [`Stack::new`], and each
+/// TCP / UDP socket's buffers to [`Stack::add_tcp_socket`] / [`Stack::add_udp_socket`] (with
+/// the `std` feature, [`Stack::add_tcp_sockets`] and friends allocate them). The stack hands
+/// those sockets out and takes them back: a dropped stream finishes closing in the background
+/// and becomes free again.
+pub struct Stack<'a, D: Device, P: Platform> {
+    inner: RefCell<Inner<'a, D, P>>,
+}
+
+impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
+    /// A stack over `device`, configured by `config`, with room for the sockets in `storage`
+    /// (`&mut [SocketStorage::EMPTY; N]`, or a `Vec` with `std`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a multicast or all-zero MAC address (smoltcp would panic).
+    pub fn new<S>(config: &Config, mut device: D, platform: P, storage: S) -> Result<Self, Error>
+    where
+        S: Into<ManagedSlice<'a, SocketStorage<'a>>>,
+    {
+        let medium = device.capabilities().medium;
+        let hardware_addr = match medium {
+            Medium::Ethernet => {
+                let mac = EthernetAddress(config.mac);
+                if !mac.is_unicast() {
+                    return Err(Error::InvalidInput(
+                        "the MAC address must be unicast and not all zeros (first octet even)",
+                    ));
+                }
+                HardwareAddress::Ethernet(mac)
+            }
+            Medium::Ip => HardwareAddress::Ip,
+            #[allow(unreachable_patterns)]
+            _ => {
+                return Err(Error::Unsupported(
+                    "device medium other than Ethernet or IP",
+                ));
+            }
+        };
+        let mut iface_config = IfaceConfig::new(hardware_addr);
+        iface_config.random_seed = config.random_seed;
+        let now = platform.now();
+        let mut iface = Interface::new(iface_config, &mut device, now);
+        let mut overflow = false;
+        iface.update_ip_addrs(|addrs| {
+            for cidr in &config.addresses {
+                overflow |= addrs.push(*cidr).is_err();
+            }
+        });
+        if overflow {
+            return Err(Error::InvalidInput("too many interface addresses"));
+        }
+        if let Some(gw) = config.gateway_v4 {
+            iface
+                .routes_mut()
+                .add_default_ipv4_route(gw)
+                .map_err(|_| Error::InvalidInput("route table full"))?;
+        }
+        if let Some(gw) = config.gateway_v6 {
+            iface
+                .routes_mut()
+                .add_default_ipv6_route(gw)
+                .map_err(|_| Error::InvalidInput("route table full"))?;
+        }
+        let storage = storage.into();
+        let storage_capacity = match &storage {
+            ManagedSlice::Borrowed(slice) => Some(slice.len()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        Ok(Self {
+            inner: RefCell::new(Inner {
+                iface,
+                sockets: SocketSet::new(storage),
+                storage_capacity,
+                device,
+                platform,
+                slots: heapless::Vec::new(),
+                listeners: heapless::Vec::new(),
+                next_listener: 1,
+                next_port: EPHEMERAL_FIRST,
+                dns: None,
+                dns_servers: config.dns_servers.clone(),
+            }),
+        })
+    }
+
+    pub(crate) fn inner(&self) -> RefMut<'_, Inner<'a, D, P>> {
+        self.inner.borrow_mut()
+    }
+
+    /// As [`inner`](Self::inner), for `Drop`, which must not panic.
+    pub(crate) fn try_inner(
+        &self,
+    ) -> Result<RefMut<'_, Inner<'a, D, P>>, core::cell::BorrowMutError> {
+        self.inner.try_borrow_mut()
+    }
+
+    /// Gives the stack a TCP socket to hand out (to a listener's pool or a connect).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooManySockets`] past [`MAX_SOCKETS`], or when the socket table's storage is
+    /// full.
+    pub fn add_tcp_socket(&self, socket: tcp::Socket<'a>) -> Result<(), Error> {
+        self.inner().add(SocketKind::Tcp, |set| set.add(socket))
+    }
+
+    /// Gives the stack a TCP socket over these receive and transmit buffers (the TCP window
+    /// is at most the receive buffer's size).
+    ///
+    /// # Errors
+    ///
+    /// As [`add_tcp_socket`](Self::add_tcp_socket).
+    pub fn add_tcp_buffers(&self, rx: &'a mut [u8], tx: &'a mut [u8]) -> Result<(), Error> {
+        self.add_tcp_socket(tcp::Socket::new(
+            tcp::SocketBuffer::new(rx),
+            tcp::SocketBuffer::new(tx),
+        ))
+    }
+
+    /// Gives the stack a UDP socket to hand out to [`UdpSocket::bind`](crate::UdpSocket::bind).
+    ///
+    /// # Errors
+    ///
+    /// As [`add_tcp_socket`](Self::add_tcp_socket).
+    pub fn add_udp_socket(&self, socket: udp::Socket<'a>) -> Result<(), Error> {
+        self.inner().add(SocketKind::Udp, |set| set.add(socket))
+    }
+
+    /// Gives the stack the DNS socket [`Stack::resolve`] uses, with room for `queries`
+    /// lookups at once (`&mut [None; N]`, or a `Vec` with `std`). The servers are the
+    /// [`Config`]'s.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_tcp_socket`](Self::add_tcp_socket); [`Error::InvalidInput`] if it has one.
+    pub fn add_dns_socket<Q>(&self, queries: Q) -> Result<(), Error>
+    where
+        Q: Into<ManagedSlice<'a, Option<dns::DnsQuery>>>,
+    {
+        let mut inner = self.inner();
+        if inner.dns.is_some() {
+            return Err(Error::InvalidInput("the stack has a DNS socket already"));
+        }
+        let servers = inner.dns_servers.clone();
+        let socket = dns::Socket::new(&servers, queries);
+        inner.add(SocketKind::Dns, |set| set.add(socket))?;
+        let handle = inner.slots.last().map(|s| s.handle);
+        inner.dns = handle;
+        if let Some(slot) = inner.slots.last_mut() {
+            slot.used = Use::Owned;
+        }
+        Ok(())
+    }
+
+    /// Processes every frame that has arrived and sends whatever the sockets have queued
+    /// (smoltcp's `Interface::poll`); returns whether a socket's state may have changed.
+    /// Blocking calls do this themselves; event loops over non-blocking sockets call it
+    /// between rounds.
+    pub fn poll(&self) -> bool {
+        self.inner().poll()
+    }
+
+    /// Waits (through the [`Platform`]) until a frame may have arrived or the interface has a
+    /// timer due, but no later than `deadline`. For event loops: `poll`, step every socket,
+    /// `wait`.
+    pub fn wait(&self, deadline: Option<Instant>) {
+        let mut guard = self.inner();
+        let inner = &mut *guard;
+        let now = inner.platform.now();
+        let mut delay = inner.iface.poll_delay(now, &inner.sockets);
+        if let Some(deadline) = deadline {
+            let left = to_net(deadline) - now;
+            let left = if to_net(deadline) <= now {
+                smoltcp::time::Duration::ZERO
+            } else {
+                left
+            };
+            delay = Some(delay.map_or(left, |d| d.min(left)));
+        }
+        inner.platform.wait(delay);
+    }
+
+    /// Polls until every dropped stream has finished closing (its FIN sent and acknowledged)
+    /// or `timeout` passes; returns whether they all did. Call it before a program exits, as
+    /// nothing is sent once the stack is gone.
+    pub fn finish(&self, timeout: Duration) -> bool {
+        let deadline = self.now() + timeout;
+        loop {
+            let busy = {
+                let mut inner = self.inner();
+                inner.poll();
+                inner.slots.iter().any(|s| s.used == Use::Closing)
+            };
+            if !busy {
+                return true;
+            }
+            if self.now() >= deadline {
+                return false;
+            }
+            self.wait(Some(deadline));
+        }
+    }
+
+    /// Runs `f` on the smoltcp interface (to inspect it, add a route, …).
+    pub fn with_interface<R>(&self, f: impl FnOnce(&mut Interface) -> R) -> R {
+        f(&mut self.inner().iface)
+    }
+
+    /// Runs `f` on the device (e.g. to read a capture's statistics).
+    pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
+        f(&mut self.inner().device)
+    }
+
+    /// The interface's addresses.
+    pub fn addresses(&self) -> heapless::Vec<IpCidr, MAX_ADDRS> {
+        let inner = self.inner();
+        let mut out = heapless::Vec::new();
+        for a in inner.iface.ip_addrs() {
+            let _ = out.push(*a);
+        }
+        out
+    }
+
+    /// How many TCP / UDP sockets are free to hand out.
+    pub fn free_sockets(&self, kind: SocketKind) -> usize {
+        self.inner()
+            .slots
+            .iter()
+            .filter(|s| s.kind == kind && s.used == Use::Free)
+            .count()
+    }
+
+    /// Runs `attempt` after each poll until it gives an answer: the loop every blocking call
+    /// is. Non-blocking: one try, then [`Error::WouldBlock`]. Blocking: waits through the
+    /// platform until `deadline` (then [`Error::TimedOut`]); a try is always made before the
+    /// deadline is checked, so something already there is taken.
+    pub(crate) fn block<T>(
+        &self,
+        nonblocking: bool,
+        deadline: Option<NetInstant>,
+        mut attempt: impl FnMut(&mut Inner<'a, D, P>) -> Option<Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let mut guard = self.inner();
+        let inner = &mut *guard;
+        loop {
+            inner.poll();
+            if let Some(result) = attempt(inner) {
+                // Send what the attempt queued (data, an ACK opening the window) right away.
+                inner.poll();
+                return result;
+            }
+            if nonblocking {
+                return Err(Error::WouldBlock);
+            }
+            let now = inner.platform.now();
+            let mut delay = inner.iface.poll_delay(now, &inner.sockets);
+            if let Some(deadline) = deadline {
+                if now >= deadline {
+                    return Err(Error::TimedOut);
+                }
+                let left = deadline - now;
+                delay = Some(delay.map_or(left, |d| d.min(left)));
+            }
+            inner.platform.wait(delay);
+        }
+    }
+
+    /// The deadline `timeout` from now, on the network clock.
+    pub(crate) fn deadline_in(&self, timeout: Option<Duration>) -> Option<NetInstant> {
+        timeout.map(|t| self.inner().platform.now() + to_net_duration(t))
+    }
+}
+
+impl<D: Device, P: Platform> Clock for Stack<'_, D, P> {
+    /// The platform's clock in whole milliseconds: hand the stack to the core's drivers as
+    /// their clock, so their deadlines and the sockets' agree.
+    fn now(&self) -> Instant {
+        from_net(self.inner.borrow().platform.now())
+    }
+}
+
+impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
+    pub(crate) fn poll(&mut self) -> bool {
+        let now = self.platform.now();
+        let changed = self.iface.poll(now, &mut self.device, &mut self.sockets)
+            == PollResult::SocketStateChanged;
+        self.reap();
+        changed
+    }
+
+    fn add(
+        &mut self,
+        kind: SocketKind,
+        add: impl FnOnce(&mut SocketSet<'a>) -> SocketHandle,
+    ) -> Result<(), Error> {
+        if self.slots.is_full() {
+            return Err(Error::TooManySockets);
+        }
+        // SocketSet::add panics when fixed storage is full; check first.
+        if self
+            .storage_capacity
+            .is_some_and(|cap| self.sockets.iter().count() >= cap)
+        {
+            return Err(Error::TooManySockets);
+        }
+        let handle = add(&mut self.sockets);
+        let _ = self.slots.push(Slot {
+            handle,
+            kind,
+            used: Use::Free,
+        });
+        Ok(())
+    }
+
+    /// Frees the sockets whose closing has finished, and tops up listeners' pools.
+    fn reap(&mut self) {
+        for i in 0..self.slots.len() {
+            let slot = self.slots[i];
+            if slot.used == Use::Closing && slot.kind == SocketKind::Tcp {
+                let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
+                match socket.state() {
+                    tcp::State::Closed => self.slots[i].used = Use::Free,
+                    tcp::State::TimeWait => {
+                        // Our side closed first and the peer's FIN is acknowledged: nothing
+                        // of ours is in flight any more. Recycle the socket instead of
+                        // holding it for 2 MSL.
+                        socket.abort();
+                        self.slots[i].used = Use::Free;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for l in 0..self.listeners.len() {
+            let entry = self.listeners[l];
+            self.top_up(entry);
+        }
+    }
+
+    /// Puts free TCP sockets into listener `entry`'s pool until it has `backlog` sockets
+    /// listening.
+    pub(crate) fn top_up(&mut self, entry: ListenerEntry) {
+        let listening = self
+            .slots
+            .iter()
+            .filter(|s| {
+                s.used == Use::Listening(entry.id)
+                    && self.sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Listen
+            })
+            .count();
+        let mut missing = usize::from(entry.backlog).saturating_sub(listening);
+        for i in 0..self.slots.len() {
+            if missing == 0 {
+                break;
+            }
+            let slot = self.slots[i];
+            if slot.kind == SocketKind::Tcp && slot.used == Use::Free {
+                let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
+                if socket.listen(entry.endpoint).is_ok() {
+                    self.slots[i].used = Use::Listening(entry.id);
+                    missing -= 1;
+                }
+            }
+        }
+    }
+
+    /// Claims a free socket of `kind`.
+    pub(crate) fn claim(&mut self, kind: SocketKind) -> Result<SocketHandle, Error> {
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.kind == kind && s.used == Use::Free)
+            .ok_or(Error::NoFreeSocket(kind))?;
+        slot.used = Use::Owned;
+        Ok(slot.handle)
+    }
+
+    pub(crate) fn slot_mut(&mut self, handle: SocketHandle) -> Option<&mut Slot> {
+        self.slots.iter_mut().find(|s| s.handle == handle)
+    }
+
+    pub(crate) fn set_use(&mut self, handle: SocketHandle, used: Use) {
+        if let Some(slot) = self.slot_mut(handle) {
+            slot.used = used;
+        }
+    }
+
+    pub(crate) fn new_listener_id(&mut self) -> u16 {
+        let id = self.next_listener;
+        self.next_listener = self.next_listener.wrapping_add(1).max(1);
+        id
+    }
+
+    /// Whether a TCP (or UDP) socket other than `except` uses local `port`.
+    pub(crate) fn port_in_use(
+        &self,
+        kind: SocketKind,
+        port: u16,
+        except: Option<SocketHandle>,
+    ) -> bool {
+        if kind == SocketKind::Tcp && self.listeners.iter().any(|l| l.endpoint.port == port) {
+            return true;
+        }
+        self.slots.iter().any(|s| {
+            Some(s.handle) != except
+                && s.kind == kind
+                && s.used != Use::Free
+                && match kind {
+                    SocketKind::Tcp => {
+                        let t = self.sockets.get::<tcp::Socket>(s.handle);
+                        t.local_endpoint().map(|e| e.port) == Some(port)
+                            || (t.state() == tcp::State::Listen && t.listen_endpoint().port == port)
+                    }
+                    SocketKind::Udp => {
+                        self.sockets.get::<udp::Socket>(s.handle).endpoint().port == port
+                    }
+                    SocketKind::Dns => false,
+                }
+        })
+    }
+
+    /// A local port from the dynamic range that no socket of `kind` uses.
+    pub(crate) fn ephemeral_port(&mut self, kind: SocketKind) -> Result<u16, Error> {
+        for _ in 0..=(u16::MAX - EPHEMERAL_FIRST) {
+            let port = self.next_port;
+            self.next_port = if port == u16::MAX {
+                EPHEMERAL_FIRST
+            } else {
+                port + 1
+            };
+            if !self.port_in_use(kind, port, None) {
+                return Ok(port);
+            }
+        }
+        Err(Error::AddrInUse(0))
+    }
+}
+
+/// A core instant as a smoltcp instant.
+pub(crate) fn to_net(t: Instant) -> NetInstant {
+    NetInstant::from_millis(i64::try_from(t.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A smoltcp instant as a core instant (whole milliseconds; before the epoch is zero).
+pub(crate) fn from_net(t: NetInstant) -> Instant {
+    Instant::from_millis(u64::try_from(t.total_millis()).unwrap_or(0))
+}
+
+pub(crate) fn to_net_duration(d: Duration) -> smoltcp::time::Duration {
+    smoltcp::time::Duration::from_millis(d.as_millis())
+}
+
+/// A smoltcp endpoint as a socket address.
+pub(crate) fn endpoint_to_addr(e: smoltcp::wire::IpEndpoint) -> SocketAddr {
+    e.into()
+}

@@ -1,0 +1,466 @@
+//! TCP over the stack: a listener with a pool of listening sockets, and streams.
+
+use core::net::SocketAddr;
+
+use portsock_core::time::Duration;
+use portsock_core::transport::{
+    Blocking, ErrorType, Listener, Read, ReadReady, Shutdown, Stream, Write, WriteReady,
+};
+use smoltcp::iface::SocketHandle;
+use smoltcp::phy::Device;
+use smoltcp::socket::tcp;
+use smoltcp::wire::IpListenEndpoint;
+
+use crate::error::{Error, SocketKind};
+use crate::platform::Platform;
+use crate::stack::{ListenerEntry, Stack, Use, endpoint_to_addr};
+
+/// Timeouts and mode shared by listeners and streams.
+#[derive(Debug, Clone, Copy, Default)]
+struct Mode {
+    nonblocking: bool,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl Mode {
+    fn set_timeout(slot: &mut Option<Duration>, t: Option<Duration>) -> Result<(), Error> {
+        if t.is_some_and(Duration::is_zero) {
+            return Err(Error::InvalidInput(
+                "a zero timeout (use non-blocking mode instead)",
+            ));
+        }
+        *slot = t;
+        Ok(())
+    }
+}
+
+/// A TCP listener: `backlog` smoltcp sockets listening on one port, so that several clients
+/// can connect at once (a smoltcp socket holds one connection). Each accepted connection's
+/// socket leaves the pool, and the stack puts a free socket back in as soon as it has one.
+///
+/// ```
+/// use portsock_smoltcp::{Config, ManualPlatform, Stack, TcpListener};
+/// use smoltcp::phy::{Loopback, Medium};
+///
+/// let config = Config::new([2, 0, 0, 0, 0, 1]).with_address(portsock_smoltcp::parse_cidr("127.0.0.1/8")?)?;
+/// let stack = Stack::new(&config, Loopback::new(Medium::Ip), ManualPlatform::default(), vec![])?;
+/// stack.add_tcp_sockets(2, 4096, 4096)?;
+/// let listener = TcpListener::bind(&stack, "127.0.0.1:10000".parse()?, 2)?;
+/// assert_eq!(listener.local_addr_ip().port(), 10000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct TcpListener<'s, 'a, D: Device, P: Platform> {
+    stack: &'s Stack<'a, D, P>,
+    entry: ListenerEntry,
+    local: SocketAddr,
+    mode: Mode,
+}
+
+impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
+    /// Listens on `addr` (an unspecified address: every address of the interface) with a pool
+    /// of up to `backlog` sockets.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AddrInUse`] if the port is taken, [`Error::NoFreeSocket`] if no TCP socket is
+    /// free, [`Error::InvalidInput`] for port 0 or a zero backlog.
+    pub fn bind(stack: &'s Stack<'a, D, P>, addr: SocketAddr, backlog: u16) -> Result<Self, Error> {
+        if addr.port() == 0 {
+            return Err(Error::InvalidInput("a listener needs a port other than 0"));
+        }
+        if backlog == 0 {
+            return Err(Error::InvalidInput(
+                "a listener needs a backlog of at least 1",
+            ));
+        }
+        let mut inner = stack.inner();
+        if inner.port_in_use(SocketKind::Tcp, addr.port(), None) {
+            return Err(Error::AddrInUse(addr.port()));
+        }
+        if !inner
+            .slots
+            .iter()
+            .any(|s| s.kind == SocketKind::Tcp && s.used == Use::Free)
+        {
+            return Err(Error::NoFreeSocket(SocketKind::Tcp));
+        }
+        let endpoint = if addr.ip().is_unspecified() {
+            IpListenEndpoint {
+                addr: None,
+                port: addr.port(),
+            }
+        } else {
+            if !inner.iface.has_ip_addr(addr.ip()) {
+                return Err(Error::Unaddressable);
+            }
+            IpListenEndpoint::from(addr)
+        };
+        let id = inner.new_listener_id();
+        let entry = ListenerEntry {
+            id,
+            endpoint,
+            backlog,
+        };
+        inner
+            .listeners
+            .push(entry)
+            .map_err(|_| Error::InvalidInput("too many listeners on one stack"))?;
+        inner.top_up(entry);
+        drop(inner);
+        Ok(Self {
+            stack,
+            entry,
+            local: addr,
+            mode: Mode::default(),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr_ip(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// How many sockets are listening right now (the pool, less the accepted ones not yet
+    /// replaced).
+    pub fn listening(&self) -> usize {
+        let inner = self.stack.inner();
+        inner
+            .slots
+            .iter()
+            .filter(|s| {
+                s.used == Use::Listening(self.entry.id)
+                    && inner.sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Listen
+            })
+            .count()
+    }
+}
+
+impl<D: Device, P: Platform> Drop for TcpListener<'_, '_, D, P> {
+    fn drop(&mut self) {
+        let Ok(mut guard) = self.stack.try_inner() else {
+            return;
+        };
+        let inner = &mut *guard;
+        inner.listeners.retain(|l| l.id != self.entry.id);
+        for i in 0..inner.slots.len() {
+            if inner.slots[i].used == Use::Listening(self.entry.id) {
+                // Unaccepted connections are reset, as the kernel does when a listening
+                // socket closes with a full accept queue.
+                inner
+                    .sockets
+                    .get_mut::<tcp::Socket>(inner.slots[i].handle)
+                    .abort();
+                inner.slots[i].used = Use::Closing;
+            }
+        }
+    }
+}
+
+impl<D: Device, P: Platform> ErrorType for TcpListener<'_, '_, D, P> {
+    type Error = Error;
+}
+
+/// Whether a socket taken from a listener's pool holds a connection to hand out.
+fn is_connected(state: tcp::State) -> bool {
+    !matches!(
+        state,
+        tcp::State::Listen | tcp::State::SynReceived | tcp::State::Closed
+    )
+}
+
+impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
+    type Addr = SocketAddr;
+    type Stream = TcpStream<'s, 'a, D, P>;
+
+    fn accept(&mut self) -> Result<(Self::Stream, SocketAddr), Error> {
+        let id = self.entry.id;
+        let deadline = self.stack.deadline_in(self.mode.read_timeout);
+        let (handle, peer) = self.stack.block(self.mode.nonblocking, deadline, |inner| {
+            let found = inner.slots.iter().find_map(|s| {
+                if s.used != Use::Listening(id) {
+                    return None;
+                }
+                let socket = inner.sockets.get::<tcp::Socket>(s.handle);
+                if is_connected(socket.state()) {
+                    socket.remote_endpoint().map(|peer| (s.handle, peer))
+                } else {
+                    None
+                }
+            });
+            let (handle, peer) = found?;
+            inner.set_use(handle, Use::Owned);
+            inner.top_up(self.entry);
+            Some(Ok((handle, peer)))
+        })?;
+        Ok((TcpStream::new(self.stack, handle), endpoint_to_addr(peer)))
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(self.local)
+    }
+}
+
+impl<D: Device, P: Platform> Blocking for TcpListener<'_, '_, D, P> {
+    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Error> {
+        self.mode.nonblocking = nonblocking;
+        Ok(())
+    }
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        Mode::set_timeout(&mut self.mode.read_timeout, timeout)
+    }
+    fn read_timeout(&self) -> Result<Option<Duration>, Error> {
+        Ok(self.mode.read_timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        Mode::set_timeout(&mut self.mode.write_timeout, timeout)
+    }
+    fn write_timeout(&self) -> Result<Option<Duration>, Error> {
+        Ok(self.mode.write_timeout)
+    }
+}
+
+/// A TCP connection on the stack: embedded-io [`Read`] + [`Write`] and the core's [`Stream`].
+///
+/// Reads return what has arrived (at least one byte) or `Ok(0)` after the peer's FIN; writes
+/// queue into the socket's transmit buffer (at least one byte) and [`Write::flush`] waits until
+/// everything written has been acknowledged. Dropping it closes the connection gracefully in
+/// the background (the stack keeps sending until the FIN is acknowledged; see
+/// [`Stack::finish`]).
+pub struct TcpStream<'s, 'a, D: Device, P: Platform> {
+    stack: &'s Stack<'a, D, P>,
+    handle: SocketHandle,
+    mode: Mode,
+    read_shut: bool,
+    write_shut: bool,
+}
+
+impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
+    fn new(stack: &'s Stack<'a, D, P>, handle: SocketHandle) -> Self {
+        Self {
+            stack,
+            handle,
+            mode: Mode::default(),
+            read_shut: false,
+            write_shut: false,
+        }
+    }
+
+    /// Connects to `remote` from an ephemeral port, waiting at most `timeout` (`None`: until
+    /// smoltcp gives up) for the handshake, like Python's `create_connection` for one address.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConnectionReset`] when refused, [`Error::TimedOut`], [`Error::Unaddressable`]
+    /// for an unspecified address, port 0 or no route, [`Error::NoFreeSocket`].
+    pub fn connect(
+        stack: &'s Stack<'a, D, P>,
+        remote: SocketAddr,
+        timeout: Option<Duration>,
+    ) -> Result<Self, Error> {
+        if remote.ip().is_unspecified() || remote.port() == 0 {
+            return Err(Error::Unaddressable);
+        }
+        let handle = {
+            let mut guard = stack.inner();
+            let inner = &mut *guard;
+            let port = inner.ephemeral_port(SocketKind::Tcp)?;
+            let handle = inner.claim(SocketKind::Tcp)?;
+            let socket = inner.sockets.get_mut::<tcp::Socket>(handle);
+            if let Err(e) = socket.connect(inner.iface.context(), remote, port) {
+                inner.set_use(handle, Use::Free);
+                return Err(match e {
+                    tcp::ConnectError::Unaddressable => Error::Unaddressable,
+                    _ => Error::InvalidInput("socket was not closed"),
+                });
+            }
+            handle
+        };
+        let stream = Self::new(stack, handle);
+        let deadline = stack.deadline_in(timeout);
+        let result = stack.block(false, deadline, |inner| {
+            let socket = inner.sockets.get::<tcp::Socket>(handle);
+            match socket.state() {
+                tcp::State::SynSent | tcp::State::SynReceived => None,
+                tcp::State::Closed => Some(Err(Error::ConnectionReset)),
+                _ => Some(Ok(())),
+            }
+        });
+        match result {
+            Ok(()) => Ok(stream),
+            Err(e) => {
+                stack.inner().sockets.get_mut::<tcp::Socket>(handle).abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// The connection's smoltcp state, for diagnostics.
+    pub fn state(&self) -> tcp::State {
+        self.stack
+            .inner()
+            .sockets
+            .get::<tcp::Socket>(self.handle)
+            .state()
+    }
+
+    /// Sets TCP_NODELAY (smoltcp's Nagle switch, the opposite sense).
+    pub fn set_nodelay(&mut self, nodelay: bool) {
+        self.stack
+            .inner()
+            .sockets
+            .get_mut::<tcp::Socket>(self.handle)
+            .set_nagle_enabled(!nodelay);
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut tcp::Socket<'a>) -> R) -> R {
+        f(self
+            .stack
+            .inner()
+            .sockets
+            .get_mut::<tcp::Socket>(self.handle))
+    }
+}
+
+impl<D: Device, P: Platform> Drop for TcpStream<'_, '_, D, P> {
+    fn drop(&mut self) {
+        let Ok(mut guard) = self.stack.try_inner() else {
+            return;
+        };
+        let inner = &mut *guard;
+        let socket = inner.sockets.get_mut::<tcp::Socket>(self.handle);
+        socket.close();
+        inner.set_use(self.handle, Use::Closing);
+    }
+}
+
+impl<D: Device, P: Platform> ErrorType for TcpStream<'_, '_, D, P> {
+    type Error = Error;
+}
+
+impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() || self.read_shut {
+            return Ok(0);
+        }
+        let handle = self.handle;
+        let deadline = self.stack.deadline_in(self.mode.read_timeout);
+        self.stack.block(self.mode.nonblocking, deadline, |inner| {
+            let socket = inner.sockets.get_mut::<tcp::Socket>(handle);
+            match socket.recv_slice(buf) {
+                Ok(0) => None,
+                Ok(n) => Some(Ok(n)),
+                Err(tcp::RecvError::Finished) => Some(Ok(0)),
+                Err(tcp::RecvError::InvalidState) => match socket.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => None,
+                    _ => Some(Err(Error::ConnectionReset)),
+                },
+            }
+        })
+    }
+}
+
+impl<D: Device, P: Platform> ReadReady for TcpStream<'_, '_, D, P> {
+    fn read_ready(&mut self) -> Result<bool, Error> {
+        self.stack.poll();
+        Ok(self.read_shut || self.with(|s| s.can_recv() || !s.may_recv()))
+    }
+}
+
+impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        if self.write_shut {
+            return Err(Error::BrokenPipe);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let handle = self.handle;
+        let deadline = self.stack.deadline_in(self.mode.write_timeout);
+        self.stack.block(self.mode.nonblocking, deadline, |inner| {
+            let socket = inner.sockets.get_mut::<tcp::Socket>(handle);
+            if !socket.may_send() {
+                return Some(Err(match socket.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => return None,
+                    tcp::State::Closed | tcp::State::TimeWait => Error::ConnectionReset,
+                    _ => Error::BrokenPipe,
+                }));
+            }
+            match socket.send_slice(buf) {
+                Ok(0) => None,
+                Ok(n) => Some(Ok(n)),
+                Err(_) => Some(Err(Error::ConnectionReset)),
+            }
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        let handle = self.handle;
+        let deadline = self.stack.deadline_in(self.mode.write_timeout);
+        self.stack.block(self.mode.nonblocking, deadline, |inner| {
+            let socket = inner.sockets.get::<tcp::Socket>(handle);
+            if socket.send_queue() == 0 {
+                Some(Ok(()))
+            } else if socket.state() == tcp::State::Closed {
+                Some(Err(Error::ConnectionReset))
+            } else {
+                None
+            }
+        })
+    }
+}
+
+impl<D: Device, P: Platform> WriteReady for TcpStream<'_, '_, D, P> {
+    fn write_ready(&mut self) -> Result<bool, Error> {
+        self.stack.poll();
+        Ok(self.write_shut || self.with(|s| s.can_send() || !s.may_send()))
+    }
+}
+
+impl<D: Device, P: Platform> Stream for TcpStream<'_, '_, D, P> {
+    type Addr = SocketAddr;
+
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.read_shut = true;
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) && !self.write_shut {
+            self.write_shut = true;
+            // smoltcp's close() is a half-close: the FIN follows the queued data.
+            self.with(tcp::Socket::close);
+            self.stack.poll();
+        }
+        Ok(())
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.with(|s| s.local_endpoint())
+            .map(endpoint_to_addr)
+            .ok_or(Error::NotConnected)
+    }
+
+    fn peer_addr(&self) -> Result<SocketAddr, Error> {
+        self.with(|s| s.remote_endpoint())
+            .map(endpoint_to_addr)
+            .ok_or(Error::NotConnected)
+    }
+}
+
+impl<D: Device, P: Platform> Blocking for TcpStream<'_, '_, D, P> {
+    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Error> {
+        self.mode.nonblocking = nonblocking;
+        Ok(())
+    }
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        Mode::set_timeout(&mut self.mode.read_timeout, timeout)
+    }
+    fn read_timeout(&self) -> Result<Option<Duration>, Error> {
+        Ok(self.mode.read_timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        Mode::set_timeout(&mut self.mode.write_timeout, timeout)
+    }
+    fn write_timeout(&self) -> Result<Option<Duration>, Error> {
+        Ok(self.mode.write_timeout)
+    }
+}

@@ -1,0 +1,318 @@
+//! UDP over the stack, with multicast through the interface's group table (IGMP / MLD).
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use portsock_core::time::{Duration, Instant};
+use portsock_core::transport::{
+    Blocking, Datagram, ErrorType, Interface, MembershipRequest, Multicast, Received,
+};
+use smoltcp::iface::SocketHandle;
+use smoltcp::phy::Device;
+use smoltcp::socket::udp;
+use smoltcp::wire::{IpAddress, IpListenEndpoint};
+
+use crate::error::{Error, MulticastProblem, SocketKind};
+use crate::platform::Platform;
+use crate::stack::{Stack, Use, endpoint_to_addr, to_net};
+
+/// The largest UDP payload over IPv4 (65,535 − 20 − 8), as the kernel refuses larger ones.
+pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
+
+/// A UDP socket on the stack: the core's [`Datagram`], [`Multicast`] and [`Blocking`].
+///
+/// ```
+/// use portsock_core::transport::Datagram;
+/// use portsock_smoltcp::{Config, ManualPlatform, Stack, UdpSocket};
+/// use smoltcp::phy::{Loopback, Medium};
+///
+/// let config = Config::new([2, 0, 0, 0, 0, 1]).with_address(portsock_smoltcp::parse_cidr("127.0.0.1/8")?)?;
+/// let stack = Stack::new(&config, Loopback::new(Medium::Ip), ManualPlatform::default(), vec![])?;
+/// stack.add_udp_sockets(2, 4, 2048)?;
+/// let mut server = UdpSocket::bind(&stack, "127.0.0.1:10000".parse()?)?;
+/// let mut client = UdpSocket::bind(&stack, "0.0.0.0:0".parse()?)?;
+/// client.send_to(b"ping", &"127.0.0.1:10000".parse()?)?;
+/// let mut buf = [0u8; 16];
+/// let got = server.recv_from(&mut buf, None)?.expect("no deadline");
+/// assert_eq!(&buf[..got.len], b"ping");
+/// assert_eq!(got.from.port(), client.local_addr()?.port());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct UdpSocket<'s, 'a, D: Device, P: Platform> {
+    stack: &'s Stack<'a, D, P>,
+    handle: SocketHandle,
+    local: SocketAddr,
+    nonblocking: bool,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    multicast_ttl: u8,
+}
+
+impl<'s, 'a, D: Device, P: Platform> UdpSocket<'s, 'a, D, P> {
+    /// Binds a free UDP socket of the stack to `addr`: an unspecified address receives on
+    /// every address of the interface (and multicast groups joined), port 0 picks an
+    /// ephemeral port.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AddrInUse`], [`Error::NoFreeSocket`], [`Error::Unaddressable`] for an address
+    /// the interface does not have.
+    pub fn bind(stack: &'s Stack<'a, D, P>, addr: SocketAddr) -> Result<Self, Error> {
+        let mut guard = stack.inner();
+        let inner = &mut *guard;
+        let port = if addr.port() == 0 {
+            inner.ephemeral_port(SocketKind::Udp)?
+        } else if inner.port_in_use(SocketKind::Udp, addr.port(), None) {
+            return Err(Error::AddrInUse(addr.port()));
+        } else {
+            addr.port()
+        };
+        let endpoint = if addr.ip().is_unspecified() {
+            IpListenEndpoint { addr: None, port }
+        } else if addr.ip().is_multicast() || inner.iface.has_ip_addr(addr.ip()) {
+            IpListenEndpoint {
+                addr: Some(addr.ip().into()),
+                port,
+            }
+        } else {
+            return Err(Error::Unaddressable);
+        };
+        let handle = inner.claim(SocketKind::Udp)?;
+        let socket = inner.sockets.get_mut::<udp::Socket>(handle);
+        if socket.bind(endpoint).is_err() {
+            inner.set_use(handle, Use::Free);
+            return Err(Error::Unaddressable);
+        }
+        drop(guard);
+        Ok(Self {
+            stack,
+            handle,
+            local: SocketAddr::new(addr.ip(), port),
+            nonblocking: false,
+            read_timeout: None,
+            write_timeout: None,
+            multicast_ttl: 1,
+        })
+    }
+
+    /// The largest payload this socket's transmit buffer can ever hold.
+    pub fn max_payload(&self) -> usize {
+        self.stack
+            .inner()
+            .sockets
+            .get::<udp::Socket>(self.handle)
+            .payload_send_capacity()
+    }
+
+    fn is_v6(&self) -> bool {
+        self.local.is_ipv6()
+    }
+}
+
+impl<D: Device, P: Platform> Drop for UdpSocket<'_, '_, D, P> {
+    fn drop(&mut self) {
+        let Ok(mut guard) = self.stack.try_inner() else {
+            return;
+        };
+        let inner = &mut *guard;
+        inner.sockets.get_mut::<udp::Socket>(self.handle).close();
+        inner.set_use(self.handle, Use::Free);
+    }
+}
+
+impl<D: Device, P: Platform> ErrorType for UdpSocket<'_, '_, D, P> {
+    type Error = Error;
+}
+
+impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
+    type Addr = SocketAddr;
+
+    fn send_to(&mut self, data: &[u8], to: &SocketAddr) -> Result<(), Error> {
+        if to.ip().is_unspecified() || to.port() == 0 {
+            return Err(Error::Unaddressable);
+        }
+        if to.is_ipv4() && data.len() > MAX_UDP_PAYLOAD_V4 {
+            return Err(Error::DatagramTooLarge {
+                len: data.len(),
+                max: MAX_UDP_PAYLOAD_V4,
+            });
+        }
+        let max = self.max_payload();
+        if data.len() > max {
+            return Err(Error::DatagramTooLarge {
+                len: data.len(),
+                max,
+            });
+        }
+        let handle = self.handle;
+        let hop_limit = to.ip().is_multicast().then_some(self.multicast_ttl);
+        let deadline = self.stack.deadline_in(self.write_timeout);
+        let to = *to;
+        self.stack.block(self.nonblocking, deadline, |inner| {
+            let socket = inner.sockets.get_mut::<udp::Socket>(handle);
+            socket.set_hop_limit(hop_limit);
+            match socket.send_slice(data, to) {
+                Ok(()) => Some(Ok(())),
+                Err(udp::SendError::BufferFull) => None,
+                Err(udp::SendError::Unaddressable) => Some(Err(Error::Unaddressable)),
+            }
+        })
+    }
+
+    fn recv_from(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<Instant>,
+    ) -> Result<Option<Received<SocketAddr>>, Error> {
+        let handle = self.handle;
+        let (deadline, is_timeout) = match deadline {
+            Some(d) => (Some(to_net(d)), false),
+            None => (self.stack.deadline_in(self.read_timeout), true),
+        };
+        let got = self.stack.block(self.nonblocking, deadline, |inner| {
+            let socket = inner.sockets.get_mut::<udp::Socket>(handle);
+            match socket.recv() {
+                Ok((payload, meta)) => {
+                    let n = payload.len().min(buf.len());
+                    buf[..n].copy_from_slice(&payload[..n]);
+                    Some(Ok(Received {
+                        len: payload.len(),
+                        from: endpoint_to_addr(meta.endpoint),
+                    }))
+                }
+                Err(_) => None,
+            }
+        });
+        match got {
+            Ok(r) => Ok(Some(r)),
+            // A passed deadline is `Ok(None)`; a passed read timeout is an error, as on std.
+            Err(Error::TimedOut) if !is_timeout => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(self.local)
+    }
+}
+
+impl<D: Device, P: Platform> UdpSocket<'_, '_, D, P> {
+    /// Checks the request against this socket and the stack's one interface.
+    fn group_of(&self, request: &MembershipRequest) -> Result<IpAddress, Error> {
+        let group: IpAddr = request.group();
+        if !group.is_multicast() {
+            return Err(Error::Multicast(MulticastProblem::NotMulticast));
+        }
+        if group.is_ipv6() != self.is_v6() && !self.local.ip().is_unspecified() {
+            return Err(Error::Multicast(MulticastProblem::WrongFamily));
+        }
+        self.check_interface(request.interface())?;
+        Ok(group.into())
+    }
+
+    fn check_interface(&self, interface: Interface) -> Result<(), Error> {
+        match interface {
+            Interface::Any => Ok(()),
+            Interface::Addr(a) if a == Ipv4Addr::UNSPECIFIED => Ok(()),
+            Interface::Addr(a) => {
+                if self.stack.inner().iface.has_ip_addr(IpAddr::V4(a)) {
+                    Ok(())
+                } else {
+                    Err(Error::Multicast(MulticastProblem::NoSuchInterface))
+                }
+            }
+            // One interface: index 0 ("any") or 1 (the first, as `lo` is on Linux).
+            Interface::Index(0 | 1) => Ok(()),
+            _ => Err(Error::Multicast(MulticastProblem::NoSuchInterface)),
+        }
+    }
+}
+
+impl<D: Device, P: Platform> Multicast for UdpSocket<'_, '_, D, P> {
+    /// Joins the group on the stack's interface: smoltcp sends the IGMP (IPv4) or MLD (IPv6)
+    /// report on the next poll. Membership belongs to the interface, not to the socket.
+    fn join(&mut self, request: &MembershipRequest) -> Result<(), Error> {
+        let group = self.group_of(request)?;
+        self.stack
+            .inner()
+            .iface
+            .join_multicast_group(group)
+            .map_err(|e| match e {
+                smoltcp::iface::MulticastError::GroupTableFull => {
+                    Error::Multicast(MulticastProblem::GroupTableFull)
+                }
+                _ => Error::Multicast(MulticastProblem::NotMulticast),
+            })?;
+        self.stack.poll();
+        Ok(())
+    }
+
+    fn leave(&mut self, request: &MembershipRequest) -> Result<(), Error> {
+        let group = self.group_of(request)?;
+        self.stack
+            .inner()
+            .iface
+            .leave_multicast_group(group)
+            .map_err(|_| Error::Multicast(MulticastProblem::NotMulticast))?;
+        self.stack.poll();
+        Ok(())
+    }
+
+    fn set_multicast_ttl(&mut self, ttl: u8) -> Result<(), Error> {
+        self.multicast_ttl = ttl;
+        Ok(())
+    }
+
+    fn multicast_ttl(&self) -> Result<u8, Error> {
+        Ok(self.multicast_ttl)
+    }
+
+    /// smoltcp never delivers its own multicast datagrams back to itself: turning loopback
+    /// off is accepted (it is already off), turning it on is [`Error::Unsupported`].
+    fn set_multicast_loop(&mut self, on: bool) -> Result<(), Error> {
+        if on {
+            Err(Error::Unsupported("multicast loopback"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn multicast_loop(&self) -> Result<bool, Error> {
+        Ok(false)
+    }
+
+    /// The stack has one interface; this checks that `interface` names it.
+    fn set_multicast_interface(&mut self, interface: Interface) -> Result<(), Error> {
+        self.check_interface(interface)
+    }
+}
+
+impl<D: Device, P: Platform> Blocking for UdpSocket<'_, '_, D, P> {
+    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Error> {
+        self.nonblocking = nonblocking;
+        Ok(())
+    }
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        if timeout.is_some_and(Duration::is_zero) {
+            return Err(Error::InvalidInput(
+                "a zero timeout (use non-blocking mode instead)",
+            ));
+        }
+        self.read_timeout = timeout;
+        Ok(())
+    }
+    fn read_timeout(&self) -> Result<Option<Duration>, Error> {
+        Ok(self.read_timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        if timeout.is_some_and(Duration::is_zero) {
+            return Err(Error::InvalidInput(
+                "a zero timeout (use non-blocking mode instead)",
+            ));
+        }
+        self.write_timeout = timeout;
+        Ok(())
+    }
+    fn write_timeout(&self) -> Result<Option<Duration>, Error> {
+        Ok(self.write_timeout)
+    }
+}
