@@ -191,6 +191,6 @@ impl From<Error> for std::io::Error {
             Error::Dns(_) => K::Other,
             Error::Unsupported(_) => K::Unsupported,
         };
-        std::io::Error::new(kind, e)
+        Self::new(kind, e)
     }
 }

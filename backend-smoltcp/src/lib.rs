@@ -56,6 +56,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod checksummed;
 mod dns;
 mod error;
 mod platform;
@@ -65,6 +66,7 @@ mod std_support;
 mod tcp;
 mod udp;
 
+pub use checksummed::Checksummed;
 pub use dns::{Family, MAX_RESULTS};
 pub use error::{DnsProblem, Error, MulticastProblem, SocketKind};
 pub use platform::{ManualPlatform, Platform};

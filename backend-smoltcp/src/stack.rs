@@ -29,6 +29,9 @@ pub const MAX_ADDRS: usize = 2;
 /// How many DNS servers a stack can be given.
 pub const MAX_DNS_SERVERS: usize = 3;
 
+/// At most this many interface polls per [`Stack::poll`].
+const POLL_ROUNDS: usize = 64;
+
 /// The first port handed out when a socket binds to port 0 or connects (IANA's dynamic range).
 const EPHEMERAL_FIRST: u16 = 49152;
 
@@ -65,7 +68,7 @@ impl Config {
             gateway_v4: None,
             gateway_v6: None,
             dns_servers: heapless::Vec::new(),
-            random_seed: 0x5eed_0f_9047_50c6,
+            random_seed: 0x005e_ed0f_9047_50c6,
         }
     }
 
@@ -161,6 +164,10 @@ pub(crate) struct Slot {
     pub handle: SocketHandle,
     pub kind: SocketKind,
     pub used: Use,
+    /// The peer's FIN has arrived (seen after a poll). smoltcp forgets it when the socket
+    /// closes (TIME-WAIT's timer, or the last ACK), so a stream asks here to tell a graceful
+    /// end from a reset.
+    pub fin_seen: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -184,6 +191,9 @@ pub(crate) struct Inner<'a, D: Device, P: Platform> {
     pub dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     /// The socket table's size when its storage is a fixed slice (`None`: a growable `Vec`).
     storage_capacity: Option<usize>,
+    /// A poll changed some socket's state since the last [`Stack::wait`]: waiting now could
+    /// sleep through data that has already arrived.
+    dirty: bool,
 }
 
 /// A smoltcp interface with its sockets, device and platform: the backend's equivalent of the
@@ -273,6 +283,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 iface,
                 sockets: SocketSet::new(storage),
                 storage_capacity,
+                dirty: false,
                 device,
                 platform,
                 slots: heapless::Vec::new(),
@@ -363,11 +374,19 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
     }
 
     /// Waits (through the [`Platform`]) until a frame may have arrived or the interface has a
-    /// timer due, but no later than `deadline`. For event loops: `poll`, step every socket,
-    /// `wait`.
+    /// timer due, but no later than `deadline`. For event loops: step every socket, `wait`.
+    ///
+    /// It returns at once, without waiting, when a socket's state changed since the last
+    /// `wait` (data or a FIN that arrived during another socket's call): step again first.
     pub fn wait(&self, deadline: Option<Instant>) {
         let mut guard = self.inner();
         let inner = &mut *guard;
+        inner.poll();
+        if core::mem::take(&mut inner.dirty) {
+            // Some socket changed since the last wait (perhaps inside another socket's
+            // call): let the caller step its sockets first.
+            return;
+        }
         let now = inner.platform.now();
         let mut delay = inner.iface.poll_delay(now, &inner.sockets);
         if let Some(deadline) = deadline {
@@ -444,6 +463,12 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
     ) -> Result<T, Error> {
         let mut guard = self.inner();
         let inner = &mut *guard;
+        // Try what is already there before polling: a poll can fire a timer (TIME-WAIT's)
+        // that makes smoltcp reset a socket and drop the bytes it still holds.
+        if let Some(result) = attempt(inner) {
+            inner.poll();
+            return result;
+        }
         loop {
             inner.poll();
             if let Some(result) = attempt(inner) {
@@ -482,11 +507,21 @@ impl<D: Device, P: Platform> Clock for Stack<'_, D, P> {
 }
 
 impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
+    /// Polls until the interface has nothing more to do: a frame it just sent may already be
+    /// waiting to be received (a `Loopback` device, or a fast peer), and `poll_delay` does
+    /// not know about frames in the device. Bounded, so a flood cannot starve the caller.
     pub(crate) fn poll(&mut self) -> bool {
-        let now = self.platform.now();
-        let changed = self.iface.poll(now, &mut self.device, &mut self.sockets)
-            == PollResult::SocketStateChanged;
-        self.reap();
+        let mut changed = false;
+        for _ in 0..POLL_ROUNDS {
+            let now = self.platform.now();
+            let round = self.iface.poll(now, &mut self.device, &mut self.sockets);
+            self.reap();
+            if round == PollResult::None {
+                break;
+            }
+            changed = true;
+        }
+        self.dirty |= changed;
         changed
     }
 
@@ -510,6 +545,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             handle,
             kind,
             used: Use::Free,
+            fin_seen: false,
         });
         Ok(())
     }
@@ -518,6 +554,16 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
     fn reap(&mut self) {
         for i in 0..self.slots.len() {
             let slot = self.slots[i];
+            if slot.kind == SocketKind::Tcp && slot.used == Use::Owned && !slot.fin_seen {
+                let state = self.sockets.get::<tcp::Socket>(slot.handle).state();
+                self.slots[i].fin_seen = matches!(
+                    state,
+                    tcp::State::CloseWait
+                        | tcp::State::LastAck
+                        | tcp::State::Closing
+                        | tcp::State::TimeWait
+                );
+            }
             if slot.used == Use::Closing && slot.kind == SocketKind::Tcp {
                 let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
                 match socket.state() {
@@ -539,16 +585,14 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
         }
     }
 
-    /// Puts free TCP sockets into listener `entry`'s pool until it has `backlog` sockets
-    /// listening.
+    /// Puts free TCP sockets into listener `entry`'s pool until it has `backlog` sockets.
     pub(crate) fn top_up(&mut self, entry: ListenerEntry) {
+        // The pool counts sockets still listening and those holding a connection not yet
+        // accepted, so it stays at `backlog` sockets, as the kernel's accept queue is bounded.
         let listening = self
             .slots
             .iter()
-            .filter(|s| {
-                s.used == Use::Listening(entry.id)
-                    && self.sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Listen
-            })
+            .filter(|s| s.used == Use::Listening(entry.id))
             .count();
         let mut missing = usize::from(entry.backlog).saturating_sub(listening);
         for i in 0..self.slots.len() {
@@ -574,6 +618,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             .find(|s| s.kind == kind && s.used == Use::Free)
             .ok_or(Error::NoFreeSocket(kind))?;
         slot.used = Use::Owned;
+        slot.fin_seen = false;
         Ok(slot.handle)
     }
 
@@ -583,8 +628,16 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
 
     pub(crate) fn set_use(&mut self, handle: SocketHandle, used: Use) {
         if let Some(slot) = self.slot_mut(handle) {
+            if used == Use::Owned && slot.used != Use::Owned {
+                slot.fin_seen = false;
+            }
             slot.used = used;
         }
+    }
+
+    /// Whether the peer's FIN arrived on this socket while it was owned.
+    pub(crate) fn fin_seen(&self, handle: SocketHandle) -> bool {
+        self.slots.iter().any(|s| s.handle == handle && s.fin_seen)
     }
 
     pub(crate) fn new_listener_id(&mut self) -> u16 {

@@ -227,12 +227,20 @@ impl<D: Device, P: Platform> Blocking for TcpListener<'_, '_, D, P> {
 /// everything written has been acknowledged. Dropping it closes the connection gracefully in
 /// the background (the stack keeps sending until the FIN is acknowledged; see
 /// [`Stack::finish`]).
+///
+/// One smoltcp rule to know: once both sides have sent their FIN and ours is acknowledged,
+/// the socket sits in TIME-WAIT for 10 s and then smoltcp resets it, **discarding bytes not
+/// read by then**. Read to the end of stream within that time (the core's machines do, as
+/// long as they are stepped); the kernel, by contrast, keeps them until the socket is closed.
 pub struct TcpStream<'s, 'a, D: Device, P: Platform> {
     stack: &'s Stack<'a, D, P>,
     handle: SocketHandle,
     mode: Mode,
     read_shut: bool,
     write_shut: bool,
+    /// The peer's FIN was read: from then on reads return end of stream, even once smoltcp
+    /// has closed and reset the socket (which forgets the FIN).
+    eof: bool,
 }
 
 impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
@@ -243,6 +251,7 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
             mode: Mode::default(),
             read_shut: false,
             write_shut: false,
+            eof: false,
         }
     }
 
@@ -304,6 +313,11 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
             .state()
     }
 
+    /// Bytes received and not read yet, and bytes written and not acknowledged yet.
+    pub fn queues(&self) -> (usize, usize) {
+        self.with(|s| (s.recv_queue(), s.send_queue()))
+    }
+
     /// Sets TCP_NODELAY (smoltcp's Nagle switch, the opposite sense).
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.stack
@@ -340,12 +354,12 @@ impl<D: Device, P: Platform> ErrorType for TcpStream<'_, '_, D, P> {
 
 impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        if buf.is_empty() || self.read_shut {
+        if buf.is_empty() || self.read_shut || self.eof {
             return Ok(0);
         }
         let handle = self.handle;
         let deadline = self.stack.deadline_in(self.mode.read_timeout);
-        self.stack.block(self.mode.nonblocking, deadline, |inner| {
+        let n = self.stack.block(self.mode.nonblocking, deadline, |inner| {
             let socket = inner.sockets.get_mut::<tcp::Socket>(handle);
             match socket.recv_slice(buf) {
                 Ok(0) => None,
@@ -353,10 +367,15 @@ impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
                 Err(tcp::RecvError::Finished) => Some(Ok(0)),
                 Err(tcp::RecvError::InvalidState) => match socket.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => None,
+                    // Closed after a graceful end (TIME-WAIT expired, or our FIN was
+                    // acknowledged after theirs): end of stream, not a reset.
+                    _ if inner.fin_seen(handle) => Some(Ok(0)),
                     _ => Some(Err(Error::ConnectionReset)),
                 },
             }
-        })
+        })?;
+        self.eof = n == 0;
+        Ok(n)
     }
 }
 
