@@ -3,7 +3,7 @@
 //! (default `'I 2s f'` with `(1, b'ab', 2.7)`), on the core's [`RecordSender`] and
 //! [`RecordReceiver`].
 
-use std::io;
+use std::fmt;
 
 use clap::{Args, Subcommand};
 use portsock_core::drive::run_stream;
@@ -98,7 +98,7 @@ fn send(args: SendArgs) -> Result<(), CliError> {
 /// # Errors
 ///
 /// The transport failed.
-pub(crate) fn send_record<S: Stream<Error = io::Error>>(
+pub(crate) fn send_record<S: Stream<Error: fmt::Display>>(
     stream: &mut S,
     sender: &mut RecordSender<Vec<u8>>,
     values: &[Value<'_>],
@@ -153,8 +153,8 @@ pub(crate) fn receive_records<L>(
     out: &mut Out,
 ) -> Result<Vec<String>, CliError>
 where
-    L: Listener<Error = io::Error>,
-    L::Stream: Stream<Error = io::Error>,
+    L: Listener<Error: fmt::Display>,
+    L::Stream: Stream<Error: fmt::Display>,
 {
     let mut tuples = Vec::new();
     while count.is_none_or(|n| tuples.len() < n) {

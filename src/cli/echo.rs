@@ -6,7 +6,7 @@
 //! [`DatagramEchoClient`], run by [`portsock_core::drive`] over portsock-std's sockets. This
 //! file only sets the sockets up and turns the machines' events into lines.
 
-use std::io;
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -114,9 +114,19 @@ impl EchoCmd {
 }
 
 fn server(args: ServerArgs) -> Result<(), CliError> {
-    args.backend.check()?;
+    let on_smoltcp = args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
+    if on_smoltcp {
+        return smoltcp_server(
+            &args.backend,
+            args.proto,
+            endpoint,
+            chunk,
+            args.count,
+            args.concurrent,
+        );
+    }
     let mode = args.mode.as_deref().map(parse_mode).transpose()?;
     if mode.is_some() && args.proto != Proto::Unix {
         return Err(CliError::new("--mode", "applies to --proto unix only"));
@@ -172,13 +182,23 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
 }
 
 fn client(args: ClientArgs) -> Result<(), CliError> {
-    args.backend.check()?;
+    let on_smoltcp = args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
     let timeout = args.timeout.map(|t| seconds("--timeout", t)).transpose()?;
+    if on_smoltcp {
+        return smoltcp_client(
+            &args.backend,
+            args.proto,
+            endpoint,
+            chunk,
+            &message,
+            timeout,
+        );
+    }
     let mut out = Out::stdout();
     match endpoint {
         Endpoint::Ip(hp) => {
@@ -228,6 +248,123 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `echo server --backend smoltcp`: the same sessions on the userspace stack. The listener
+/// keeps a pool of sockets listening, so further clients can connect while one is served.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_server(
+    backend: &BackendArg,
+    proto: Proto,
+    endpoint: Endpoint,
+    chunk: usize,
+    count: Option<usize>,
+    concurrent: bool,
+) -> Result<(), CliError> {
+    use portsock_smoltcp::{TcpListener as SmolListener, UdpSocket as SmolUdp};
+    let Endpoint::Ip(hp) = endpoint else {
+        return Err(CliError::new(
+            "--proto unix",
+            "Unix sockets are the OS's: use --backend std",
+        ));
+    };
+    if concurrent {
+        return Err(CliError::new(
+            "--concurrent",
+            "is the std backend's event-driven server; the smoltcp server already accepts clients while one is served (a pool of listening sockets)",
+        ));
+    }
+    let stack = super::smol::stack(backend)?;
+    let addr = super::smol::bind_addr(&stack, &hp, "--addr")?;
+    let mut out = Out::stdout();
+    if proto == Proto::Udp {
+        let mut socket = SmolUdp::bind(&stack, addr).map_err(|e| CliError::new("--addr", e))?;
+        out.line(starting_up(&hp, addr));
+        serve_datagram_on(&mut socket, &stack, chunk, count, &mut out)?;
+    } else {
+        let mut listener = SmolListener::bind(&stack, addr, super::smol::BACKLOG)
+            .map_err(|e| CliError::new("--addr", e))?;
+        out.line(starting_up(&hp, addr));
+        serve_stream(&mut listener, chunk, count, &mut out)?;
+    }
+    super::smol::linger(&stack);
+    Ok(())
+}
+
+/// `echo client --backend smoltcp`.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_client(
+    backend: &BackendArg,
+    proto: Proto,
+    endpoint: Endpoint,
+    chunk: usize,
+    message: &[u8],
+    timeout: Option<std::time::Duration>,
+) -> Result<(), CliError> {
+    use portsock_smoltcp::{TcpStream as SmolStream, UdpSocket as SmolUdp};
+    let Endpoint::Ip(hp) = endpoint else {
+        return Err(CliError::new(
+            "--proto unix",
+            "Unix sockets are the OS's: use --backend std",
+        ));
+    };
+    let stack = super::smol::stack(backend)?;
+    let server = super::smol::peer_addr(&stack, &hp, "--addr")?;
+    let mut out = Out::stdout();
+    if proto == Proto::Udp {
+        let any = client_bind_addr(server);
+        let mut socket = SmolUdp::bind(&stack, SocketAddr::new(any.ip(), 0))
+            .map_err(|e| CliError::new("udp", e))?;
+        let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
+        datagram_client_on(&mut socket, &stack, server, message, chunk, wait, &mut out)?;
+    } else {
+        let timeout = timeout.map(Duration::from);
+        let mut stream =
+            SmolStream::connect(&stack, server, timeout.or(Some(Duration::from_secs(30))))
+                .map_err(|e| CliError::new(format_args!("--addr {server}"), e))?;
+        stream
+            .set_read_timeout(timeout)
+            .map_err(|e| CliError::new("--timeout", e))?;
+        out.line(format_args!(
+            "connecting to {} port {}",
+            hp.host_text(),
+            hp.port
+        ));
+        let peer = PyAddr(server).to_string();
+        stream_client(&mut stream, message, chunk, &peer, &mut out)?;
+    }
+    super::smol::linger(&stack);
+    Ok(())
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_server(
+    _: &BackendArg,
+    _: Proto,
+    _: Endpoint,
+    _: usize,
+    _: Option<usize>,
+    _: bool,
+) -> Result<(), CliError> {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_client(
+    _: &BackendArg,
+    _: Proto,
+    _: Endpoint,
+    _: usize,
+    _: &[u8],
+    _: Option<std::time::Duration>,
+) -> Result<(), CliError> {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
+}
+
 /// Serves stream connections one at a time, as the chapter's server does, until `count`
 /// connections were served (forever without). Returns the bytes echoed.
 ///
@@ -242,8 +379,8 @@ pub(crate) fn serve_stream<L>(
     out: &mut Out,
 ) -> Result<u64, CliError>
 where
-    L: Listener<Error = io::Error>,
-    L::Stream: Stream<Error = io::Error>,
+    L: Listener<Error: fmt::Display>,
+    L::Stream: Stream<Error: fmt::Display>,
     L::Addr: PyShow,
 {
     let mut echoed = 0;
@@ -290,7 +427,7 @@ pub(crate) fn stream_client<S>(
     out: &mut Out,
 ) -> Result<(), CliError>
 where
-    S: Stream<Error = io::Error>,
+    S: Stream<Error: fmt::Display>,
 {
     let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
     run_stream(stream, &mut client, &mut |c| {
@@ -319,11 +456,30 @@ pub(crate) fn serve_datagram(
     count: Option<usize>,
     out: &mut Out,
 ) -> Result<usize, CliError> {
+    serve_datagram_on(socket, &SystemClock, size, count, out)
+}
+
+/// [`serve_datagram`] over any datagram transport and its clock (the smoltcp backend's).
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn serve_datagram_on<T, C>(
+    socket: &mut T,
+    clock: &C,
+    size: usize,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Result<usize, CliError>
+where
+    T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
+    C: Clock + ?Sized,
+{
     let mut server = DatagramEchoServer::new(vec![0u8; size]);
     if let Some(n) = count {
         server = server.with_limit(n);
     }
-    run_datagram(socket, &mut server, &SystemClock, &mut |s| {
+    run_datagram(socket, &mut server, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
             match event {
                 ServerEvent::Waiting => {
@@ -358,9 +514,30 @@ pub(crate) fn datagram_client(
     timeout: Duration,
     out: &mut Out,
 ) -> Result<(), CliError> {
+    datagram_client_on(socket, &SystemClock, server, message, size, timeout, out)
+}
+
+/// [`datagram_client`] over any datagram transport and its clock (the smoltcp backend's).
+///
+/// # Errors
+///
+/// The socket failed, the echo differed, or none came.
+pub(crate) fn datagram_client_on<T, C>(
+    socket: &mut T,
+    clock: &C,
+    server: SocketAddr,
+    message: &[u8],
+    size: usize,
+    timeout: Duration,
+    out: &mut Out,
+) -> Result<(), CliError>
+where
+    T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
+    C: Clock + ?Sized,
+{
     let mut client =
         DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
-    run_datagram(socket, &mut client, &SystemClock, &mut |c| {
+    run_datagram(socket, &mut client, clock, &mut |c| {
         while let Some(event) = c.poll_event() {
             match event {
                 DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),

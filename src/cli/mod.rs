@@ -15,6 +15,8 @@ mod inet;
 mod lookup;
 mod multicast;
 mod net;
+#[cfg(feature = "smoltcp")]
+mod smol;
 mod socketpair;
 mod structcmd;
 mod tour;

@@ -9,6 +9,7 @@
 //! The group is checked (224.0.0.0/4, ff00::/8) before any socket exists, so a wrong group
 //! sends nothing.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use clap::{Args, Subcommand};
@@ -208,9 +209,29 @@ pub(crate) fn multicast_send(
     timeout: Duration,
     out: &mut Out,
 ) -> Result<Vec<(SocketAddr, Vec<u8>)>, CliError> {
+    multicast_send_on(socket, &SystemClock, group, message, timeout, out)
+}
+
+/// [`multicast_send`] over any datagram transport and its clock (the smoltcp backend's).
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn multicast_send_on<T, C>(
+    socket: &mut T,
+    clock: &C,
+    group: SocketAddr,
+    message: &[u8],
+    timeout: Duration,
+    out: &mut Out,
+) -> Result<Vec<(SocketAddr, Vec<u8>)>, CliError>
+where
+    T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
+    C: Clock + ?Sized,
+{
     let mut sender =
         MulticastSender::<MAX_REPLIES, CHAPTER_REPLY_SIZE>::new(message, group, timeout);
-    run_datagram(socket, &mut sender, &SystemClock, &mut |s| {
+    run_datagram(socket, &mut sender, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
             match event {
                 SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
@@ -276,11 +297,29 @@ pub(crate) fn multicast_receive(
     count: Option<usize>,
     out: &mut Out,
 ) -> Result<usize, CliError> {
+    multicast_receive_on(socket, &SystemClock, count, out)
+}
+
+/// [`multicast_receive`] over any datagram transport and its clock (the smoltcp backend's).
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn multicast_receive_on<T, C>(
+    socket: &mut T,
+    clock: &C,
+    count: Option<usize>,
+    out: &mut Out,
+) -> Result<usize, CliError>
+where
+    T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
+    C: Clock + ?Sized,
+{
     let mut receiver = MulticastReceiver::new(vec![0u8; CHAPTER_RECEIVE_SIZE]);
     if let Some(n) = count {
         receiver = receiver.with_limit(n);
     }
-    run_datagram(socket, &mut receiver, &SystemClock, &mut |r| {
+    run_datagram(socket, &mut receiver, clock, &mut |r| {
         while let Some(event) = r.poll_event() {
             match event {
                 ReceiverEvent::Waiting => {

@@ -23,23 +23,62 @@ pub(crate) const DEFAULT_ADDR: &str = "localhost:10000";
 /// The chapter's Unix socket path.
 pub(crate) const UDS_PATH: &str = "./uds_socket";
 
-/// `--backend`, shared by the network commands.
-#[derive(Debug, Clone, Copy, Args)]
+/// `--backend` and the smoltcp backend's interface options, shared by the network commands.
+#[derive(Debug, Clone, Args)]
 pub(crate) struct BackendArg {
-    /// Which transport runs the protocol: std (OS sockets); smoltcp is not available yet.
+    /// Which transport runs the protocol: std (OS sockets) or smoltcp (a userspace TCP/IP
+    /// stack on a TAP device: needs --tap and --ip).
     #[arg(long, value_enum, default_value_t = Backend::Std)]
-    backend: Backend,
+    pub(crate) backend: Backend,
+    /// smoltcp: the TAP device to run on (it must exist: `ip tuntap add dev TAP mode tap`).
+    #[arg(long, value_name = "TAP")]
+    pub(crate) tap: Option<String>,
+    /// smoltcp: the interface's address with its prefix; give it twice for IPv4 and IPv6.
+    #[arg(long, value_name = "ADDR/PREFIX")]
+    pub(crate) ip: Vec<String>,
+    /// smoltcp: the default gateway (one per family).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) gateway: Vec<String>,
+    /// smoltcp: the interface's Ethernet address (default 02:00:00:00:00:01).
+    #[arg(long, value_name = "MAC")]
+    pub(crate) mac: Option<String>,
+    /// smoltcp: write every frame sent and received to this pcap file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pcap: Option<std::path::PathBuf>,
+    /// smoltcp: drop this percentage of frames (0-100), each direction.
+    #[arg(long, value_name = "PERCENT")]
+    pub(crate) drop_chance: Option<u8>,
+    /// smoltcp: corrupt one octet of this percentage of frames (0-100).
+    #[arg(long, value_name = "PERCENT")]
+    pub(crate) corrupt_chance: Option<u8>,
+    /// smoltcp: a DNS server for name lookups (up to 3).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) dns: Vec<String>,
 }
 
 impl BackendArg {
-    /// Refuses a backend this command cannot run on yet.
-    pub(crate) fn check(self) -> Result<(), CliError> {
-        match self.backend {
-            Backend::Std => Ok(()),
-            Backend::Smoltcp => Err(CliError::new(
-                "--backend smoltcp",
-                "not yet available for the network commands (use --backend std)",
+    /// For the std backend: refuses smoltcp-only options. Returns whether the command runs on
+    /// smoltcp.
+    pub(crate) fn check(&self) -> Result<bool, CliError> {
+        if self.backend == Backend::Smoltcp {
+            return Ok(true);
+        }
+        let smoltcp_only = [
+            ("--tap", self.tap.is_some()),
+            ("--ip", !self.ip.is_empty()),
+            ("--gateway", !self.gateway.is_empty()),
+            ("--mac", self.mac.is_some()),
+            ("--pcap", self.pcap.is_some()),
+            ("--drop-chance", self.drop_chance.is_some()),
+            ("--corrupt-chance", self.corrupt_chance.is_some()),
+            ("--dns", !self.dns.is_empty()),
+        ];
+        match smoltcp_only.iter().find(|(_, given)| *given) {
+            Some((option, _)) => Err(CliError::new(
+                option,
+                "applies to --backend smoltcp only (the std backend uses the host's interfaces)",
             )),
+            None => Ok(false),
         }
     }
 }

@@ -1,0 +1,184 @@
+//! `--backend smoltcp`: the network commands on portsock-smoltcp's userspace stack over a TAP
+//! device. The protocol code is the same as on the std backend (the core's machines, run by
+//! the same functions of `echo`, `multicast` and `binary`); this file only builds the stack
+//! from the command line and turns addresses into the stack's.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use portsock_core::time::Duration;
+use portsock_smoltcp::smoltcp::phy::TunTapInterface;
+use portsock_smoltcp::smoltcp::wire::IpAddress;
+use portsock_smoltcp::{
+    Config, Family, Faults, Stack, StdPlatform, Wrapped, open_tap, parse_cidr, wrap,
+};
+
+use super::CliError;
+use super::net::{BackendArg, HostPort};
+
+/// The stack the CLI runs on: a TAP device behind a fault injector and a capture.
+pub(crate) type SmolStack = Stack<'static, Wrapped<TunTapInterface>, StdPlatform>;
+
+/// TCP sockets the stack gets: a listener's pool of 4 plus clients.
+const TCP_SOCKETS: usize = 8;
+/// Each TCP socket's receive and transmit buffers.
+const TCP_BUFFER: usize = 64 * 1024;
+/// UDP sockets, datagrams queued per direction, and the largest datagram.
+const UDP_SOCKETS: usize = 4;
+const UDP_PACKETS: usize = 8;
+const UDP_PAYLOAD: usize = 65_535;
+/// The backlog of a smoltcp listener: sockets listening at once.
+pub(crate) const BACKLOG: u16 = 4;
+/// How long a command waits at exit for its connections to finish closing.
+pub(crate) const LINGER: Duration = Duration::from_secs(5);
+
+/// Builds the stack `args` describe.
+///
+/// # Errors
+///
+/// A missing --tap or --ip, a malformed option, a TAP device that cannot be opened.
+pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
+    let tap = args.tap.as_deref().ok_or_else(|| {
+        CliError::new(
+            "--backend smoltcp",
+            "needs --tap TAP (an existing TAP device) and --ip ADDR/PREFIX",
+        )
+    })?;
+    if args.ip.is_empty() {
+        return Err(CliError::new(
+            "--backend smoltcp",
+            "needs --ip ADDR/PREFIX, the interface's address (e.g. 192.168.69.1/24)",
+        ));
+    }
+    let mac = match &args.mac {
+        None => [0x02, 0, 0, 0, 0, 0x01],
+        Some(text) => parse_mac(text)?,
+    };
+    let mut config = Config::new(mac);
+    for ip in &args.ip {
+        let cidr = parse_cidr(ip).map_err(|e| CliError::new(format_args!("--ip {ip:?}"), e))?;
+        config = config
+            .with_address(cidr)
+            .map_err(|e| CliError::new(format_args!("--ip {ip:?}"), e))?;
+    }
+    for gw in &args.gateway {
+        let ip: IpAddr = gw.parse().map_err(|_| {
+            CliError::new(format_args!("--gateway {gw:?}"), "expected an IP address")
+        })?;
+        config = config.with_gateway(IpAddress::from(ip));
+    }
+    for dns in &args.dns {
+        let ip: IpAddr = dns
+            .parse()
+            .map_err(|_| CliError::new(format_args!("--dns {dns:?}"), "expected an IP address"))?;
+        config = config
+            .with_dns_server(IpAddress::from(ip))
+            .map_err(|e| CliError::new(format_args!("--dns {dns}"), e))?;
+    }
+    for (option, pct) in [
+        ("--drop-chance", args.drop_chance),
+        ("--corrupt-chance", args.corrupt_chance),
+    ] {
+        if let Some(p) = pct
+            && p > 100
+        {
+            return Err(CliError::new(
+                format_args!("{option} {p}"),
+                "expected a percentage, 0 to 100",
+            ));
+        }
+    }
+    let device = open_tap(tap).map_err(|e| CliError::new(format_args!("--tap {tap}"), e))?;
+    let platform = StdPlatform::for_tap(&device);
+    let faults = Faults {
+        drop_pct: args.drop_chance.unwrap_or(0),
+        corrupt_pct: args.corrupt_chance.unwrap_or(0),
+        seed: std::process::id(),
+    };
+    let device =
+        wrap(device, &faults, args.pcap.as_deref()).map_err(|e| CliError::new("--pcap", e))?;
+    // A different seed per run, so TCP's initial sequence numbers differ between runs.
+    let seed = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    let stack = Stack::new(&config.with_random_seed(seed), device, platform, vec![])
+        .map_err(|e| CliError::new("--mac", e))?;
+    let fail = |e| CliError::new("smoltcp", e);
+    stack
+        .add_tcp_sockets(TCP_SOCKETS, TCP_BUFFER, TCP_BUFFER)
+        .map_err(fail)?;
+    stack
+        .add_udp_sockets(UDP_SOCKETS, UDP_PACKETS, UDP_PAYLOAD)
+        .map_err(fail)?;
+    stack.add_dns(2).map_err(fail)?;
+    Ok(stack)
+}
+
+/// `02:00:00:00:00:01`, `-` also accepted as a separator.
+fn parse_mac(text: &str) -> Result<[u8; 6], CliError> {
+    let bad = || {
+        CliError::new(
+            format_args!("--mac {text:?}"),
+            "expected six hex octets, e.g. 02:00:00:00:00:01",
+        )
+    };
+    let mut mac = [0u8; 6];
+    let mut parts = text.split([':', '-']);
+    for octet in &mut mac {
+        let part = parts.next().ok_or_else(bad)?;
+        if part.is_empty() || part.len() > 2 {
+            return Err(bad());
+        }
+        *octet = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+    }
+    if parts.next().is_some() {
+        return Err(bad());
+    }
+    Ok(mac)
+}
+
+/// Where a server binds on the stack: an address of the interface, or any address for an
+/// empty host and for `localhost` (the stack has no loopback; the TAP is its only link).
+pub(crate) fn bind_addr(
+    stack: &SmolStack,
+    hp: &HostPort,
+    option: &str,
+) -> Result<SocketAddr, CliError> {
+    if hp.host.is_empty() || hp.host == "localhost" {
+        let v6_only = stack
+            .addresses()
+            .iter()
+            .all(|c| matches!(c.address(), IpAddress::Ipv6(_)));
+        let any = if v6_only {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        };
+        return Ok(SocketAddr::new(any, hp.port));
+    }
+    peer_addr(stack, hp, option)
+}
+
+/// Where a client connects: an IP literal, or a name resolved by the stack's DNS (--dns).
+pub(crate) fn peer_addr(
+    stack: &SmolStack,
+    hp: &HostPort,
+    option: &str,
+) -> Result<SocketAddr, CliError> {
+    let found = stack
+        .resolve(&hp.host, Family::Any, Duration::from_secs(5))
+        .map_err(|e| {
+            CliError::new(
+                format_args!("{option} {:?}", hp.host),
+                format_args!("{e} (the smoltcp backend resolves names with --dns SERVER)"),
+            )
+        })?;
+    let ip = found[0];
+    Ok(SocketAddr::new(ip, hp.port))
+}
+
+/// Waits for the connections this command dropped to finish closing: nothing is sent once
+/// the process exits.
+pub(crate) fn linger(stack: &SmolStack) {
+    stack.finish(LINGER);
+}
