@@ -402,7 +402,8 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
     }
 
     /// Polls until every dropped stream has finished closing (its FIN sent and acknowledged)
-    /// or `timeout` passes; returns whether they all did. Call it before a program exits, as
+    /// and every queued datagram has left (some wait for the neighbour's address), or
+    /// `timeout` passes; returns whether they all did. Call it before a program exits, as
     /// nothing is sent once the stack is gone.
     pub fn finish(&self, timeout: Duration) -> bool {
         let deadline = self.now() + timeout;
@@ -410,7 +411,12 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
             let busy = {
                 let mut inner = self.inner();
                 inner.poll();
-                inner.slots.iter().any(|s| s.used == Use::Closing)
+                inner.slots.iter().any(|s| match s.kind {
+                    SocketKind::Tcp => s.used == Use::Closing,
+                    // A datagram waits in its socket until the neighbour's address is known.
+                    SocketKind::Udp => inner.sockets.get::<udp::Socket>(s.handle).send_queue() > 0,
+                    SocketKind::Dns => false,
+                })
             };
             if !busy {
                 return true;

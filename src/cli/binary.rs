@@ -73,7 +73,7 @@ impl BinaryCmd {
 }
 
 fn send(args: SendArgs) -> Result<(), CliError> {
-    args.backend.check()?;
+    let on_smoltcp = args.backend.check()?;
     let hp = HostPort::parse("--addr", &args.addr)?;
     let fmt = parse_format(&args.format)?;
     let texts: Vec<String> = if args.values.is_empty() && args.format == CHAPTER_FORMAT {
@@ -86,10 +86,86 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     // Pack before connecting: a value out of range is an input error, not a network one.
     let mut sender = RecordSender::new(&fmt, &values, vec![0u8; fmt.size()])
         .map_err(|e| CliError::new(format_args!("format {:?}", args.format), e))?;
+    if on_smoltcp {
+        return smoltcp_send(&args.backend, &hp, &mut sender, &values);
+    }
     let server = hp.resolve("--addr")?;
     let mut stream = TcpStream::connect(server, None).map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
     send_record(&mut stream, &mut sender, &values, &mut out)
+}
+
+/// `binary send --backend smoltcp`.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_send(
+    backend: &BackendArg,
+    hp: &HostPort,
+    sender: &mut RecordSender<Vec<u8>>,
+    values: &[Value<'_>],
+) -> Result<(), CliError> {
+    let stack = super::smol::stack(backend)?;
+    let server = super::smol::peer_addr(&stack, hp, "--addr")?;
+    let mut stream = portsock_smoltcp::TcpStream::connect(
+        &stack,
+        server,
+        Some(portsock_core::time::Duration::from_secs(30)),
+    )
+    .map_err(|e| CliError::new(format_args!("--addr {server}"), e))?;
+    let mut out = Out::stdout();
+    send_record(&mut stream, sender, values, &mut out)?;
+    drop(stream);
+    super::smol::linger(&stack);
+    Ok(())
+}
+
+/// `binary receive --backend smoltcp`.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_receive(
+    backend: &BackendArg,
+    hp: &HostPort,
+    fmt: Format<'_>,
+    count: Option<usize>,
+) -> Result<(), CliError> {
+    let stack = super::smol::stack(backend)?;
+    let addr = super::smol::bind_addr(&stack, hp, "--addr")?;
+    if addr.port() == 0 {
+        return Err(CliError::new(
+            "--addr",
+            "the smoltcp backend listens on a given port, not 0",
+        ));
+    }
+    let mut listener = portsock_smoltcp::TcpListener::bind(&stack, addr, super::smol::BACKLOG)
+        .map_err(|e| CliError::new("--addr", e))?;
+    let mut out = Out::stdout();
+    receive_records(&mut listener, fmt, count, &mut out)?;
+    super::smol::linger(&stack);
+    Ok(())
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_send(
+    _: &BackendArg,
+    _: &HostPort,
+    _: &mut RecordSender<Vec<u8>>,
+    _: &[Value<'_>],
+) -> Result<(), CliError> {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_receive(
+    _: &BackendArg,
+    _: &HostPort,
+    _: Format<'_>,
+    _: Option<usize>,
+) -> Result<(), CliError> {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
 }
 
 /// Sends the record `sender` holds, printing `values = ...`, `sending b'<hex>'` and
@@ -117,13 +193,16 @@ pub(crate) fn send_record<S: Stream<Error: fmt::Display>>(
 }
 
 fn receive(args: ReceiveArgs) -> Result<(), CliError> {
-    args.backend.check()?;
+    let on_smoltcp = args.backend.check()?;
     let hp = HostPort::parse("--addr", &args.addr)?;
     let fmt = parse_format(&args.format)?;
     RecordReceiver::new(fmt, vec![0u8; fmt.size()])
         .map_err(|e| CliError::new(format_args!("format {:?}", args.format), e))?;
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
+    }
+    if on_smoltcp {
+        return smoltcp_receive(&args.backend, &hp, fmt, args.count);
     }
     let addr = hp.resolve("--addr")?;
     let mut listener = TcpListener::bind(addr).map_err(|e| CliError::new("--addr", e))?;

@@ -54,6 +54,9 @@ enum What {
         /// Host names or IPv4 addresses.
         #[arg(required = true)]
         names: Vec<String>,
+        /// With --backend smoltcp, the stack's DNS client asks --dns SERVER (A records).
+        #[command(flatten)]
+        backend: super::net::BackendArg,
     },
     /// gethostbyname_ex: canonical name, aliases and addresses per name, errors inline.
     HostEx {
@@ -147,7 +150,13 @@ impl LookupCmd {
     pub(crate) fn run(self) -> Output {
         let json = self.json;
         match self.what {
-            What::Host { names } => Ok(host(&names, json)),
+            What::Host { names, backend } => {
+                if backend.check()? {
+                    smoltcp_host(&backend, &names, json)
+                } else {
+                    Ok(host(&names, json))
+                }
+            }
             What::HostEx { names } => Ok(host_ex(&names, json)),
             What::Fqdn { names } => fqdn(&names, json),
             What::Addr { addrs } => addr(&addrs, json),
@@ -194,6 +203,62 @@ fn host(names: &[String], json: bool) -> String {
     } else {
         out
     }
+}
+
+/// `lookup host --backend smoltcp`: gethostbyname through smoltcp's DNS socket (A records,
+/// CNAMEs followed), printed as `host` prints it.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) -> Output {
+    use portsock_smoltcp::{DnsProblem, Error as SmolError, Family};
+    if backend.dns.is_empty() {
+        return Err(CliError::new(
+            "--backend smoltcp",
+            "lookup host needs --dns SERVER (the stack has no resolver configuration of its own)",
+        ));
+    }
+    let stack = super::smol::stack(backend)?;
+    let mut out = String::new();
+    let mut rows = Vec::new();
+    for name in names {
+        let result = stack.resolve(
+            name,
+            Family::V4,
+            portsock_core::time::Duration::from_secs(5),
+        );
+        // The chapter prints CPython's error text; the DNS answer "no such name" is glibc's
+        // EAI_NONAME there.
+        let error_text = |e: &SmolError| match e {
+            SmolError::Dns(DnsProblem::NotFound) => {
+                "[Errno -2] Name or service not known".to_owned()
+            }
+            other => other.to_string(),
+        };
+        if json {
+            rows.push(match &result {
+                Ok(ips) => json!({ "name": name, "address": ips[0].to_string() }),
+                Err(e) => json!({ "name": name, "error": { "message": error_text(e) } }),
+            });
+            continue;
+        }
+        let shown = match &result {
+            Ok(ips) => ips[0].to_string(),
+            Err(e) => error_text(e),
+        };
+        let _ = writeln!(out, "{name} : {shown}");
+    }
+    if json {
+        Ok(json_line(&Value::Array(rows)))
+    } else {
+        Ok(out)
+    }
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_host(_: &super::net::BackendArg, _: &[String], _: bool) -> Output {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
 }
 
 /// `socket_gethostbyname_ex.py`: the name, then its entry or `ERROR: ...`, then a blank line.

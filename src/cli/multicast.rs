@@ -25,7 +25,7 @@ use portsock_std::prelude::*;
 use portsock_std::udp::UdpSocket;
 
 use super::net::{BackendArg, Out, PyAddr, parse_interface, port_arg, seconds, thousands};
-use super::{CliError, Output};
+use super::{Backend, CliError, Output};
 
 /// How many replies a sender keeps (more are still printed).
 const MAX_REPLIES: usize = 64;
@@ -98,7 +98,7 @@ pub(crate) struct Target {
 
 impl GroupArgs {
     fn target(&self) -> Result<Target, CliError> {
-        self.backend.check()?;
+        let on_smoltcp = self.backend.check()?;
         let group = match &self.group {
             None => IpAddr::V4(CHAPTER_GROUP),
             Some(text) => text.parse::<IpAddr>().map_err(|_| {
@@ -111,6 +111,8 @@ impl GroupArgs {
         let port = port_arg(self.port.as_deref())?;
         let interface = match (&self.iface, group) {
             (Some(text), _) => parse_interface(text)?,
+            // The smoltcp stack has one interface, the TAP device it runs on.
+            (None, _) if on_smoltcp => Interface::Any,
             (None, IpAddr::V4(_)) => Interface::Addr(Ipv4Addr::LOCALHOST),
             (None, IpAddr::V6(_)) => {
                 return Err(CliError::new(
@@ -120,7 +122,9 @@ impl GroupArgs {
             }
         };
         let request = membership(group, interface).map_err(|e| CliError::new("--group", e))?;
-        if let (IpAddr::V6(_), Interface::Index(0)) = (group, request.interface()) {
+        if let (IpAddr::V6(_), Interface::Index(0), false) =
+            (group, request.interface(), on_smoltcp)
+        {
             return Err(CliError::new(
                 "--iface 0",
                 "an IPv6 group needs a real interface index",
@@ -156,6 +160,15 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
+    if args.group.backend.backend == Backend::Smoltcp {
+        return smoltcp_send(
+            &args.group.backend,
+            &target,
+            args.ttl,
+            &message,
+            timeout.into(),
+        );
+    }
     let limit = UdpSocket::max_payload(&target.group_addr());
     if message.len() > limit {
         return Err(CliError::new(
@@ -177,6 +190,81 @@ fn send(args: SendArgs) -> Result<(), CliError> {
         &mut out,
     )?;
     Ok(())
+}
+
+/// `multicast send --backend smoltcp`: the same sender on the userspace stack.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_send(
+    backend: &BackendArg,
+    target: &Target,
+    ttl: u8,
+    message: &[u8],
+    timeout: Duration,
+) -> Result<(), CliError> {
+    let stack = super::smol::stack(backend)?;
+    let mut socket = portsock_smoltcp::UdpSocket::bind(&stack, target.any(0))
+        .map_err(|e| CliError::new("udp", e))?;
+    socket
+        .set_multicast_interface(target.request.interface())
+        .map_err(|e| CliError::new("--iface", e))?;
+    socket
+        .set_multicast_ttl(ttl)
+        .map_err(|e| CliError::new("--ttl", e))?;
+    let mut out = Out::stdout();
+    multicast_send_on(
+        &mut socket,
+        &stack,
+        target.group_addr(),
+        message,
+        timeout,
+        &mut out,
+    )?;
+    Ok(())
+}
+
+/// `multicast receive --backend smoltcp`: joins through the interface (an IGMP or MLD report
+/// goes out on the TAP) and acknowledges as the chapter's receiver does.
+#[cfg(feature = "smoltcp")]
+fn smoltcp_receive(
+    backend: &BackendArg,
+    target: &Target,
+    count: Option<usize>,
+) -> Result<(), CliError> {
+    let stack = super::smol::stack(backend)?;
+    let mut socket = portsock_smoltcp::UdpSocket::bind(&stack, target.any(target.port))
+        .map_err(|e| CliError::new("--port", e))?;
+    socket
+        .join(&target.request)
+        .map_err(|e| CliError::new("--group", e))?;
+    let mut out = Out::stdout();
+    let local = Datagram::local_addr(&socket).map_err(|e| CliError::new("--port", e))?;
+    if target.port == 0 {
+        out.line(format_args!(
+            "starting up on {} port {}",
+            local.ip(),
+            local.port()
+        ));
+    }
+    multicast_receive_on(&mut socket, &stack, count, &mut out)?;
+    // Let the last acknowledgement leave before the stack goes away.
+    super::smol::linger(&stack);
+    Ok(())
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_send(_: &BackendArg, _: &Target, _: u8, _: &[u8], _: Duration) -> Result<(), CliError> {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
+}
+
+#[cfg(not(feature = "smoltcp"))]
+fn smoltcp_receive(_: &BackendArg, _: &Target, _: Option<usize>) -> Result<(), CliError> {
+    Err(CliError::new(
+        "--backend smoltcp",
+        "this portsock was built without the smoltcp feature",
+    ))
 }
 
 /// A socket that sends to the group on the chosen interface only: bound to the interface's
@@ -259,6 +347,9 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     let target = args.group.target()?;
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
+    }
+    if args.group.backend.backend == Backend::Smoltcp {
+        return smoltcp_receive(&args.group.backend, &target, args.count);
     }
     let mut socket = receiver_socket(&target, target.port)?;
     let mut out = Out::stdout();
