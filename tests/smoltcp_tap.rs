@@ -1,0 +1,682 @@
+//! The smoltcp backend against the Linux kernel, over a TAP device (privileged).
+//!
+//! Each test creates its own network namespace `ps-tap-<pid>-<tag>` with a TAP device inside
+//! it; the kernel's side of the link is 192.168.69.100/24 and fdaa::100/64 (a unique local
+//! prefix), portsock's smoltcp stack is 192.168.69.1 and fdaa::1 on the same TAP. The smoltcp
+//! side is `portsock ... --backend smoltcp --tap TAP`, run in the namespace (a TAP device
+//! belongs to the namespace it was made in); its peers are the kernel through portsock's std
+//! backend and CPython's `socket` and `struct`, also in the namespace. Nothing leaves it. The
+//! namespace (and with it the TAP) is deleted by a `Drop` guard, also when a test fails.
+//!
+//! Without root, `ip` or `/dev/net/tun` a test prints `SKIPPED: <why>` and passes, unless
+//! `PORTSOCK_REQUIRE_PRIVILEGED=1`, which makes it fail.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::{Running, STREAM_CLIENT_LINES};
+
+const PORTSOCK: &str = env!("CARGO_BIN_EXE_portsock");
+const KERNEL_V4: &str = "192.168.69.100";
+const KERNEL_V6: &str = "fdaa::100";
+const SMOL_V4: &str = "192.168.69.1";
+const SMOL_V6: &str = "fdaa::1";
+
+/// Why these tests cannot run here, if they cannot.
+fn unavailable() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap_or(false);
+    if !root {
+        return Some("not running as root (TAP devices and namespaces need it)".into());
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        return Some("no /dev/net/tun (the tun module is not loaded)".into());
+    }
+    match Command::new("ip").arg("-V").output() {
+        Ok(out) if out.status.success() => None,
+        _ => Some("cannot run `ip` (iproute2)".into()),
+    }
+}
+
+fn skip(why: &str) {
+    if std::env::var("PORTSOCK_REQUIRE_PRIVILEGED").is_ok_and(|v| v == "1") {
+        panic!("PORTSOCK_REQUIRE_PRIVILEGED=1, but {why}");
+    }
+    println!("SKIPPED: {why}");
+}
+
+fn run(args: &[&str]) -> Result<Output, String> {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", args.join(" ")))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "{}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// A namespace with a TAP device whose kernel side has the test addresses.
+struct TapNet {
+    ns: String,
+    tap: String,
+    dir: tempfile::TempDir,
+}
+
+impl TapNet {
+    fn new(tag: &str) -> Option<Self> {
+        if let Some(why) = unavailable() {
+            skip(&why);
+            return None;
+        }
+        let pid = std::process::id();
+        let net = Self {
+            ns: format!("ps-tap-{pid}-{tag}"),
+            tap: format!("pstap{tag}"),
+            dir: tempfile::tempdir().expect("temporary directory"),
+        };
+        run(&["ip", "netns", "add", &net.ns]).expect("create the test namespace");
+        let (ns, tap) = (net.ns.as_str(), net.tap.as_str());
+        let v4 = format!("{KERNEL_V4}/24");
+        let v6 = format!("{KERNEL_V6}/64");
+        for cmd in [
+            &["ip", "-n", ns, "link", "set", "lo", "up"][..],
+            &["ip", "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap"],
+            &["ip", "-n", ns, "addr", "add", &v4, "dev", tap],
+            &["ip", "-n", ns, "addr", "add", &v6, "dev", tap, "nodad"],
+            &["ip", "-n", ns, "link", "set", tap, "up"],
+            // Multicast to the chapter's group leaves by the TAP.
+            &["ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", tap],
+        ] {
+            run(cmd).unwrap_or_else(|e| panic!("setting up {ns}: {e}"));
+        }
+        Some(net)
+    }
+
+    /// `portsock ARGS` in the namespace, on the kernel's sockets.
+    fn kernel(&self, args: &[&str]) -> Running {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, PORTSOCK]).args(args);
+        Running::spawn(cmd)
+    }
+
+    /// `portsock ARGS --backend smoltcp --tap TAP --ip ...` in the namespace.
+    fn smoltcp(&self, args: &[&str], extra: &[&str]) -> Running {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, PORTSOCK])
+            .args(args)
+            .args(["--backend", "smoltcp", "--tap", &self.tap])
+            .args([
+                "--ip",
+                &format!("{SMOL_V4}/24"),
+                "--ip",
+                &format!("{SMOL_V6}/64"),
+            ])
+            .args(extra);
+        Running::spawn(cmd)
+    }
+
+    /// CPython running `script` in the namespace; its stdout.
+    fn python(&self, script: &str, args: &[&str]) -> Running {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, "python3", "-c", script])
+            .args(args);
+        Running::spawn(cmd)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for TapNet {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes the TAP device in it.
+        if let Err(e) = run(&["ip", "netns", "del", &self.ns]) {
+            eprintln!("cleanup: {e}");
+        }
+    }
+}
+
+/// A CPython echo client in the chapter's style (`sendall`, `recv(16)` until all came back;
+/// the sending in a thread of its own), with a message of `argv[3]` bytes of a pattern; prints
+/// `ok N` when every byte matched.
+const PY_ECHO_CLIENT: &str = r#"
+import socket, sys, threading
+host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+message = bytes((i * 7 + 3) % 251 for i in range(size))
+sock = socket.create_connection((host, port), timeout=20)
+def send():
+    sock.sendall(message)
+    sock.shutdown(socket.SHUT_WR)
+# Send while reading: an echo server stops reading when its echo cannot be sent.
+sender = threading.Thread(target=send)
+sender.start()
+got = bytearray()
+while True:
+    data = sock.recv(65536 if size > 4096 else 16)
+    if not data:
+        break
+    got += data
+sender.join()
+sock.close()
+assert bytes(got) == message, f"echo differs: {len(got)} of {size} bytes"
+print("ok", len(got))
+"#;
+
+/// A CPython echo server (one connection; reads until end of stream, echoes as it goes).
+const PY_ECHO_SERVER: &str = r#"
+import socket, sys
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+srv = socket.socket(family, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.listen(1)
+print("listening", flush=True)
+conn, peer = srv.accept()
+total = 0
+while True:
+    data = conn.recv(16)
+    if not data:
+        break
+    conn.sendall(data)
+    total += len(data)
+conn.close()
+print("echoed", total, "from", peer[0], flush=True)
+"#;
+
+fn smoltcp_tcp_server_answers_the_kernel(tag: &str, bind: &str, server_ip: &str) {
+    let Some(net) = TapNet::new(tag) else { return };
+    let mut server = net.smoltcp(
+        &[
+            "echo", "server", "--addr", bind, "--count", "3", "--chunk", "4096",
+        ],
+        &["--pcap", net.file("server.pcap").to_str().unwrap()],
+    );
+    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    let target = if server_ip.contains(':') {
+        format!("[{server_ip}]:10000")
+    } else {
+        format!("{server_ip}:10000")
+    };
+    // 1. portsock's std client: the chapter's lines, every byte verified by the client machine.
+    let lines = net
+        .kernel(&["echo", "client", "--addr", &target, "--timeout", "10"])
+        .finish_ok();
+    assert_eq!(lines[0], format!("connecting to {server_ip} port 10000"));
+    assert_eq!(lines[1..], STREAM_CLIENT_LINES);
+    // 2. CPython, the chapter's way, 16 bytes per recv.
+    let py = net
+        .python(PY_ECHO_CLIENT, &[server_ip, "10000", "42"])
+        .finish_ok();
+    assert_eq!(py, ["ok 42"]);
+    // 3. CPython again with 1 MiB: flow control both ways through smoltcp's windows.
+    let py = net
+        .python(PY_ECHO_CLIENT, &[server_ip, "10000", "1048576"])
+        .finish_ok();
+    assert_eq!(py, ["ok 1048576"]);
+    let lines = server.finish_ok();
+    let peers: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("connection from"))
+        .collect();
+    assert_eq!(peers.len(), 3, "{lines:#?}");
+    let kernel = if server_ip.contains(':') {
+        KERNEL_V6
+    } else {
+        KERNEL_V4
+    };
+    assert!(
+        peers.iter().all(|p| p.contains(&format!("'{kernel}'"))),
+        "{peers:?}"
+    );
+    assert!(
+        net.file("server.pcap").metadata().unwrap().len() > 1 << 20,
+        "the capture holds the traffic"
+    );
+}
+
+#[test]
+fn tcp_smoltcp_server_kernel_clients_ipv4() {
+    smoltcp_tcp_server_answers_the_kernel("t4", ":10000", SMOL_V4);
+}
+
+#[test]
+fn tcp_smoltcp_server_kernel_clients_ipv6() {
+    smoltcp_tcp_server_answers_the_kernel("t6", "[::]:10000", SMOL_V6);
+}
+
+fn smoltcp_tcp_client_reaches_the_kernel(tag: &str, kernel_ip: &str) {
+    let Some(net) = TapNet::new(tag) else { return };
+    let target = if kernel_ip.contains(':') {
+        format!("[{kernel_ip}]:10000")
+    } else {
+        format!("{kernel_ip}:10000")
+    };
+    // 1. portsock's std server on the kernel's sockets.
+    let mut server = net.kernel(&["echo", "server", "--addr", &target, "--count", "1"]);
+    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    let lines = net
+        .smoltcp(
+            &["echo", "client", "--addr", &target, "--timeout", "10"],
+            &[],
+        )
+        .finish_ok();
+    assert_eq!(lines[1..], STREAM_CLIENT_LINES);
+    let served = server.finish_ok();
+    let smol = if kernel_ip.contains(':') {
+        SMOL_V6
+    } else {
+        SMOL_V4
+    };
+    assert!(
+        served
+            .iter()
+            .any(|l| l.starts_with(&format!("connection from ('{smol}'"))),
+        "{served:#?}"
+    );
+    // 2. CPython's server, a 60,000-byte message (every byte checked by portsock's client).
+    let mut py = net.python(PY_ECHO_SERVER, &[kernel_ip, "10001"]);
+    py.wait_for("listening", |l| l == "listening");
+    let message: String = (0..60_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let target = target.replace(":10000", ":10001");
+    let lines = net
+        .smoltcp(
+            &[
+                "echo",
+                "client",
+                "--addr",
+                &target,
+                "--chunk",
+                "4096",
+                "--message",
+                &message,
+            ],
+            &[],
+        )
+        .finish_ok();
+    assert_eq!(lines.last().unwrap(), "closing socket");
+    let received: usize = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("received b'"))
+        .map(|l| l.len() - 1)
+        .sum();
+    assert_eq!(received, 60_000);
+    let py = py.finish_ok();
+    assert_eq!(py.last().unwrap(), &format!("echoed 60000 from {smol}"));
+}
+
+#[test]
+fn tcp_smoltcp_client_kernel_servers_ipv4() {
+    smoltcp_tcp_client_reaches_the_kernel("c4", KERNEL_V4);
+}
+
+#[test]
+fn tcp_smoltcp_client_kernel_servers_ipv6() {
+    smoltcp_tcp_client_reaches_the_kernel("c6", KERNEL_V6);
+}
+
+/// CPython's datagram client: sends argv[3], prints what came back.
+const PY_UDP_CLIENT: &str = r#"
+import socket, sys
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+sock = socket.socket(family, socket.SOCK_DGRAM)
+sock.settimeout(5)
+sock.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+data, server = sock.recvfrom(4096)
+print(data.decode(), server[0])
+"#;
+
+fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
+    let Some(net) = TapNet::new(tag) else { return };
+    let bracket = |ip: &str, port: u16| {
+        if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        }
+    };
+    // smoltcp server; the kernel's clients: portsock std and CPython.
+    let any = if smol_ip.contains(':') {
+        "[::]:10000"
+    } else {
+        ":10000"
+    };
+    let mut server = net.smoltcp(
+        &[
+            "echo", "server", "--proto", "udp", "--addr", any, "--count", "2",
+        ],
+        &[],
+    );
+    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    let lines = net
+        .kernel(&[
+            "echo",
+            "client",
+            "--proto",
+            "udp",
+            "--addr",
+            &bracket(smol_ip, 10000),
+        ])
+        .finish_ok();
+    assert_eq!(
+        lines,
+        [
+            "sending b'This is the message.  It will be repeated.'",
+            "waiting to receive",
+            "received b'This is the message.  It will be repeated.'",
+            "closing socket"
+        ]
+    );
+    let py = net
+        .python(PY_UDP_CLIENT, &[smol_ip, "10000", "hello from CPython"])
+        .finish_ok();
+    assert_eq!(py, [format!("hello from CPython {smol_ip}")]);
+    let served = server.finish_ok();
+    assert_eq!(
+        served.iter().filter(|l| l.starts_with("sent ")).count(),
+        2,
+        "{served:#?}"
+    );
+    // The kernel's server; the smoltcp client.
+    let mut server = net.kernel(&[
+        "echo",
+        "server",
+        "--proto",
+        "udp",
+        "--addr",
+        &bracket(kernel_ip, 10001),
+        "--count",
+        "1",
+    ]);
+    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    let lines = net
+        .smoltcp(
+            &[
+                "echo",
+                "client",
+                "--proto",
+                "udp",
+                "--addr",
+                &bracket(kernel_ip, 10001),
+            ],
+            &[],
+        )
+        .finish_ok();
+    assert_eq!(
+        lines[2],
+        "received b'This is the message.  It will be repeated.'"
+    );
+    server.finish_ok();
+}
+
+#[test]
+fn udp_echo_smoltcp_and_kernel_ipv4() {
+    udp_both_ways("u4", KERNEL_V4, SMOL_V4);
+}
+
+#[test]
+fn udp_echo_smoltcp_and_kernel_ipv6() {
+    udp_both_ways("u6", KERNEL_V6, SMOL_V6);
+}
+
+/// Over a link that drops every frame, the UDP client reports the loss and exits non-zero.
+#[test]
+fn udp_echo_reports_loss_instead_of_hanging() {
+    let Some(net) = TapNet::new("lo") else { return };
+    let done = net
+        .smoltcp(
+            &[
+                "echo",
+                "client",
+                "--proto",
+                "udp",
+                "--addr",
+                &format!("{KERNEL_V4}:9"),
+                "--timeout",
+                "0.5",
+            ],
+            &["--drop-chance", "100"],
+        )
+        .finish();
+    assert!(!done.status.success());
+    assert!(
+        done.stderr.starts_with("error: echo from "),
+        "{}",
+        done.stderr
+    );
+    assert!(done.stderr.contains("no echo"), "{}", done.stderr);
+}
+
+/// The IGMP membership reports (v2, type 0x16) for `group` in a pcap file of Ethernet frames.
+fn igmp_reports(pcap: &Path, group: [u8; 4]) -> usize {
+    let bytes = std::fs::read(pcap).expect("read the capture");
+    assert_eq!(
+        &bytes[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "a little-endian pcap file"
+    );
+    let mut at = 24;
+    let mut reports = 0;
+    while at + 16 <= bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = &bytes[at + 16..(at + 16 + caplen).min(bytes.len())];
+        at += 16 + caplen;
+        // Ethernet II, IPv4, protocol 2 (IGMP).
+        if frame.len() < 14 + 20 + 8 || frame[12..14] != [0x08, 0x00] || frame[14 + 9] != 2 {
+            continue;
+        }
+        let ihl = usize::from(frame[14] & 0x0f) * 4;
+        let igmp = &frame[14 + ihl..];
+        if igmp.len() >= 8 && igmp[0] == 0x16 && igmp[4..8] == group {
+            reports += 1;
+        }
+    }
+    reports
+}
+
+#[test]
+fn multicast_smoltcp_and_kernel_both_ways() {
+    let Some(net) = TapNet::new("mc") else { return };
+    let pcap = net.file("receiver.pcap");
+    // A smoltcp receiver joined to the chapter's group answers the kernel's sender.
+    let mut receiver = net.smoltcp(
+        &["multicast", "receive", "--count", "1"],
+        &["--pcap", pcap.to_str().unwrap()],
+    );
+    receiver.wait_for("waiting", |l| l == "waiting to receive message");
+    // The report leaves on joining; give the kernel a moment to see it (not needed for
+    // delivery on a point-to-point TAP, but the capture is the point here).
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let lines = net
+        .kernel(&["multicast", "send", "--iface", KERNEL_V4, "--timeout", "1"])
+        .finish_ok();
+    assert!(
+        lines.contains(&format!("received b'ack' from ('{SMOL_V4}', 10000)")),
+        "{lines:#?}"
+    );
+    let got = receiver.finish_ok();
+    assert!(
+        got.contains(&"b'very important data'".to_string()),
+        "{got:#?}"
+    );
+    assert!(
+        igmp_reports(&pcap, [224, 3, 29, 71]) >= 1,
+        "no IGMP membership report for 224.3.29.71 in the capture"
+    );
+    // A kernel receiver answers a smoltcp sender.
+    let mut receiver = net.kernel(&["multicast", "receive", "--iface", KERNEL_V4, "--count", "1"]);
+    receiver.wait_for("waiting", |l| l == "waiting to receive message");
+    let lines = net
+        .smoltcp(&["multicast", "send", "--timeout", "1"], &[])
+        .finish_ok();
+    assert!(
+        lines.contains(&format!("received b'ack' from ('{KERNEL_V4}', 10000)")),
+        "{lines:#?}"
+    );
+    receiver.finish_ok();
+}
+
+/// CPython packs the chapter's record and sends it.
+const PY_BINARY_CLIENT: &str = r#"
+import socket, struct, sys, binascii
+packed = struct.Struct('I 2s f').pack(1, b'ab', 2.7)
+sock = socket.create_connection((sys.argv[1], 10000), timeout=10)
+sock.sendall(packed)
+sock.close()
+print(binascii.hexlify(packed).decode())
+"#;
+
+/// CPython receives one record and unpacks it.
+const PY_BINARY_SERVER: &str = r#"
+import socket, struct, sys
+s = struct.Struct('I 2s f')
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], 10000))
+srv.listen(1)
+print("listening", flush=True)
+conn, _ = srv.accept()
+data = b""
+while len(data) < s.size:
+    chunk = conn.recv(s.size - len(data))
+    if not chunk:
+        break
+    data += chunk
+print(s.unpack(data), flush=True)
+"#;
+
+#[test]
+fn binary_records_with_cpython_struct() {
+    let Some(net) = TapNet::new("bin") else {
+        return;
+    };
+    let mut receiver = net.smoltcp(
+        &["binary", "receive", "--addr", ":10000", "--count", "1"],
+        &[],
+    );
+    receiver.wait_for("waiting", |l| l == "waiting for a connection");
+    let hex = net.python(PY_BINARY_CLIENT, &[SMOL_V4]).finish_ok();
+    let got = receiver.finish_ok();
+    assert!(got.contains(&format!("received b'{}'", hex[0])), "{got:#?}");
+    assert!(
+        got.contains(&"unpacked: (1, b'ab', 2.700000047683716)".to_string()),
+        "{got:#?}"
+    );
+
+    let mut py = net.python(PY_BINARY_SERVER, &[KERNEL_V4]);
+    py.wait_for("listening", |l| l == "listening");
+    let sent = net
+        .smoltcp(
+            &["binary", "send", "--addr", &format!("{KERNEL_V4}:10000")],
+            &[],
+        )
+        .finish_ok();
+    assert_eq!(sent[0], "values = (1, b'ab', 2.7)");
+    assert_eq!(
+        py.finish_ok().last().unwrap(),
+        "(1, b'ab', 2.700000047683716)"
+    );
+}
+
+/// dnsmasq's zone for the DNS test: names only, their addresses are never contacted.
+const DNSMASQ_ZONE: &[&str] = &[
+    "--host-record=pymotw.test,198.18.7.1",
+    "--host-record=target.python.test,198.18.7.2,fd70:7363::7",
+    "--cname=www.python.test,alias.python.test",
+    "--cname=alias.python.test,target.python.test",
+];
+
+#[test]
+fn dns_lookups_through_smoltcp_against_dnsmasq() {
+    let Some(net) = TapNet::new("dns") else {
+        return;
+    };
+    if Command::new("dnsmasq").arg("--version").output().is_err() {
+        skip("no dnsmasq (apt install dnsmasq-base)");
+        return;
+    }
+    let log = net.file("dnsmasq.log");
+    let mut dnsmasq = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &net.ns,
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--no-resolv",
+        ])
+        .args([
+            "--no-hosts",
+            "--bind-interfaces",
+            "--pid-file=",
+            "--log-queries",
+        ])
+        .arg(format!("--listen-address={KERNEL_V4}"))
+        .arg(format!("--log-facility={}", log.display()))
+        .args(DNSMASQ_ZONE)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dnsmasq");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let guard = Kill(dnsmasq.try_wait().map(|_| dnsmasq).expect("dnsmasq"));
+    // Wait until it answers (on the kernel's own sockets).
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while run(&["ip", "netns", "exec", &net.ns, "python3", "-c", "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(('192.168.69.100', 53))"]).is_err()
+        || !std::fs::read_to_string(&log).unwrap_or_default().contains("started")
+    {
+        assert!(std::time::Instant::now() < deadline, "dnsmasq did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let lines = net
+        .smoltcp(
+            &[
+                "lookup",
+                "host",
+                "pymotw.test",
+                "www.python.test",
+                "nosuch.test",
+                "198.18.9.9",
+            ],
+            &["--dns", KERNEL_V4],
+        )
+        .finish_ok();
+    assert_eq!(
+        lines,
+        [
+            "pymotw.test : 198.18.7.1",
+            // Two CNAMEs followed to the A record.
+            "www.python.test : 198.18.7.2",
+            "nosuch.test : [Errno -2] Name or service not known",
+            // A literal needs no query.
+            "198.18.9.9 : 198.18.9.9",
+        ]
+    );
+    let queries = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        queries.contains(&format!("query[A] www.python.test from {SMOL_V4}")),
+        "dnsmasq saw the smoltcp stack's query: {queries}"
+    );
+    drop(guard);
+}
