@@ -205,8 +205,9 @@ pub(crate) struct Inner<'a, D: Device, P: Platform> {
 /// is single-threaded (a `RefCell` inside): every blocking call polls the interface and waits
 /// through the [`Platform`] until its socket is ready or its deadline passes, so a program
 /// with one socket needs no loop of its own; several sockets at once are driven in
-/// non-blocking mode with [`Stack::poll`] and [`Stack::wait`] (see
-/// [`serve`](crate::serve)).
+/// non-blocking mode: step each socket's machine (`portsock_core::drive::step_stream` /
+/// `step_datagram`), then [`Stack::wait`], as the crate's `tests/loopback.rs` and the firmware
+/// do.
 ///
 /// Socket memory is the caller's: the socket table's storage goes to [`Stack::new`], and each
 /// TCP / UDP socket's buffers to [`Stack::add_tcp_socket`] / [`Stack::add_udp_socket`] (with
