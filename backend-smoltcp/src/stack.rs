@@ -414,8 +414,12 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 inner.poll();
                 inner.slots.iter().any(|s| match s.kind {
                     SocketKind::Tcp => s.used == Use::Closing,
-                    // A datagram waits in its socket until the neighbour's address is known.
-                    SocketKind::Udp => inner.sockets.get::<udp::Socket>(s.handle).send_queue() > 0,
+                    // A datagram waits in its socket until the neighbour's address is known
+                    // (a dropped socket with some is `Closing` until they left).
+                    SocketKind::Udp => {
+                        s.used == Use::Closing
+                            || inner.sockets.get::<udp::Socket>(s.handle).send_queue() > 0
+                    }
                     SocketKind::Dns => false,
                 })
             };
@@ -570,6 +574,13 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                         | tcp::State::Closing
                         | tcp::State::TimeWait
                 );
+            }
+            if slot.used == Use::Closing && slot.kind == SocketKind::Udp {
+                let socket = self.sockets.get_mut::<udp::Socket>(slot.handle);
+                if socket.send_queue() == 0 {
+                    socket.close();
+                    self.slots[i].used = Use::Free;
+                }
             }
             if slot.used == Use::Closing && slot.kind == SocketKind::Tcp {
                 let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);

@@ -114,8 +114,15 @@ impl<D: Device, P: Platform> Drop for UdpSocket<'_, '_, D, P> {
             return;
         };
         let inner = &mut *guard;
-        inner.sockets.get_mut::<udp::Socket>(self.handle).close();
-        inner.set_use(self.handle, Use::Free);
+        let socket = inner.sockets.get_mut::<udp::Socket>(self.handle);
+        if socket.send_queue() == 0 {
+            socket.close();
+            inner.set_use(self.handle, Use::Free);
+        } else {
+            // Datagrams still queued (waiting for the neighbour's address, say) leave first,
+            // as the kernel sends what a closed socket had queued; the stack frees it then.
+            inner.set_use(self.handle, Use::Closing);
+        }
     }
 }
 
