@@ -87,6 +87,7 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     let mut sender = RecordSender::new(&fmt, &values, vec![0u8; fmt.size()])
         .map_err(|e| CliError::new(format_args!("format {:?}", args.format), e))?;
     if on_smoltcp {
+        #[cfg(feature = "smoltcp")]
         return smoltcp_send(&args.backend, &hp, &mut sender, &values);
     }
     let server = hp.resolve("--addr")?;
@@ -142,32 +143,6 @@ fn smoltcp_receive(
     Ok(())
 }
 
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_send(
-    _: &BackendArg,
-    _: &HostPort,
-    _: &mut RecordSender<Vec<u8>>,
-    _: &[Value<'_>],
-) -> Result<(), CliError> {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
-}
-
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_receive(
-    _: &BackendArg,
-    _: &HostPort,
-    _: Format<'_>,
-    _: Option<usize>,
-) -> Result<(), CliError> {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
-}
-
 /// Sends the record `sender` holds, printing `values = ...`, `sending b'<hex>'` and
 /// `closing socket`.
 ///
@@ -202,6 +177,7 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
     if on_smoltcp {
+        #[cfg(feature = "smoltcp")]
         return smoltcp_receive(&args.backend, &hp, fmt, args.count);
     }
     let addr = hp.resolve("--addr")?;

@@ -118,6 +118,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
     if on_smoltcp {
+        #[cfg(feature = "smoltcp")]
         return smoltcp_server(
             &args.backend,
             args.proto,
@@ -190,6 +191,7 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
     let timeout = args.timeout.map(|t| seconds("--timeout", t)).transpose()?;
     if on_smoltcp {
+        #[cfg(feature = "smoltcp")]
         return smoltcp_client(
             &args.backend,
             args.proto,
@@ -333,36 +335,6 @@ fn smoltcp_client(
     }
     super::smol::linger(&stack);
     Ok(())
-}
-
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_server(
-    _: &BackendArg,
-    _: Proto,
-    _: Endpoint,
-    _: usize,
-    _: Option<usize>,
-    _: bool,
-) -> Result<(), CliError> {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
-}
-
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_client(
-    _: &BackendArg,
-    _: Proto,
-    _: Endpoint,
-    _: usize,
-    _: &[u8],
-    _: Option<std::time::Duration>,
-) -> Result<(), CliError> {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
 }
 
 /// Serves stream connections one at a time, as the chapter's server does, until `count`

@@ -151,11 +151,13 @@ impl LookupCmd {
         let json = self.json;
         match self.what {
             What::Host { names, backend } => {
+                #[cfg(feature = "smoltcp")]
                 if backend.check()? {
-                    smoltcp_host(&backend, &names, json)
-                } else {
-                    Ok(host(&names, json))
+                    return smoltcp_host(&backend, &names, json);
                 }
+                #[cfg(not(feature = "smoltcp"))]
+                backend.check()?;
+                Ok(host(&names, json))
             }
             What::HostEx { names } => Ok(host_ex(&names, json)),
             What::Fqdn { names } => fqdn(&names, json),
@@ -251,14 +253,6 @@ fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) 
     } else {
         Ok(out)
     }
-}
-
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_host(_: &super::net::BackendArg, _: &[String], _: bool) -> Output {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
 }
 
 /// `socket_gethostbyname_ex.py`: the name, then its entry or `ERROR: ...`, then a blank line.

@@ -25,7 +25,7 @@ use portsock_std::prelude::*;
 use portsock_std::udp::UdpSocket;
 
 use super::net::{BackendArg, Out, PyAddr, parse_interface, port_arg, seconds, thousands};
-use super::{Backend, CliError, Output};
+use super::{CliError, Output};
 
 /// How many replies a sender keeps (more are still printed).
 const MAX_REPLIES: usize = 64;
@@ -160,7 +160,8 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
-    if args.group.backend.backend == Backend::Smoltcp {
+    #[cfg(feature = "smoltcp")]
+    if args.group.backend.backend == super::Backend::Smoltcp {
         return smoltcp_send(
             &args.group.backend,
             &target,
@@ -204,12 +205,7 @@ fn smoltcp_send(
     let stack = super::smol::stack(backend)?;
     let mut socket = portsock_smoltcp::UdpSocket::bind(&stack, target.any(0))
         .map_err(|e| CliError::new("udp", e))?;
-    socket
-        .set_multicast_interface(target.request.interface())
-        .map_err(|e| CliError::new("--iface", e))?;
-    socket
-        .set_multicast_ttl(ttl)
-        .map_err(|e| CliError::new("--ttl", e))?;
+    configure_sender(&mut socket, target, ttl)?;
     let mut out = Out::stdout();
     multicast_send_on(
         &mut socket,
@@ -251,22 +247,6 @@ fn smoltcp_receive(
     Ok(())
 }
 
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_send(_: &BackendArg, _: &Target, _: u8, _: &[u8], _: Duration) -> Result<(), CliError> {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
-}
-
-#[cfg(not(feature = "smoltcp"))]
-fn smoltcp_receive(_: &BackendArg, _: &Target, _: Option<usize>) -> Result<(), CliError> {
-    Err(CliError::new(
-        "--backend smoltcp",
-        "this portsock was built without the smoltcp feature",
-    ))
-}
-
 /// A socket that sends to the group on the chosen interface only: bound to the interface's
 /// address when it is given by address, with `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF` set.
 fn sender_socket(target: &Target, ttl: u8) -> Result<UdpSocket, CliError> {
@@ -275,13 +255,21 @@ fn sender_socket(target: &Target, ttl: u8) -> Result<UdpSocket, CliError> {
         _ => target.any(0),
     };
     let mut socket = UdpSocket::bind(bind).map_err(|e| CliError::new("--iface", e))?;
+    configure_sender(&mut socket, target, ttl)?;
+    Ok(socket)
+}
+
+/// Sets the outgoing interface and the TTL of a sender, on either backend.
+fn configure_sender<T>(socket: &mut T, target: &Target, ttl: u8) -> Result<(), CliError>
+where
+    T: Multicast<Error: fmt::Display>,
+{
     socket
         .set_multicast_interface(target.request.interface())
         .map_err(|e| CliError::new("--iface", e))?;
     socket
         .set_multicast_ttl(ttl)
-        .map_err(|e| CliError::new("--ttl", e))?;
-    Ok(socket)
+        .map_err(|e| CliError::new("--ttl", e))
 }
 
 /// Sends `message` to `group` once and collects every reply until none has come for
@@ -348,7 +336,8 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
-    if args.group.backend.backend == Backend::Smoltcp {
+    #[cfg(feature = "smoltcp")]
+    if args.group.backend.backend == super::Backend::Smoltcp {
         return smoltcp_receive(&args.group.backend, &target, args.count);
     }
     let mut socket = receiver_socket(&target, target.port)?;

@@ -61,7 +61,13 @@ impl BackendArg {
     /// smoltcp.
     pub(crate) fn check(&self) -> Result<bool, CliError> {
         if self.backend == Backend::Smoltcp {
-            return Ok(true);
+            if cfg!(feature = "smoltcp") {
+                return Ok(true);
+            }
+            return Err(CliError::new(
+                "--backend smoltcp",
+                "this portsock was built without the smoltcp feature",
+            ));
         }
         let smoltcp_only = [
             ("--tap", self.tap.is_some()),
