@@ -59,6 +59,7 @@ extern crate std;
 mod checksummed;
 mod dns;
 mod error;
+mod mode;
 mod platform;
 mod stack;
 #[cfg(feature = "std")]

@@ -4,7 +4,7 @@ use core::net::SocketAddr;
 
 use portsock_core::time::Duration;
 use portsock_core::transport::{
-    Blocking, ErrorType, Listener, Read, ReadReady, Shutdown, Stream, Write, WriteReady,
+    ErrorType, Listener, Read, ReadReady, Shutdown, Stream, Write, WriteReady,
 };
 use smoltcp::iface::SocketHandle;
 use smoltcp::phy::Device;
@@ -12,28 +12,9 @@ use smoltcp::socket::tcp;
 use smoltcp::wire::IpListenEndpoint;
 
 use crate::error::{Error, SocketKind};
+use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
 use crate::stack::{ListenerEntry, Stack, Use, endpoint_to_addr};
-
-/// Timeouts and mode shared by listeners and streams.
-#[derive(Debug, Clone, Copy, Default)]
-struct Mode {
-    nonblocking: bool,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-}
-
-impl Mode {
-    fn set_timeout(slot: &mut Option<Duration>, t: Option<Duration>) -> Result<(), Error> {
-        if t.is_some_and(Duration::is_zero) {
-            return Err(Error::InvalidInput(
-                "a zero timeout (use non-blocking mode instead)",
-            ));
-        }
-        *slot = t;
-        Ok(())
-    }
-}
 
 /// A TCP listener: `backlog` smoltcp sockets listening on one port, so that several clients
 /// can connect at once (a smoltcp socket holds one connection). Each accepted connection's
@@ -198,25 +179,6 @@ impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
 
     fn local_addr(&self) -> Result<SocketAddr, Error> {
         Ok(self.local)
-    }
-}
-
-impl<D: Device, P: Platform> Blocking for TcpListener<'_, '_, D, P> {
-    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Error> {
-        self.mode.nonblocking = nonblocking;
-        Ok(())
-    }
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        Mode::set_timeout(&mut self.mode.read_timeout, timeout)
-    }
-    fn read_timeout(&self) -> Result<Option<Duration>, Error> {
-        Ok(self.mode.read_timeout)
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        Mode::set_timeout(&mut self.mode.write_timeout, timeout)
-    }
-    fn write_timeout(&self) -> Result<Option<Duration>, Error> {
-        Ok(self.mode.write_timeout)
     }
 }
 
@@ -465,21 +427,5 @@ impl<D: Device, P: Platform> Stream for TcpStream<'_, '_, D, P> {
     }
 }
 
-impl<D: Device, P: Platform> Blocking for TcpStream<'_, '_, D, P> {
-    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Error> {
-        self.mode.nonblocking = nonblocking;
-        Ok(())
-    }
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        Mode::set_timeout(&mut self.mode.read_timeout, timeout)
-    }
-    fn read_timeout(&self) -> Result<Option<Duration>, Error> {
-        Ok(self.mode.read_timeout)
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        Mode::set_timeout(&mut self.mode.write_timeout, timeout)
-    }
-    fn write_timeout(&self) -> Result<Option<Duration>, Error> {
-        Ok(self.mode.write_timeout)
-    }
-}
+impl_blocking!(TcpListener);
+impl_blocking!(TcpStream);

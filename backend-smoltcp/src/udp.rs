@@ -4,7 +4,7 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use portsock_core::time::{Duration, Instant};
 use portsock_core::transport::{
-    Blocking, Datagram, ErrorType, Interface, MembershipRequest, Multicast, Received,
+    Datagram, ErrorType, Interface, MembershipRequest, Multicast, Received,
 };
 use smoltcp::iface::SocketHandle;
 use smoltcp::phy::Device;
@@ -12,6 +12,7 @@ use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
 
 use crate::error::{Error, MulticastProblem, SocketKind};
+use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
 use crate::stack::{Stack, Use, endpoint_to_addr, to_net};
 
@@ -41,9 +42,7 @@ pub struct UdpSocket<'s, 'a, D: Device, P: Platform> {
     stack: &'s Stack<'a, D, P>,
     handle: SocketHandle,
     local: SocketAddr,
-    nonblocking: bool,
-    read_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
+    mode: Mode,
     multicast_ttl: u8,
 }
 
@@ -87,9 +86,7 @@ impl<'s, 'a, D: Device, P: Platform> UdpSocket<'s, 'a, D, P> {
             stack,
             handle,
             local: SocketAddr::new(addr.ip(), port),
-            nonblocking: false,
-            read_timeout: None,
-            write_timeout: None,
+            mode: Mode::default(),
             multicast_ttl: 1,
         })
     }
@@ -152,9 +149,9 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
         }
         let handle = self.handle;
         let hop_limit = to.ip().is_multicast().then_some(self.multicast_ttl);
-        let deadline = self.stack.deadline_in(self.write_timeout);
+        let deadline = self.stack.deadline_in(self.mode.write_timeout);
         let to = *to;
-        self.stack.block(self.nonblocking, deadline, |inner| {
+        self.stack.block(self.mode.nonblocking, deadline, |inner| {
             let socket = inner.sockets.get_mut::<udp::Socket>(handle);
             socket.set_hop_limit(hop_limit);
             match socket.send_slice(data, to) {
@@ -173,9 +170,9 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
         let handle = self.handle;
         let (deadline, is_timeout) = match deadline {
             Some(d) => (Some(to_net(d)), false),
-            None => (self.stack.deadline_in(self.read_timeout), true),
+            None => (self.stack.deadline_in(self.mode.read_timeout), true),
         };
-        let got = self.stack.block(self.nonblocking, deadline, |inner| {
+        let got = self.stack.block(self.mode.nonblocking, deadline, |inner| {
             let socket = inner.sockets.get_mut::<udp::Socket>(handle);
             match socket.recv() {
                 Ok((payload, meta)) => {
@@ -293,33 +290,4 @@ impl<D: Device, P: Platform> Multicast for UdpSocket<'_, '_, D, P> {
     }
 }
 
-impl<D: Device, P: Platform> Blocking for UdpSocket<'_, '_, D, P> {
-    fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Error> {
-        self.nonblocking = nonblocking;
-        Ok(())
-    }
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        if timeout.is_some_and(Duration::is_zero) {
-            return Err(Error::InvalidInput(
-                "a zero timeout (use non-blocking mode instead)",
-            ));
-        }
-        self.read_timeout = timeout;
-        Ok(())
-    }
-    fn read_timeout(&self) -> Result<Option<Duration>, Error> {
-        Ok(self.read_timeout)
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        if timeout.is_some_and(Duration::is_zero) {
-            return Err(Error::InvalidInput(
-                "a zero timeout (use non-blocking mode instead)",
-            ));
-        }
-        self.write_timeout = timeout;
-        Ok(())
-    }
-    fn write_timeout(&self) -> Result<Option<Duration>, Error> {
-        Ok(self.write_timeout)
-    }
-}
+impl_blocking!(UdpSocket);
