@@ -23,6 +23,8 @@ const KERNEL_V4: &str = "192.168.69.100";
 const KERNEL_V6: &str = "fdaa::100";
 const SMOL_V4: &str = "192.168.69.1";
 const SMOL_V6: &str = "fdaa::1";
+/// The smoltcp stack's Ethernet address (the CLI's default).
+const SMOL_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 
 /// Why these tests cannot run here, if they cannot.
 fn unavailable() -> Option<String> {
@@ -461,8 +463,8 @@ fn udp_echo_reports_loss_instead_of_hanging() {
     assert!(done.stderr.contains("no echo"), "{}", done.stderr);
 }
 
-/// The IGMP membership reports (v2, type 0x16) for `group` in a pcap file of Ethernet frames.
-fn igmp_reports(pcap: &Path, group: [u8; 4]) -> usize {
+/// The Ethernet frames of a pcap file, as smoltcp's `PcapWriter` writes it.
+fn frames(pcap: &Path) -> Vec<Vec<u8>> {
     let bytes = std::fs::read(pcap).expect("read the capture");
     assert_eq!(
         &bytes[..4],
@@ -470,22 +472,54 @@ fn igmp_reports(pcap: &Path, group: [u8; 4]) -> usize {
         "a little-endian pcap file"
     );
     let mut at = 24;
-    let mut reports = 0;
+    let mut frames = Vec::new();
     while at + 16 <= bytes.len() {
         let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
-        let frame = &bytes[at + 16..(at + 16 + caplen).min(bytes.len())];
+        frames.push(bytes[at + 16..(at + 16 + caplen).min(bytes.len())].to_vec());
         at += 16 + caplen;
-        // Ethernet II, IPv4, protocol 2 (IGMP).
-        if frame.len() < 14 + 20 + 8 || frame[12..14] != [0x08, 0x00] || frame[14 + 9] != 2 {
-            continue;
-        }
-        let ihl = usize::from(frame[14] & 0x0f) * 4;
-        let igmp = &frame[14 + ihl..];
-        if igmp.len() >= 8 && igmp[0] == 0x16 && igmp[4..8] == group {
-            reports += 1;
-        }
     }
-    reports
+    frames
+}
+
+/// The IGMP membership reports (v2, type 0x16) for `group` sent from `mac`.
+fn igmp_reports(pcap: &Path, mac: [u8; 6], group: [u8; 4]) -> usize {
+    frames(pcap)
+        .iter()
+        .filter(|f| {
+            // Ethernet II from `mac`, IPv4, protocol 2 (IGMP).
+            if f.len() < 14 + 20 + 8 || f[6..12] != mac || f[12..14] != [0x08, 0x00] || f[23] != 2 {
+                return false;
+            }
+            let igmp = &f[14 + usize::from(f[14] & 0x0f) * 4..];
+            igmp.len() >= 8 && igmp[0] == 0x16 && igmp[4..8] == group
+        })
+        .count()
+}
+
+/// The MLDv2 reports (ICMPv6 type 143 after a hop-by-hop header) naming `group`, sent from
+/// `mac`.
+fn mld_reports(pcap: &Path, mac: [u8; 6], group: [u8; 16]) -> usize {
+    frames(pcap)
+        .iter()
+        .filter(|f| {
+            // Ethernet II from `mac`, IPv6, next header 0 (hop-by-hop options).
+            if f.len() < 14 + 40 + 8 + 8
+                || f[6..12] != mac
+                || f[12..14] != [0x86, 0xdd]
+                || f[20] != 0
+            {
+                return false;
+            }
+            let hbh = &f[14 + 40..];
+            let icmp = &hbh[(usize::from(hbh[1]) + 1) * 8..];
+            // Type 143; records of 4 + 16 bytes (no sources) from offset 8.
+            hbh[0] == 58
+                && icmp.first() == Some(&143)
+                && icmp[8..]
+                    .chunks(20)
+                    .any(|r| r.len() == 20 && r[4..20] == group)
+        })
+        .count()
 }
 
 #[test]
@@ -514,8 +548,8 @@ fn multicast_smoltcp_and_kernel_both_ways() {
         "{got:#?}"
     );
     assert!(
-        igmp_reports(&pcap, [224, 3, 29, 71]) >= 1,
-        "no IGMP membership report for 224.3.29.71 in the capture"
+        igmp_reports(&pcap, SMOL_MAC, [224, 3, 29, 71]) >= 1,
+        "no IGMP membership report for 224.3.29.71 from the smoltcp stack in the capture"
     );
     // A kernel receiver answers a smoltcp sender.
     let mut receiver = net.kernel(&["multicast", "receive", "--iface", KERNEL_V4, "--count", "1"]);
@@ -528,6 +562,48 @@ fn multicast_smoltcp_and_kernel_both_ways() {
         "{lines:#?}"
     );
     receiver.finish_ok();
+}
+
+/// IPv6: a smoltcp receiver joined to ff05::1:2 (MLDv2 report on the wire) acks the kernel's
+/// sender, which sends on the TAP by name.
+#[test]
+fn multicast_ipv6_smoltcp_receiver_reports_mld() {
+    let Some(net) = TapNet::new("m6") else { return };
+    let pcap = net.file("receiver6.pcap");
+    let mut receiver = net.smoltcp(
+        &[
+            "multicast",
+            "receive",
+            "--group",
+            "ff05::1:2",
+            "--count",
+            "1",
+        ],
+        &["--pcap", pcap.to_str().unwrap()],
+    );
+    receiver.wait_for("waiting", |l| l == "waiting to receive message");
+    let lines = net
+        .kernel(&[
+            "multicast",
+            "send",
+            "--group",
+            "ff05::1:2",
+            "--iface",
+            &net.tap,
+            "--timeout",
+            "1",
+        ])
+        .finish_ok();
+    assert!(
+        lines.contains(&format!("received b'ack' from ('{SMOL_V6}', 10000, 0, 0)")),
+        "{lines:#?}"
+    );
+    receiver.finish_ok();
+    let group: std::net::Ipv6Addr = "ff05::1:2".parse().unwrap();
+    assert!(
+        mld_reports(&pcap, SMOL_MAC, group.octets()) >= 1,
+        "no MLDv2 report for ff05::1:2 from the smoltcp stack in the capture"
+    );
 }
 
 /// CPython packs the chapter's record and sends it.
@@ -678,5 +754,70 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
         queries.contains(&format!("query[A] www.python.test from {SMOL_V4}")),
         "dnsmasq saw the smoltcp stack's query: {queries}"
     );
+    // AAAA and both families through the library: this test binary again, inside the
+    // namespace (where the TAP is), running only `resolve_in_namespace`.
+    let inner = Command::new("ip")
+        .args(["netns", "exec", &net.ns])
+        .arg(std::env::current_exe().expect("this test binary"))
+        .args([
+            "resolve_in_namespace",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("PORTSOCK_TEST_TAP", &net.tap)
+        .output()
+        .expect("run the inner test");
+    let text = String::from_utf8_lossy(&inner.stdout);
+    assert!(
+        inner.status.success() && text.contains("1 passed"),
+        "inner test failed: {text}{}",
+        String::from_utf8_lossy(&inner.stderr)
+    );
     drop(guard);
+}
+
+/// Run by `dns_lookups_through_smoltcp_against_dnsmasq` inside its namespace, with the TAP's
+/// name in `PORTSOCK_TEST_TAP`: `Stack::resolve` for A, AAAA and both, CNAMEs followed.
+#[test]
+#[ignore = "run inside a test namespace by dns_lookups_through_smoltcp_against_dnsmasq"]
+fn resolve_in_namespace() {
+    use portsock_core::time::Duration;
+    use portsock_smoltcp::{
+        Config, DnsProblem, Error, Family, Stack, StdPlatform, open_tap, parse_cidr,
+    };
+    let tap = std::env::var("PORTSOCK_TEST_TAP").expect("PORTSOCK_TEST_TAP");
+    let device = open_tap(&tap).expect("open the TAP");
+    let platform = StdPlatform::for_tap(&device);
+    let config = Config::new([2, 0, 0, 0, 0, 9])
+        .with_address(parse_cidr("192.168.69.9/24").unwrap())
+        .unwrap()
+        .with_dns_server(KERNEL_V4.parse::<std::net::IpAddr>().unwrap().into())
+        .unwrap();
+    let stack = Stack::new(&config, device, platform, vec![]).unwrap();
+    stack.add_dns(2).unwrap();
+    let t = Duration::from_secs(5);
+    let v6: std::net::IpAddr = "fd70:7363::7".parse().unwrap();
+    let v4: std::net::IpAddr = "198.18.7.2".parse().unwrap();
+    assert_eq!(
+        stack.resolve("www.python.test", Family::V6, t).unwrap()[..],
+        [v6]
+    );
+    assert_eq!(
+        stack.resolve("www.python.test", Family::Any, t).unwrap()[..],
+        [v4, v6]
+    );
+    assert_eq!(
+        stack.resolve("pymotw.test", Family::V6, t).unwrap_err(),
+        Error::Dns(DnsProblem::NotFound),
+        "no AAAA record"
+    );
+    assert_eq!(
+        stack.resolve("nosuch.test", Family::Any, t).unwrap_err(),
+        Error::Dns(DnsProblem::NotFound)
+    );
+    assert_eq!(
+        stack.resolve("bad..name", Family::V4, t).unwrap_err(),
+        Error::Dns(DnsProblem::InvalidName)
+    );
 }
