@@ -71,6 +71,18 @@ impl Platform for StdPlatform {
 ///
 /// The system's error, with the device's name and what to check.
 pub fn open_tap(name: &str) -> io::Result<TunTapInterface> {
+    // Opening a name that does not exist would create a new device (as root): refuse instead.
+    // `ip netns exec` mounts the namespace's own /sys, so this sees the right devices.
+    let sys = Path::new("/sys/class/net").join(name);
+    if name.is_empty() || name.contains('/') || !sys.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "no network device {name:?} in this network namespace (create it with \
+                 `ip tuntap add dev {name} mode tap`)"
+            ),
+        ));
+    }
     TunTapInterface::new(name, Medium::Ethernet).map_err(|e| {
         io::Error::new(
             e.kind(),

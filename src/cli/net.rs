@@ -54,6 +54,9 @@ pub(crate) struct BackendArg {
     /// smoltcp: a DNS server for name lookups (up to 3).
     #[arg(long, value_name = "ADDR")]
     pub(crate) dns: Vec<String>,
+    /// smoltcp: each TCP socket's receive and transmit buffer, in bytes [default: 65536].
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) tcp_buffer: Option<usize>,
 }
 
 impl BackendArg {
@@ -78,6 +81,7 @@ impl BackendArg {
             ("--drop-chance", self.drop_chance.is_some()),
             ("--corrupt-chance", self.corrupt_chance.is_some()),
             ("--dns", !self.dns.is_empty()),
+            ("--tcp-buffer", self.tcp_buffer.is_some()),
         ];
         match smoltcp_only.iter().find(|(_, given)| *given) {
             Some((option, _)) => Err(CliError::new(

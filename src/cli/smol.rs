@@ -20,7 +20,7 @@ pub(crate) type SmolStack = Stack<'static, Wrapped<TunTapInterface>, StdPlatform
 
 /// TCP sockets the stack gets: a listener's pool of 4 plus clients.
 const TCP_SOCKETS: usize = 8;
-/// Each TCP socket's receive and transmit buffers.
+/// Each TCP socket's receive and transmit buffers, unless --tcp-buffer says otherwise.
 const TCP_BUFFER: usize = 64 * 1024;
 /// UDP sockets, datagrams queued per direction, and the largest datagram.
 const UDP_SOCKETS: usize = 4;
@@ -87,6 +87,13 @@ pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
             ));
         }
     }
+    let tcp_buffer = args.tcp_buffer.unwrap_or(TCP_BUFFER);
+    if !(1024..=1 << 24).contains(&tcp_buffer) {
+        return Err(CliError::new(
+            format_args!("--tcp-buffer {tcp_buffer}"),
+            "expected 1024 to 16777216 bytes",
+        ));
+    }
     let device = open_tap(tap).map_err(|e| CliError::new(format_args!("--tap {tap}"), e))?;
     let platform = StdPlatform::for_tap(&device);
     let faults = Faults {
@@ -105,7 +112,7 @@ pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
         .map_err(|e| CliError::new("--mac", e))?;
     let fail = |e| CliError::new("smoltcp", e);
     stack
-        .add_tcp_sockets(TCP_SOCKETS, TCP_BUFFER, TCP_BUFFER)
+        .add_tcp_sockets(TCP_SOCKETS, tcp_buffer, tcp_buffer)
         .map_err(fail)?;
     stack
         .add_udp_sockets(UDP_SOCKETS, UDP_PACKETS, UDP_PAYLOAD)
@@ -165,6 +172,12 @@ pub(crate) fn peer_addr(
     hp: &HostPort,
     option: &str,
 ) -> Result<SocketAddr, CliError> {
+    if hp.host == "localhost" {
+        return Err(CliError::new(
+            format_args!("{option} localhost"),
+            "the smoltcp stack has no loopback: give the peer's address on the TAP's network (e.g. 192.168.69.100:10000)",
+        ));
+    }
     let found = stack
         .resolve(&hp.host, Family::Any, Duration::from_secs(5))
         .map_err(|e| {
