@@ -392,6 +392,9 @@ fn tour_verifies_every_section() {
     assert_eq!(verified, expected.len(), "{lines:#?}");
     assert!(!lines.iter().any(|l| l.contains("FAILED")));
     for line in [
+        "localhost : 127.0.0.1",
+        "Protocol      : IPPROTO_TCP",
+        "Socket address: ('127.0.0.1', 80)",
         "  http : 80",
         "icmp ->  1 (socket.IPPROTO_ICMP =  1)",
         "Packed  : b'2002ac10010a1234021e52fffe74040e'",
@@ -478,7 +481,7 @@ fn bad_input_is_one_error_line_before_any_traffic() {
         (vec!["echo", "client", "--addr", &refused], "refused"),
         (
             vec!["echo", "server", "--backend", "smoltcp"],
-            "not yet available",
+            "needs --tap TAP",
         ),
         (vec!["echo", "server", "--chunk", "0"], "--chunk"),
         (vec!["echo", "server", "--mode", "600"], "unix"),

@@ -14,7 +14,10 @@ pub(crate) struct Mode {
 
 impl Mode {
     /// Stores a timeout; zero is refused, as `std` refuses it.
-    pub(crate) fn set_timeout(slot: &mut Option<Duration>, t: Option<Duration>) -> Result<(), Error> {
+    pub(crate) fn set_timeout(
+        slot: &mut Option<Duration>,
+        t: Option<Duration>,
+    ) -> Result<(), Error> {
         if t.is_some_and(Duration::is_zero) {
             return Err(Error::InvalidInput(
                 "a zero timeout (use non-blocking mode instead)",

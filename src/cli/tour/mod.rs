@@ -19,11 +19,10 @@ use std::net::IpAddr;
 use std::time::Instant as StdInstant;
 
 use portsock_core::table::consts::{self, IPPROTO};
-use portsock_core::table::protocols::getprotobyname;
-use portsock_core::table::services::{getservbyname, getservbyport};
 use portsock_core::wire::inet::{self, Family};
 use portsock_core::wire::repr::PyBytes;
-use portsock_std::resolve;
+use portsock_std::consts::host_value;
+use portsock_std::lookup::{self, Hints};
 
 use super::net::Out;
 use super::{CliError, Output};
@@ -35,7 +34,10 @@ type Verdict = Result<(), String>;
 type Section = (&'static str, fn(&mut Out) -> Verdict);
 
 const SECTIONS: [Section; 11] = [
-    ("Host names [gethostname, gethostbyname]", host_names),
+    (
+        "Host names [gethostname, gethostbyname, getaddrinfo]",
+        host_names,
+    ),
     (
         "Services and protocols [getservbyname, getservbyport, getprotobyname]",
         services,
@@ -122,22 +124,38 @@ fn check(ok: bool, why: impl FnOnce() -> String) -> Verdict {
 }
 
 fn host_names(out: &mut Out) -> Verdict {
-    // gethostname(2) is the kernel's UTS name, which /proc shows (no libc call needed).
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map_err(|e| format!("cannot read the host name: {e}"))?;
-    let name = name.trim();
+    // The system's own answers (gethostname(2), then glibc's resolver: /etc/hosts for
+    // `localhost`), asked only about this machine.
+    let name = lookup::gethostname().map_err(|e| format!("gethostname: {e}"))?;
     out.line(format_args!("gethostname() : {name}"));
     check(!name.is_empty(), || "the host name is empty".into())?;
-    // gethostbyname answers IPv4 only: the first IPv4 address the resolver gives.
-    let addrs = resolve::resolve("localhost", 0).map_err(|e| e.to_string())?;
-    let v4 = addrs.iter().map(|a| a.ip()).find(IpAddr::is_ipv4);
-    let Some(v4) = v4 else {
-        return Err(format!("localhost has no IPv4 address: {addrs:?}"));
-    };
+    let v4 = lookup::gethostbyname("localhost").map_err(|e| format!("localhost: {e}"))?;
     out.line(format_args!("localhost : {v4}"));
-    check(addrs.iter().all(|a| a.ip().is_loopback()), || {
-        format!("localhost resolves beyond the loopback: {addrs:?}")
-    })
+    check(v4.is_loopback(), || {
+        format!("localhost resolves beyond the loopback: {v4}")
+    })?;
+    // socket_getaddrinfo.py, asked about localhost instead of www.python.org.
+    let hints = Hints {
+        protocol: host_value("IPPROTO_TCP").ok_or("IPPROTO_TCP is not defined here")?,
+        ..Hints::default()
+    };
+    let found = lookup::getaddrinfo(Some("localhost"), Some("http"), hints)
+        .map_err(|e| format!("getaddrinfo(localhost, http): {e}"))?;
+    for info in &found {
+        out.line("");
+        for line in info.to_string().lines() {
+            out.line(line);
+        }
+    }
+    check(!found.is_empty(), || {
+        "getaddrinfo(localhost, http) found nothing".into()
+    })?;
+    check(
+        found
+            .iter()
+            .all(|a| a.sockaddr.ip().is_loopback() && a.sockaddr.port() == 80),
+        || format!("localhost:http resolves beyond the loopback or port 80: {found:?}"),
+    )
 }
 
 /// The chapter's URL schemes and the ports it prints for them.
@@ -154,41 +172,46 @@ const SCHEMES: [(&str, u16); 9] = [
 ];
 
 fn services(out: &mut Out) -> Verdict {
+    // The system's databases (/etc/services, /etc/protocols), as Python reads them.
     for (scheme, expected) in SCHEMES {
-        let port = getservbyname(scheme, None).map(|s| s.port);
+        let port = lookup::getservbyname(scheme, None);
         out.line(format_args!(
             "{scheme:>6} : {}",
-            port.map_or("not found".into(), |p| p.to_string())
+            port.as_ref()
+                .map_or("not found".into(), ToString::to_string)
         ));
-        check(port == Some(expected), || {
+        check(port.as_ref().ok() == Some(&expected), || {
             format!("{scheme}: expected port {expected}, got {port:?}")
         })?;
     }
     out.line("");
     // The reverse lookup gives the file's official name, which may be another name for the
-    // scheme (netbase calls port 143 `imap2`, with `imap` as an alias).
+    // scheme (netbase calls port 143 `imap2`, with `imap` as an alias): it must lead back to
+    // the same port.
     for (scheme, port) in SCHEMES {
-        let service = getservbyport(port, None);
+        let service = lookup::getservbyport(port, None);
         out.line(format_args!(
             "{}://example.com/",
-            service.map_or("<unknown>", |s| s.name)
+            service.as_deref().unwrap_or("<unknown>")
         ));
-        check(service.is_some_and(|s| s.is_named(scheme)), || {
-            format!("port {port}: expected {scheme}, got {service:?}")
+        let back = service
+            .as_deref()
+            .ok()
+            .and_then(|name| lookup::getservbyname(name, None).ok());
+        check(back == Some(port), || {
+            format!("port {port} ({scheme}): got {service:?}, which gives port {back:?}")
         })?;
     }
     out.line("");
     for (name, expected) in [("icmp", 1), ("udp", 17), ("tcp", 6)] {
-        let number = getprotobyname(name).map(|p| p.number);
-        let constant = number.and_then(|n| consts::name_of(IPPROTO, i32::from(n)));
-        let (Some(number), Some(constant)) = (number, constant) else {
-            return Err(format!("protocol {name}: not found"));
-        };
-        let value = consts::by_name(constant).map_or(-1, |c| c.value);
+        let number = lookup::getprotobyname(name).map_err(|e| format!("{name}: {e}"))?;
+        let constant = consts::name_of(IPPROTO, number)
+            .ok_or_else(|| format!("protocol {name}: {number} is no IPPROTO_ constant"))?;
+        let value = host_value(constant).unwrap_or(-1);
         out.line(format_args!(
             "{name:>4} -> {number:2} (socket.{constant:<12} = {value:2})"
         ));
-        check(number == expected && i32::from(number) == value, || {
+        check(number == expected && number == value, || {
             format!("protocol {name}: expected {expected}, got {number} ({constant} = {value})")
         })?;
     }
