@@ -57,6 +57,7 @@
 extern crate std;
 
 mod checksummed;
+mod counted;
 mod dns;
 mod error;
 mod mode;

@@ -17,6 +17,7 @@ use smoltcp::wire::{
 use managed::ManagedSlice;
 use portsock_core::time::{Clock, Duration, Instant};
 
+use crate::counted::Counted;
 use crate::error::{Error, SocketKind};
 use crate::platform::Platform;
 
@@ -181,7 +182,7 @@ pub(crate) struct ListenerEntry {
 pub(crate) struct Inner<'a, D: Device, P: Platform> {
     pub iface: Interface,
     pub sockets: SocketSet<'a>,
-    pub device: D,
+    pub device: Counted<D>,
     pub platform: P,
     pub slots: heapless::Vec<Slot, MAX_SOCKETS>,
     pub listeners: heapless::Vec<ListenerEntry, MAX_LISTENERS>,
@@ -285,7 +286,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 sockets: SocketSet::new(storage),
                 storage_capacity,
                 dirty: false,
-                device,
+                device: Counted::new(device),
                 platform,
                 slots: heapless::Vec::new(),
                 listeners: heapless::Vec::new(),
@@ -440,7 +441,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
 
     /// Runs `f` on the device (e.g. to read a capture's statistics).
     pub fn with_device<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
-        f(&mut self.inner().device)
+        f(&mut self.inner().device.inner)
     }
 
     /// The interface's addresses.
@@ -527,10 +528,12 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             let now = self.platform.now();
             let round = self.iface.poll(now, &mut self.device, &mut self.sockets);
             self.reap();
-            if round == PollResult::None {
+            let moved = self.device.take_moved();
+            if round == PollResult::SocketStateChanged {
+                changed = true;
+            } else if moved == 0 {
                 break;
             }
-            changed = true;
         }
         self.dirty |= changed;
         changed

@@ -559,3 +559,32 @@ fn errors_are_clear_and_never_panic() {
         .unwrap();
     assert_eq!(s.read(&mut b).unwrap_err(), Error::TimedOut);
 }
+
+/// Over an Ethernet-medium loopback the first SYN waits for ARP; the stack keeps polling while
+/// frames move, so the handshake takes no timer at all (it used to wait smoltcp's 1 s
+/// neighbour-discovery silence).
+#[test]
+fn ethernet_loopback_connects_without_waiting_for_a_timer() {
+    let stack = Stack::new(
+        &config(),
+        Loopback::new(Medium::Ethernet),
+        ManualPlatform::default(),
+        vec![],
+    )
+    .unwrap();
+    stack.add_tcp_sockets(2, 4096, 4096).unwrap();
+    let _listener = TcpListener::bind(&stack, addr("127.0.0.1:10000"), 1).unwrap();
+    let started = stack.now();
+    let stream = TcpStream::connect(
+        &stack,
+        addr("127.0.0.1:10000"),
+        Some(Duration::from_secs(5)),
+    )
+    .expect("connect");
+    assert_eq!(
+        stack.now() - started,
+        Duration::ZERO,
+        "no simulated time passed"
+    );
+    drop(stream);
+}
