@@ -953,3 +953,75 @@ fn smoltcp_options_are_checked() {
         "a missing TAP must not be created"
     );
 }
+
+/// `--gateway`: the kernel side also holds 10.77.0.1 on its loopback, a network the smoltcp
+/// stack reaches only through its default route via 192.168.69.100.
+#[test]
+fn smoltcp_client_reaches_another_network_through_the_gateway() {
+    let Some(net) = TapNet::new("gw") else { return };
+    run(&[
+        "ip",
+        "-n",
+        &net.ns,
+        "addr",
+        "add",
+        "10.77.0.1/32",
+        "dev",
+        "lo",
+    ])
+    .expect("add 10.77.0.1");
+    let mut server = net.kernel(&[
+        "echo",
+        "server",
+        "--addr",
+        "10.77.0.1:10000",
+        "--count",
+        "1",
+    ]);
+    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    // Without a gateway there is no route.
+    let done = net
+        .smoltcp(
+            &[
+                "echo",
+                "client",
+                "--addr",
+                "10.77.0.1:10000",
+                "--timeout",
+                "2",
+            ],
+            &[],
+        )
+        .finish();
+    assert!(
+        !done.status.success(),
+        "no route without --gateway: {:?}",
+        done.stdout
+    );
+    assert!(
+        done.stderr.starts_with("error: --addr 10.77.0.1:10000: "),
+        "{}",
+        done.stderr
+    );
+    let lines = net
+        .smoltcp(
+            &[
+                "echo",
+                "client",
+                "--addr",
+                "10.77.0.1:10000",
+                "--timeout",
+                "5",
+            ],
+            &["--gateway", KERNEL_V4],
+        )
+        .finish_ok();
+    assert_eq!(lines[1..], STREAM_CLIENT_LINES);
+    let served = server.finish_ok();
+    assert!(
+        served
+            .iter()
+            .any(|l| l.starts_with(&format!("connection from ('{SMOL_V4}'"))),
+        "{served:#?}"
+    );
+}

@@ -27,8 +27,13 @@ pub enum Error {
     Unaddressable,
     /// Another socket already listens on or is bound to the port.
     AddrInUse(u16),
-    /// The peer refused or reset the connection (a RST), or it never answered.
+    /// The peer refused the connection: a RST answered the SYN (nobody listens there).
+    ConnectionRefused,
+    /// The peer reset an established connection (a RST).
     ConnectionReset,
+    /// No route to the address: it is on none of the interface's networks, and no gateway of
+    /// its family is set.
+    NoRoute,
     /// The operation needs a connected stream, and this one is not (yet, or any more).
     NotConnected,
     /// Writing after this side shut its sending direction down.
@@ -116,7 +121,11 @@ impl fmt::Display for Error {
                 "address not usable on this interface (unspecified, port 0, no route, or no address of that family)",
             ),
             Self::AddrInUse(port) => write!(f, "address already in use: port {port}"),
-            Self::ConnectionReset => f.write_str("connection reset or refused by the peer"),
+            Self::ConnectionRefused => f.write_str("connection refused"),
+            Self::ConnectionReset => f.write_str("connection reset by the peer"),
+            Self::NoRoute => f.write_str(
+                "no route to host: not on the interface's networks, and no gateway (--gateway) for its family",
+            ),
             Self::NotConnected => f.write_str("socket is not connected"),
             Self::BrokenPipe => f.write_str("broken pipe: the sending direction was shut down"),
             Self::DatagramTooLarge { len, max } => write!(
@@ -153,7 +162,10 @@ impl embedded_io::Error for Error {
             Self::NoFreeSocket(_) | Self::TooManySockets => ErrorKind::OutOfMemory,
             Self::Unaddressable => ErrorKind::AddrNotAvailable,
             Self::AddrInUse(_) => ErrorKind::AddrInUse,
+            Self::ConnectionRefused => ErrorKind::ConnectionRefused,
             Self::ConnectionReset => ErrorKind::ConnectionReset,
+            // embedded-io has no "host unreachable".
+            Self::NoRoute => ErrorKind::AddrNotAvailable,
             Self::NotConnected => ErrorKind::NotConnected,
             Self::BrokenPipe => ErrorKind::BrokenPipe,
             Self::DatagramTooLarge { .. } | Self::InvalidInput(_) => ErrorKind::InvalidInput,
@@ -181,7 +193,9 @@ impl From<Error> for std::io::Error {
             Error::NoFreeSocket(_) | Error::TooManySockets => K::OutOfMemory,
             Error::Unaddressable => K::AddrNotAvailable,
             Error::AddrInUse(_) => K::AddrInUse,
+            Error::ConnectionRefused => K::ConnectionRefused,
             Error::ConnectionReset => K::ConnectionReset,
+            Error::NoRoute => K::HostUnreachable,
             Error::NotConnected => K::NotConnected,
             Error::BrokenPipe => K::BrokenPipe,
             Error::DatagramTooLarge { .. } | Error::InvalidInput(_) | Error::Multicast(_) => {

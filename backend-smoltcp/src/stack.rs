@@ -631,6 +631,23 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
         }
     }
 
+    /// Whether `dst` can be sent to: on one of the interface's networks, multicast or
+    /// broadcast, or covered by a route (the default gateway of its family).
+    pub(crate) fn has_route(&mut self, dst: core::net::IpAddr) -> bool {
+        let dst = IpAddress::from(dst);
+        if dst.is_multicast() || dst.is_broadcast() {
+            return true;
+        }
+        if self.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst)) {
+            return true;
+        }
+        let mut routed = false;
+        self.iface
+            .routes_mut()
+            .update(|routes| routed = routes.iter().any(|r| r.cidr.contains_addr(&dst)));
+        routed
+    }
+
     /// Claims a free socket of `kind`.
     pub(crate) fn claim(&mut self, kind: SocketKind) -> Result<SocketHandle, Error> {
         let slot = self

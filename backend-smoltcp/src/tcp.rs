@@ -222,8 +222,8 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
     ///
     /// # Errors
     ///
-    /// [`Error::ConnectionReset`] when refused, [`Error::TimedOut`], [`Error::Unaddressable`]
-    /// for an unspecified address, port 0 or no route, [`Error::NoFreeSocket`].
+    /// [`Error::ConnectionRefused`], [`Error::TimedOut`], [`Error::Unaddressable`] for an
+    /// unspecified address or port 0, [`Error::NoRoute`], [`Error::NoFreeSocket`].
     pub fn connect(
         stack: &'s Stack<'a, D, P>,
         remote: SocketAddr,
@@ -235,6 +235,9 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
         let handle = {
             let mut guard = stack.inner();
             let inner = &mut *guard;
+            if !inner.has_route(remote.ip()) {
+                return Err(Error::NoRoute);
+            }
             let port = inner.ephemeral_port(SocketKind::Tcp)?;
             let handle = inner.claim(SocketKind::Tcp)?;
             let socket = inner.sockets.get_mut::<tcp::Socket>(handle);
@@ -253,7 +256,7 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
             let socket = inner.sockets.get::<tcp::Socket>(handle);
             match socket.state() {
                 tcp::State::SynSent | tcp::State::SynReceived => None,
-                tcp::State::Closed => Some(Err(Error::ConnectionReset)),
+                tcp::State::Closed => Some(Err(Error::ConnectionRefused)),
                 _ => Some(Ok(())),
             }
         });

@@ -140,6 +140,9 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
                 max: MAX_UDP_PAYLOAD_V4,
             });
         }
+        if !self.stack.inner().has_route(to.ip()) {
+            return Err(Error::NoRoute);
+        }
         let max = self.max_payload();
         if data.len() > max {
             return Err(Error::DatagramTooLarge {

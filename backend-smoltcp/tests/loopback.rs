@@ -466,8 +466,13 @@ fn errors_are_clear_and_never_panic() {
     )
     .err()
     .unwrap();
-    assert_eq!(e, Error::ConnectionReset);
-    assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    assert_eq!(e, Error::ConnectionRefused);
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    assert_eq!(e.to_string(), "connection refused");
+    let e = TcpStream::connect(&stack, addr("10.1.2.3:80"), None)
+        .err()
+        .unwrap();
+    assert_eq!(e, Error::NoRoute, "no gateway configured");
     let e = TcpStream::connect(&stack, addr("0.0.0.0:10000"), None)
         .err()
         .unwrap();
