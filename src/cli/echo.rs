@@ -268,14 +268,14 @@ fn smoltcp_server(
             "Unix sockets are the OS's: use --backend std",
         ));
     };
-    if concurrent {
-        return Err(CliError::new(
-            "--concurrent",
-            "is the std backend's event-driven server; the smoltcp server already accepts clients while one is served (a pool of listening sockets)",
-        ));
+    if concurrent && proto == Proto::Udp {
+        return Err(CliError::new("--concurrent", "serves TCP: --proto tcp"));
     }
     let stack = super::smol::stack(backend)?;
     let addr = super::smol::bind_addr(&stack, &hp, "--addr")?;
+    if concurrent {
+        return super::smol::serve_concurrent(&stack, addr, starting_up(&hp, addr), chunk, count);
+    }
     let mut out = Out::stdout();
     if proto == Proto::Udp {
         let mut socket = SmolUdp::bind(&stack, addr).map_err(|e| CliError::new("--addr", e))?;

@@ -195,3 +195,97 @@ pub(crate) fn peer_addr(
 pub(crate) fn linger(stack: &SmolStack) {
     stack.finish(LINGER);
 }
+
+/// `echo server --backend smoltcp --concurrent`: every client at once on one thread, as a
+/// firmware main loop serves them: the listener's pool accepts, each connection gets the
+/// core's `EchoSession`, every socket is non-blocking and stepped in turn, then the stack waits
+/// for the next frame or timer. The lines are the std server's ([`ChapterLines`]). It stops
+/// after `count` connections have closed, or on SIGINT / SIGTERM (closing every connection).
+pub(crate) fn serve_concurrent(
+    stack: &SmolStack,
+    addr: SocketAddr,
+    first_line: String,
+    chunk: usize,
+    count: Option<usize>,
+) -> Result<(), CliError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use portsock_core::drive::{Status, step_stream};
+    use portsock_core::echo::stream::EchoSession;
+    use portsock_core::transport::{Blocking, Listener, TransportError};
+    use portsock_smoltcp::TcpListener;
+    use portsock_std::server::{ChapterLines, Closed, Observer, Peer};
+
+    /// Sessions at once: the sockets the stack has, less the listener's pool of one.
+    const MAX_SESSIONS: usize = TCP_SOCKETS - 1;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| CliError::new("signals", e))?;
+    }
+    let mut listener = TcpListener::bind(stack, addr, 1).map_err(|e| CliError::new("--addr", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| CliError::new("--addr", e))?;
+    let mut out = super::net::Out::stdout();
+    out.line(first_line);
+    out.line(format_args!(
+        "waiting for connections (up to {MAX_SESSIONS} at once)"
+    ));
+    let mut lines = ChapterLines::new(std::io::stdout());
+    let mut sessions = Vec::new();
+    let (mut next_id, mut closed) = (0u64, 0usize);
+    while !stop.load(Ordering::Relaxed) && count.is_none_or(|n| closed < n) {
+        while sessions.len() < MAX_SESSIONS {
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    stream
+                        .set_nonblocking(true)
+                        .map_err(|e| CliError::new("accept", e))?;
+                    let peer = Peer::Tcp(peer);
+                    lines.accepted(next_id, &peer);
+                    let session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
+                    sessions.push((next_id, peer, stream, session));
+                    next_id += 1;
+                }
+                Err(e) if e.is_would_block() => break,
+                Err(e) => return Err(CliError::new("accept", e)),
+            }
+        }
+        let mut i = 0;
+        while i < sessions.len() {
+            let (id, peer, stream, session) = &mut sessions[i];
+            let step = step_stream(stream, session, &mut |s| {
+                while let Some(event) = s.poll_event() {
+                    lines.event(*id, peer, event);
+                }
+            });
+            let end = match step {
+                Ok(Status::Done) => Some(Ok(())),
+                Ok(Status::Running) => None,
+                Err(e) if e.is_would_block() => None,
+                Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
+            };
+            match end {
+                None => i += 1,
+                Some(result) => {
+                    let (id, peer, _stream, _session) = sessions.swap_remove(i);
+                    match &result {
+                        Ok(()) => lines.closed(id, &peer, Closed::Finished),
+                        Err(e) => lines.closed(id, &peer, Closed::Failed(e)),
+                    }
+                    closed += 1;
+                }
+            }
+        }
+        stack.wait(None);
+    }
+    for (id, peer, _stream, _session) in sessions.drain(..) {
+        lines.closed(id, &peer, Closed::Shutdown);
+    }
+    lines.finish().map_err(|e| CliError::new("stdout", e))?;
+    linger(stack);
+    Ok(())
+}
