@@ -10,8 +10,15 @@
 #![no_std]
 #![no_main]
 
+#[cfg(feature = "machines")]
+mod datagrams;
+#[cfg(feature = "machines")]
 mod machines;
+#[cfg(feature = "vectors")]
 mod vectors;
+
+#[cfg(not(any(feature = "vectors", feature = "machines")))]
+compile_error!("build one of the two images: --features vectors, or --features machines");
 
 use defmt::{error, info};
 use cortex_m as _; // its critical-section implementation (single core)
@@ -39,21 +46,43 @@ pub fn fail(args: core::fmt::Arguments<'_>) -> Failure {
     text
 }
 
-const TESTS: &[(&str, fn() -> Outcome)] = &[
+#[cfg(feature = "vectors")]
+const VECTORS: &[(&str, fn() -> Outcome)] = &[
     ("native_sizes_are_32_bit", vectors::native_sizes_are_32_bit),
     ("struct_vectors", vectors::struct_vectors),
     ("inet_vectors", vectors::inet_vectors),
+];
+#[cfg(not(feature = "vectors"))]
+const VECTORS: &[(&str, fn() -> Outcome)] = &[];
+
+#[cfg(feature = "machines")]
+const MACHINES: &[(&str, fn() -> Outcome)] = &[
     ("stream_echo_chapter_transcript", machines::stream_echo_chapter_transcript),
     ("stream_echo_one_byte_at_a_time", machines::stream_echo_one_byte_at_a_time),
     ("record_chapter_one_byte_at_a_time", machines::record_chapter_one_byte_at_a_time),
     ("record_blocking_roundtrip", machines::record_blocking_roundtrip),
+    ("datagram_echo_chapter", datagrams::datagram_echo_chapter),
+    ("datagram_echo_lost_after_retries", datagrams::datagram_echo_lost_after_retries),
+    ("multicast_chapter_two_receivers", datagrams::multicast_chapter_two_receivers),
 ];
+#[cfg(not(feature = "machines"))]
+const MACHINES: &[(&str, fn() -> Outcome)] = &[];
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    info!("running {=usize} tests on {=str}", TESTS.len(), "thumbv7m-none-eabi (lm3s6965evb)");
+    let image = match (VECTORS.is_empty(), MACHINES.is_empty()) {
+        (false, true) => "vectors",
+        (true, false) => "machines",
+        _ => "vectors + machines",
+    };
+    info!(
+        "running {=usize} tests ({=str}) on {=str}",
+        VECTORS.len() + MACHINES.len(),
+        image,
+        "thumbv7m-none-eabi (lm3s6965evb)"
+    );
     let (mut passed, mut failed) = (0usize, 0usize);
-    for (name, test) in TESTS {
+    for (name, test) in VECTORS.iter().chain(MACHINES) {
         match test() {
             Ok(()) => {
                 passed += 1;

@@ -25,6 +25,9 @@ use cortex_m::peripheral::SYST;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::exception;
 use portsock_core::time::{Clock, Instant};
+use portsock_smoltcp::Platform;
+
+use crate::enet;
 
 /// The core clock after [`init`].
 pub const SYSCLK_HZ: u32 = 50_000_000;
@@ -60,6 +63,37 @@ pub struct SysTickClock;
 impl Clock for SysTickClock {
     fn now(&self) -> Instant {
         Instant::from_millis(now_ms())
+    }
+}
+
+/// The stack's [`Platform`]: the SysTick clock, and `wait` sleeps (`wfi`) until the next
+/// interrupt: SysTick's (at most 1 ms) or the MAC's "frame received" ([`enet::arm_rx_wakeup`]).
+pub struct SysTickPlatform(());
+
+impl SysTickPlatform {
+    /// The platform; call [`init`] first.
+    pub fn new() -> Self {
+        Self(())
+    }
+}
+
+impl Platform for SysTickPlatform {
+    fn now(&self) -> smoltcp::time::Instant {
+        smoltcp_now()
+    }
+
+    fn wait(&mut self, timeout: Option<smoltcp::time::Duration>) {
+        if timeout == Some(smoltcp::time::Duration::ZERO) {
+            return;
+        }
+        // With interrupts masked (PRIMASK), so the wake-up cannot be taken between the check
+        // and `wfi`: an interrupt that becomes pending still ends `wfi`, and its handler runs
+        // once `free` unmasks them.
+        cortex_m::interrupt::free(|_| {
+            if enet::arm_rx_wakeup() {
+                cortex_m::asm::wfi();
+            }
+        });
     }
 }
 

@@ -5,18 +5,24 @@
 //! | `uptime` | milliseconds since boot | checking the SysTick clock against the host's |
 //! | `stack` | `peak=<bytes> size=<bytes>` | the painted stack's high-water mark |
 //! | `exit` | `bye` | logs the frame counters and stack peak, then ends QEMU with status 0 |
-
-use core::fmt::Write as _;
+//!
+//! The answers are put together by hand: `core::fmt` would cost kilobytes of flash.
 
 use defmt::{info, warn};
-use smoltcp::socket::udp;
+use portsock_core::transport::Datagram;
+use portsock_smoltcp::{Stack, UdpSocket};
 
+use crate::clock::SysTickPlatform;
 use crate::{clock, enet, stack};
 
 /// The control port.
 pub const PORT: u16 = 10_099;
+/// The control socket's buffer size, each way.
+pub const BYTES: usize = 128;
 /// After `exit`, keep polling this long so the answer leaves.
 pub const EXIT_GRACE_MS: u64 = 50;
+
+type FwStack = Stack<'static, enet::Enet, SysTickPlatform>;
 
 /// What the main loop must do after [`serve`].
 pub enum Action {
@@ -26,23 +32,30 @@ pub enum Action {
     Exit,
 }
 
-/// Answers every pending command on `socket`.
-pub fn serve(socket: &mut udp::Socket<'_>, stats: enet::Stats) -> Action {
+/// Answers every pending command on `socket` (non-blocking).
+pub fn serve(socket: &mut UdpSocket<'_, 'static, enet::Enet, SysTickPlatform>, stack: &FwStack) -> Action {
     let mut action = Action::Continue;
     let mut command = [0u8; 16];
-    while let Ok((len, meta)) = socket.recv_slice(&mut command) {
+    while let Ok(Some(got)) = socket.recv_from(&mut command, None) {
+        let command = command[..got.copied(command.len())].trim_ascii();
         let mut answer = Line::new();
-        let _ = match command[..len].trim_ascii() {
-            b"uptime" => write!(answer, "{}", clock::now_ms()),
-            b"stack" => write!(answer, "peak={} size={}", stack::peak(), stack::size()),
+        match command {
+            b"uptime" => answer.number(clock::now_ms()),
+            b"stack" => {
+                answer.text("peak=");
+                answer.number(stack::peak() as u64);
+                answer.text(" size=");
+                answer.number(stack::size() as u64);
+            }
             b"exit" => {
                 action = Action::Exit;
-                write!(answer, "bye")
+                answer.text("bye");
             }
-            _ => write!(answer, "unknown command"),
-        };
-        info!("control: {=[u8]:a} -> {=str} ({})", &command[..len], answer.as_str(), stats);
-        if socket.send_slice(answer.as_bytes(), meta.endpoint).is_err() {
+            _ => answer.text("unknown command"),
+        }
+        let stats = stack.with_device(|d| d.stats());
+        info!("control: {=[u8]:a} -> {=[u8]:a} ({})", command, answer.as_bytes(), stats);
+        if socket.send_to(answer.as_bytes(), &got.from).is_err() {
             warn!("control: no room to answer");
         }
     }
@@ -50,17 +63,17 @@ pub fn serve(socket: &mut udp::Socket<'_>, stats: enet::Stats) -> Action {
 }
 
 /// Logs the totals and ends the QEMU process with status 0 (semihosting `SYS_EXIT_EXTENDED`).
-pub fn exit(stats: enet::Stats) -> ! {
+pub fn exit(stack: &FwStack) -> ! {
     info!(
         "portsock-fw exit: {} stack peak {=usize} of {=usize} bytes",
-        stats,
+        stack.with_device(|d| d.stats()),
         stack::peak(),
         stack::size()
     );
     semihosting::process::exit(0)
 }
 
-/// A 48-byte line buffer for answers.
+/// A 48-byte answer line.
 struct Line {
     buf: [u8; 48],
     len: usize,
@@ -78,19 +91,32 @@ impl Line {
         &self.buf[..self.len]
     }
 
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(self.as_bytes()).unwrap_or("?")
-    }
-}
-
-impl core::fmt::Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        if end > self.buf.len() {
-            return Err(core::fmt::Error);
+    fn text(&mut self, s: &str) {
+        for &b in s.as_bytes() {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
         }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+    }
+
+    /// Appends `n` in decimal.
+    fn number(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = d;
+                self.len += 1;
+            }
+        }
     }
 }

@@ -61,6 +61,9 @@
 
 use core::ptr;
 
+use cortex_m::interrupt::InterruptNumber;
+use cortex_m::peripheral::NVIC;
+use cortex_m_rt::exception;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
@@ -110,6 +113,19 @@ const THR_DISABLED: u32 = 0x3f;
 const INT_ALL: u32 = 0x7f;
 /// MACRIS.FOV: a frame was lost because the receive FIFO was full.
 const INT_FOV: u32 = 1 << 3;
+/// MACRIS.RXINT: a frame arrived.
+const INT_RX: u32 = 1 << 0;
+
+/// The Ethernet controller's interrupt (vector 58, IRQ 42).
+#[derive(Clone, Copy)]
+struct EthernetIrq;
+
+// SAFETY: 42 is the LM3S6965's Ethernet IRQ number, below the NVIC's limit.
+unsafe impl InterruptNumber for EthernetIrq {
+    fn number(self) -> u16 {
+        42
+    }
+}
 
 /// How many status reads to wait for the transmitter before giving up on a frame.
 const TX_SPIN_LIMIT: u32 = 100_000;
@@ -162,6 +178,10 @@ impl Enet {
         MACTCTL.write(TCTL_TXEN | TCTL_PADEN | TCTL_CRC | TCTL_DUPLEX);
         MACRCTL.write(RCTL_RSTFIFO);
         MACRCTL.write(RCTL_RXEN | RCTL_AMUL | RCTL_BADCRC);
+        // The interrupt only wakes `wfi` (see `arm_rx_wakeup`); MACIM keeps it off otherwise.
+        // SAFETY: its handler (`DefaultHandler` below) touches MACIM alone, which races with
+        // nothing: `arm_rx_wakeup` writes it with interrupts masked.
+        unsafe { NVIC::unmask(EthernetIrq) };
         Self {
             mac,
             rx,
@@ -218,6 +238,28 @@ impl Enet {
             MACRIS.write(INT_FOV);
             self.stats.overruns += 1;
         }
+    }
+}
+
+/// Before sleeping: lets the next received frame raise the Ethernet interrupt, so `wfi`
+/// wakes for it. Returns `false`, without arming, if a frame is already waiting (do not
+/// sleep). Call it with interrupts masked, then `wfi`.
+pub fn arm_rx_wakeup() -> bool {
+    MACRIS.write(INT_RX);
+    MACIM.write(INT_RX);
+    if MACNP.read() & 0x3f != 0 {
+        MACIM.write(0);
+        return false;
+    }
+    true
+}
+
+/// Every interrupt but SysTick's lands here: the Ethernet one masks itself again (it was
+/// only there to end `wfi`; the main loop polls the FIFO).
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if irqn == 42 {
+        MACIM.write(0);
     }
 }
 

@@ -1,10 +1,23 @@
 //! portsock on QEMU's `lm3s6965evb`: a Cortex-M3 with the Stellaris Ethernet MAC.
 //!
-//! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL and a
-//! SysTick millisecond clock), [`stack`] (peak stack by painting) and [`control`] (the test
-//! harness's UDP port). This `main` is a temporary proof of the driver: a smoltcp interface
-//! that answers ping and echoes UDP datagrams on port 10000; the core's echo, multicast and
-//! record machines over portsock-smoltcp's `Stack` replace the echo socket.
+//! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL, a SysTick
+//! millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)), [`stack`]
+//! (peak stack by painting) and [`control`] (the test harness's UDP port). This `main` wires
+//! the core's state machines to sockets of portsock-smoltcp's [`Stack`]: everything the
+//! programs do on the wire is `portsock_core`'s; the loop below only accepts connections,
+//! steps each machine in turn, logs its events and waits.
+//!
+//! | port | transport | machine |
+//! | --- | --- | --- |
+//! | 10000 | TCP | [`EchoSession`] (the chapter's echo server), one connection at a time |
+//! | 10001 | TCP | [`RecordReceiver`] of `'I 2s f'` (the chapter's binary-record server), logs the values |
+//! | 10002 | UDP | [`DatagramEchoServer`] (the chapter's datagram echo server) |
+//! | 10000 | UDP, group 224.3.29.71 | [`MulticastReceiver`] (the chapter's receiver: acks `b'ack'`) |
+//! | 10099 | UDP | [`control`]: `uptime`, `stack`, `exit` for the test scripts |
+//!
+//! The chapter runs its UDP echo server and its multicast receiver on port 10000 each, in
+//! separate programs; on one smoltcp interface a UDP port belongs to one socket, and the two
+//! machines differ, so the UDP echo moves to 10002 (TCP 10001 is free for the records).
 //!
 //! Logging is defmt over semihosting: raw frames on QEMU's stdout, decoded on the host with
 //! `defmt-print -e <this ELF>` (`scripts/firmware-test` does it).
@@ -16,23 +29,55 @@ mod control;
 mod enet;
 mod stack;
 
-use core::net::Ipv4Addr;
+use core::mem::MaybeUninit;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use defmt::{info, warn};
+use defmt::{debug, info, warn};
 use defmt_semihosting as _;
-use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
-use smoltcp::socket::udp;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr};
+use portsock_core::drive::{DriveError, Status, step_datagram, step_stream};
+use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
+use portsock_core::echo::stream::{EchoSession, SessionEvent};
+use portsock_core::multicast::{self, MulticastReceiver};
+use portsock_core::record::{self, RecordReceiver};
+use portsock_core::transport::{
+    Blocking, Interface, Listener, MembershipRequest, Multicast, TransportError,
+};
+use portsock_core::wire::structfmt::Format;
+use portsock_smoltcp::smoltcp::iface::SocketStorage;
+use portsock_smoltcp::smoltcp::socket::udp;
+use portsock_smoltcp::smoltcp::wire::IpCidr;
+use portsock_smoltcp::{Config, Error, Stack, TcpListener, TcpStream, UdpSocket};
+
+use crate::clock::SysTickPlatform;
 
 /// The firmware's IPv4 address, from `PORTSOCK_FW_IP` at build time (`.cargo/config.toml`).
 const IP: &str = env!("PORTSOCK_FW_IP");
 const PREFIX_LEN: u8 = 24;
-/// The chapter's echo port.
-const ECHO_PORT: u16 = 10_000;
-const SOCKETS: usize = 4;
-const UDP_PACKETS: usize = 4;
-const UDP_BYTES: usize = 1_536;
+
+const TCP_ECHO_PORT: u16 = 10_000;
+const TCP_RECORD_PORT: u16 = 10_001;
+const UDP_ECHO_PORT: u16 = 10_002;
+/// The chapter's multicast group and port (`socket_multicast_receiver.py`).
+const GROUP: Ipv4Addr = Ipv4Addr::new(224, 3, 29, 71);
+const GROUP_PORT: u16 = 10_000;
+
+/// TCP sockets: one listening per listener, one per open connection, one spare to listen
+/// again while a connection is closing. Their buffers bound the window (throughput).
+const TCP_SOCKETS: usize = 3;
+const TCP_RX: usize = 1_024;
+const TCP_TX: usize = 1_024;
+/// The echo session's buffer: at most this much is read before it is written back.
+const ECHO_BUF: usize = 512;
+/// UDP echo: the largest datagram echoed, and how many may queue each way.
+const UDP_ECHO_BYTES: usize = 1_024;
+const UDP_ECHO_PACKETS: usize = 2;
+/// The multicast receiver's buffer (the chapter's message is 19 bytes).
+const MCAST_BYTES: usize = 128;
+const UDP_SOCKETS: usize = 3;
+const SOCKETS: usize = TCP_SOCKETS + UDP_SOCKETS;
+
+type FwStack = Stack<'static, enet::Enet, SysTickPlatform>;
 
 /// Hands out a `&'static mut` to a static initialised at compile time (so it lives in
 /// `.bss`/`.data`, never on the stack), once; a second call panics.
@@ -47,103 +92,254 @@ macro_rules! take_static {
     }};
 }
 
+/// A UDP socket over static buffers: `$packets` datagrams of at most `$bytes` each way.
+macro_rules! static_udp {
+    ($packets:expr, $bytes:expr) => {
+        udp::Socket::new(
+            udp::PacketBuffer::new(
+                &mut take_static!([udp::PacketMetadata; $packets] = [udp::PacketMetadata::EMPTY; $packets])[..],
+                &mut take_static!([u8; $bytes] = [0; $bytes])[..],
+            ),
+            udp::PacketBuffer::new(
+                &mut take_static!([udp::PacketMetadata; $packets] = [udp::PacketMetadata::EMPTY; $packets])[..],
+                &mut take_static!([u8; $bytes] = [0; $bytes])[..],
+            ),
+        )
+    };
+}
+
 defmt::timestamp!("{=u64:ms}", clock::now_ms());
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
     stack::paint();
     let core = cortex_m::Peripherals::take().expect("core peripherals taken once");
-    let locked = clock::init(core.SYST);
-    if !locked {
+    if !clock::init(core.SYST) {
         warn!("PLL did not lock; the millisecond clock is wrong");
     }
 
     let rx = take_static!([u8; enet::FRAME_MAX] = [0; enet::FRAME_MAX]);
     let tx = take_static!([u8; enet::FRAME_MAX] = [0; enet::FRAME_MAX]);
-    let mut device = enet::Enet::new(rx, tx);
-    let mac = EthernetAddress(device.mac());
+    let device = enet::Enet::new(rx, tx);
+    let mac = device.mac();
     let ip: Ipv4Addr = IP.parse().expect("PORTSOCK_FW_IP is an IPv4 address");
+    let seed = u64::from(u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]])) ^ clock::now_ms();
+    let config = Config::new(mac)
+        .with_address(IpCidr::new(ip.into(), PREFIX_LEN))
+        .expect("room for one address")
+        .with_random_seed(seed);
+    let storage = socket_storage();
+    let stack: FwStack =
+        Stack::new(&config, device, SysTickPlatform::new(), storage).expect("a unicast MAC");
+    add_sockets(&stack);
 
-    let mut config = Config::new(HardwareAddress::Ethernet(mac));
-    config.random_seed = u64::from(u32::from_be_bytes(mac.0[2..].try_into().unwrap_or([1; 4])));
-    let mut iface = Interface::new(config, &mut device, clock::smoltcp_now());
-    iface.update_ip_addrs(|addrs| {
-        addrs
-            .push(IpCidr::new(ip.into(), PREFIX_LEN))
-            .expect("room for one address");
-    });
+    let any = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    let mut echo_listener = TcpListener::bind(&stack, any(TCP_ECHO_PORT), 1).expect("echo port");
+    let mut record_listener = TcpListener::bind(&stack, any(TCP_RECORD_PORT), 1).expect("record port");
+    let mut udp_echo = UdpSocket::bind(&stack, any(UDP_ECHO_PORT)).expect("udp echo port");
+    let mut mcast = UdpSocket::bind(&stack, any(GROUP_PORT)).expect("group port");
+    let request = MembershipRequest::new(IpAddr::V4(GROUP), Interface::Any).expect("a group address");
+    mcast.join(&request).expect("room in the group table");
+    let mut control = UdpSocket::bind(&stack, any(control::PORT)).expect("control port");
+    for result in [
+        echo_listener.set_nonblocking(true),
+        record_listener.set_nonblocking(true),
+        udp_echo.set_nonblocking(true),
+        mcast.set_nonblocking(true),
+        control.set_nonblocking(true),
+    ] {
+        result.expect("non-blocking mode");
+    }
 
-    let storage = take_static!([SocketStorage<'static>; SOCKETS] = [SocketStorage::EMPTY; SOCKETS]);
-    let mut sockets = SocketSet::new(&mut storage[..]);
-    let echo = sockets.add(udp_socket(
-        take_static!([udp::PacketMetadata; UDP_PACKETS] = [udp::PacketMetadata::EMPTY; UDP_PACKETS]),
-        take_static!([u8; UDP_BYTES] = [0; UDP_BYTES]),
-        take_static!([udp::PacketMetadata; UDP_PACKETS] = [udp::PacketMetadata::EMPTY; UDP_PACKETS]),
-        take_static!([u8; UDP_BYTES] = [0; UDP_BYTES]),
-    ));
-    sockets
-        .get_mut::<udp::Socket>(echo)
-        .bind(ECHO_PORT)
-        .expect("echo port is free");
-    let control = sockets.add(udp_socket(
-        take_static!([udp::PacketMetadata; 2] = [udp::PacketMetadata::EMPTY; 2]),
-        take_static!([u8; 128] = [0; 128]),
-        take_static!([udp::PacketMetadata; 2] = [udp::PacketMetadata::EMPTY; 2]),
-        take_static!([u8; 128] = [0; 128]),
-    ));
-    sockets
-        .get_mut::<udp::Socket>(control)
-        .bind(control::PORT)
-        .expect("control port is free");
+    let format = Format::parse(record::CHAPTER_FORMAT).expect("the chapter's format");
+    let mut echo: Option<(TcpStream<'_, 'static, _, _>, EchoSession<[u8; ECHO_BUF]>)> = None;
+    let mut records: Option<(TcpStream<'_, 'static, _, _>, RecordReceiver<'_, [u8; 16]>)> = None;
+    let mut udp_server = DatagramEchoServer::new([0u8; UDP_ECHO_BYTES]);
+    let mut receiver = MulticastReceiver::new([0u8; MCAST_BYTES]);
 
     info!(
-        "portsock-fw up: ip {}/{} mac {=[u8]:02x} sysclk {=u32} Hz, udp echo on {=u16}, control on {=u16}",
-        ip, PREFIX_LEN, mac.0, clock::SYSCLK_HZ, ECHO_PORT, control::PORT
+        "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}, control {=u16}",
+        ip, PREFIX_LEN, mac, TCP_ECHO_PORT, TCP_RECORD_PORT, UDP_ECHO_PORT, GROUP, GROUP_PORT, control::PORT
     );
 
-    let mut buf = [0u8; UDP_BYTES];
     let mut exit_at = None;
     loop {
-        let now = clock::smoltcp_now();
-        let changed = iface.poll(now, &mut device, &mut sockets);
-
-        let socket = sockets.get_mut::<udp::Socket>(echo);
-        while let Ok((len, meta)) = socket.recv_slice(&mut buf) {
-            info!("udp echo: {=usize} bytes from {}", len, meta.endpoint);
-            if socket.send_slice(&buf[..len], meta.endpoint).is_err() {
-                warn!("udp echo: no room to answer");
+        // TCP echo: accept when idle, then step the session until the client has closed.
+        if echo.is_none()
+            && let Some(stream) = accept(&mut echo_listener, "echo")
+        {
+            echo = Some((stream, EchoSession::new([0u8; ECHO_BUF]).with_chunk(ECHO_BUF)));
+        }
+        if let Some((stream, session)) = &mut echo {
+            let step = step_stream(stream, session, &mut |s| {
+                while let Some(event) = s.poll_event() {
+                    match event {
+                        SessionEvent::Received(data) => debug!("echo: received {=usize} bytes", data.len()),
+                        SessionEvent::PeerClosed => info!("echo: no more data, closing"),
+                        _ => {}
+                    }
+                }
+            });
+            if finished("echo", step) {
+                echo = None; // dropping the stream closes it in the background
             }
         }
 
-        let socket = sockets.get_mut::<udp::Socket>(control);
-        if let control::Action::Exit = control::serve(socket, device.stats()) {
+        // Binary records: one record per connection, unpacked by the core's codec.
+        if records.is_none()
+            && let Some(stream) = accept(&mut record_listener, "records")
+        {
+            let receiver = RecordReceiver::new(format.clone(), [0u8; 16]).expect("16 bytes hold 'I 2s f'");
+            records = Some((stream, receiver));
+        }
+        if let Some((stream, receiver)) = &mut records {
+            let step = step_stream(stream, receiver, &mut |r| {
+                while let Some(event) = r.poll_event() {
+                    let record::ReceiverEvent::Received { bytes, values } = event else {
+                        continue;
+                    };
+                    info!("records: received {=[u8]:02x}", bytes);
+                    for value in values {
+                        info!("records: unpacked {}", value);
+                    }
+                }
+            });
+            if finished("records", step) {
+                records = None;
+            }
+        }
+
+        // UDP echo and the multicast receiver never finish.
+        let step = step_datagram(&mut udp_echo, &mut udp_server, &stack, &mut |m| {
+            while let Some(event) = m.poll_event() {
+                if let ServerEvent::Received { from, len, .. } = event {
+                    info!("udp echo: {=usize} bytes from {}", len, from);
+                }
+            }
+        });
+        let _ = finished("udp echo", step);
+        let step = step_datagram(&mut mcast, &mut receiver, &stack, &mut |m| {
+            while let Some(event) = m.poll_event() {
+                match event {
+                    multicast::ReceiverEvent::Received { from, data, .. } => {
+                        info!("multicast: received {=[u8]:a} from {}", data, from);
+                    }
+                    multicast::ReceiverEvent::Acknowledged { to } => {
+                        info!("multicast: sending acknowledgement to {}", to);
+                    }
+                    _ => {}
+                }
+            }
+        });
+        let _ = finished("multicast", step);
+
+        if let control::Action::Exit = control::serve(&mut control, &stack) {
             exit_at = Some(clock::now_ms() + control::EXIT_GRACE_MS);
         }
         if exit_at.is_some_and(|at| clock::now_ms() >= at) {
-            control::exit(device.stats());
+            control::exit(&stack);
         }
 
-        if changed == smoltcp::iface::PollResult::None {
-            // Poll mode: the MAC's interrupt is masked, so SysTick (1 ms) wakes us.
-            cortex_m::asm::wfi();
+        // Returns at once if a socket changed during the steps; otherwise sleeps until a
+        // frame arrives or the interface has a timer due.
+        stack.wait(exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1)));
+    }
+}
+
+/// The socket table, in `.bss`: `SocketStorage::EMPTY` is not all zeros, so a static
+/// initialised with it would put its whole image in flash (2.3 KiB); it is filled at run time.
+fn socket_storage() -> &'static mut [SocketStorage<'static>] {
+    let cell = take_static!(MaybeUninit<[SocketStorage<'static>; SOCKETS]> = MaybeUninit::uninit());
+    let first = cell.as_mut_ptr().cast::<SocketStorage<'static>>();
+    for i in 0..SOCKETS {
+        // SAFETY: `i` is in bounds of the array behind `first`, which is ours alone.
+        unsafe { first.add(i).write(SocketStorage::EMPTY) };
+    }
+    // SAFETY: every element was written above.
+    unsafe { &mut *cell.as_mut_ptr() }
+}
+
+/// Gives the stack its sockets, over static buffers.
+fn add_sockets(stack: &FwStack) {
+    macro_rules! tcp {
+        () => {
+            stack
+                .add_tcp_buffers(
+                    &mut take_static!([u8; TCP_RX] = [0; TCP_RX])[..],
+                    &mut take_static!([u8; TCP_TX] = [0; TCP_TX])[..],
+                )
+                .expect("room for a TCP socket")
+        };
+    }
+    // One expansion per socket: each `take_static!` is its own static.
+    tcp!();
+    tcp!();
+    tcp!();
+    const _: () = assert!(TCP_SOCKETS == 3);
+    for socket in [
+        static_udp!(UDP_ECHO_PACKETS, UDP_ECHO_BYTES),
+        static_udp!(2, MCAST_BYTES),
+        static_udp!(2, control::BYTES),
+    ] {
+        stack.add_udp_socket(socket).expect("room for a UDP socket");
+    }
+}
+
+/// A new connection from `listener`, non-blocking, if one is waiting.
+fn accept<'s>(
+    listener: &mut TcpListener<'s, 'static, enet::Enet, SysTickPlatform>,
+    what: &str,
+) -> Option<TcpStream<'s, 'static, enet::Enet, SysTickPlatform>> {
+    match listener.accept() {
+        Ok((mut stream, peer)) => {
+            info!("{=str}: connection from {}", what, peer);
+            stream.set_nonblocking(true).ok()?;
+            Some(stream)
+        }
+        Err(Error::WouldBlock) => None,
+        Err(e) => {
+            warn!("{=str}: accept: {}", what, e);
+            None
         }
     }
 }
 
-fn udp_socket(
-    rx_meta: &'static mut [udp::PacketMetadata],
-    rx: &'static mut [u8],
-    tx_meta: &'static mut [udp::PacketMetadata],
-    tx: &'static mut [u8],
-) -> udp::Socket<'static> {
-    udp::Socket::new(
-        udp::PacketBuffer::new(rx_meta, rx),
-        udp::PacketBuffer::new(tx_meta, tx),
-    )
+/// Whether a machine's step ended it: done, or failed (logged). Would-block and progress are
+/// not an end.
+fn finished<E: TransportError + defmt::Format, P: defmt::Format>(
+    what: &str,
+    step: Result<Status, DriveError<E, P>>,
+) -> bool {
+    match step {
+        Ok(Status::Running) => false,
+        Ok(Status::Done) => {
+            info!("{=str}: done", what);
+            true
+        }
+        Err(e) if e.is_would_block() => false,
+        Err(e) => {
+            warn!("{=str}: {}", what, e);
+            true
+        }
+    }
 }
 
+/// Built with `-C panic=immediate-abort` (`.cargo/config.toml`), a panic never gets here: it
+/// is a `udf` instruction, which lands in [`HardFault`]. Kept for builds without that flag.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    defmt::error!("panic: {}", defmt::Display2Format(info));
+    // The location only: formatting the message would pull `core::fmt` into the image.
+    match info.location() {
+        Some(at) => defmt::error!("panic at {=str}:{=u32}", at.file(), at.line()),
+        None => defmt::error!("panic"),
+    }
+    semihosting::process::exit(101)
+}
+
+/// A panic (a `udf`, see [`panic`]) or a fault: logs where, and ends QEMU with status 101.
+/// `addr2line -e <ELF> <pc>` names the panicking line.
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    defmt::error!("hard fault (a panic is a udf) at pc {=u32:#010x}, lr {=u32:#010x}", frame.pc(), frame.lr());
     semihosting::process::exit(101)
 }
