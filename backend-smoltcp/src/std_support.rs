@@ -104,6 +104,9 @@ pub struct Faults {
     pub corrupt_pct: u8,
     /// Seed of the fault injector's random numbers.
     pub seed: u32,
+    /// At most this many frames per second in each direction (`None`: unlimited); frames over
+    /// the rate are dropped, as a policer does, counted in 100 ms buckets.
+    pub rate_limit: Option<u64>,
 }
 
 /// The device chain the CLI and the tests use: a device, then fault injection, then an
@@ -130,6 +133,12 @@ pub fn wrap<D: Device>(device: D, faults: &Faults, pcap: Option<&Path>) -> io::R
     let mut injector = FaultInjector::new(capture, faults.seed);
     injector.set_drop_chance(faults.drop_pct);
     injector.set_corrupt_chance(faults.corrupt_pct);
+    if let Some(pps) = faults.rate_limit {
+        let per_bucket = pps.div_ceil(10).max(1);
+        injector.set_bucket_interval(smoltcp::time::Duration::from_millis(100));
+        injector.set_max_tx_rate(per_bucket);
+        injector.set_max_rx_rate(per_bucket);
+    }
     Ok(injector)
 }
 

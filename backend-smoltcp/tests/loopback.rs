@@ -593,3 +593,60 @@ fn ethernet_loopback_connects_without_waiting_for_a_timer() {
     );
     drop(stream);
 }
+
+/// A rate limit (the `FaultInjector`'s policer, 200 frames/s each way, as `--rate-limit 200`
+/// sets it): a 64 KiB echo still completes with every byte right, TCP backing off and
+/// retransmitting what the policer dropped; it takes simulated seconds, not none.
+#[test]
+fn tcp_echo_through_a_rate_limit() {
+    let mut limited = FaultInjector::new(Checksummed::new(Loopback::new(Medium::Ip)), 3);
+    limited.set_bucket_interval(portsock_smoltcp::smoltcp::time::Duration::from_millis(100));
+    limited.set_max_tx_rate(20);
+    limited.set_max_rx_rate(20);
+    let stack = Stack::new(&config(), limited, ManualPlatform::default(), vec![]).unwrap();
+    stack.add_tcp_sockets(3, 8 * 1024, 8 * 1024).unwrap();
+    let mut listener = TcpListener::bind(&stack, addr("127.0.0.1:10000"), 1).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let started = stack.now();
+    let mut c = TcpStream::connect(
+        &stack,
+        addr("127.0.0.1:10000"),
+        Some(Duration::from_secs(60)),
+    )
+    .expect("connect through the policer");
+    c.set_nonblocking(true).unwrap();
+    let (mut s, _) = loop {
+        match listener.accept() {
+            Ok(x) => break x,
+            Err(e) if portsock_core::transport::TransportError::is_would_block(&e) => {
+                stack.wait(None)
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    s.set_nonblocking(true).unwrap();
+    let message: Vec<u8> = (0..64 * 1024).map(|i: u32| (i % 253) as u8).collect();
+    let mut client = EchoClient::new(&message, vec![0u8; 4096])
+        .with_chunk(4096)
+        .with_half_close(true);
+    let mut session = EchoSession::new(vec![0u8; 4096]).with_chunk(4096);
+    let (mut cd, mut sd) = (false, false);
+    for _ in 0..2_000_000 {
+        if !cd {
+            cd = step(&mut c, &mut client, &mut |_| {});
+        }
+        if !sd {
+            sd = step(&mut s, &mut session, &mut |_| {});
+        }
+        if cd && sd {
+            break;
+        }
+        stack.wait(None);
+    }
+    assert!(cd && sd, "the echo did not finish under the rate limit");
+    let took = stack.now() - started;
+    assert!(
+        took >= Duration::from_millis(500),
+        "a policed link takes time: {took}"
+    );
+}

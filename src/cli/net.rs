@@ -51,6 +51,9 @@ pub(crate) struct BackendArg {
     /// smoltcp: corrupt one octet of this percentage of frames (0-100).
     #[arg(long, value_name = "PERCENT")]
     pub(crate) corrupt_chance: Option<u8>,
+    /// smoltcp: at most this many frames per second each way; more are dropped.
+    #[arg(long, value_name = "PPS")]
+    pub(crate) rate_limit: Option<u64>,
     /// smoltcp: a DNS server for name lookups (up to 3).
     #[arg(long, value_name = "ADDR")]
     pub(crate) dns: Vec<String>,
@@ -82,6 +85,7 @@ impl BackendArg {
             ("--corrupt-chance", self.corrupt_chance.is_some()),
             ("--dns", !self.dns.is_empty()),
             ("--tcp-buffer", self.tcp_buffer.is_some()),
+            ("--rate-limit", self.rate_limit.is_some()),
         ];
         match smoltcp_only.iter().find(|(_, given)| *given) {
             Some((option, _)) => Err(CliError::new(

@@ -87,6 +87,12 @@ pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
             ));
         }
     }
+    if args.rate_limit == Some(0) {
+        return Err(CliError::new(
+            "--rate-limit 0",
+            "expected at least 1 frame per second",
+        ));
+    }
     let tcp_buffer = args.tcp_buffer.unwrap_or(TCP_BUFFER);
     if !(1024..=1 << 24).contains(&tcp_buffer) {
         return Err(CliError::new(
@@ -100,6 +106,7 @@ pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
         drop_pct: args.drop_chance.unwrap_or(0),
         corrupt_pct: args.corrupt_chance.unwrap_or(0),
         seed: std::process::id(),
+        rate_limit: args.rate_limit,
     };
     let device =
         wrap(device, &faults, args.pcap.as_deref()).map_err(|e| CliError::new("--pcap", e))?;
