@@ -19,7 +19,8 @@ use crate::stack::{Stack, Use, endpoint_to_addr, to_net};
 /// The largest UDP payload over IPv4 (65,535 − 20 − 8), as the kernel refuses larger ones.
 pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
 
-/// A UDP socket on the stack: the core's [`Datagram`], [`Multicast`] and [`Blocking`].
+/// A UDP socket on the stack: the core's [`Datagram`], [`Multicast`] and
+/// [`Blocking`](portsock_core::transport::Blocking).
 ///
 /// ```
 /// use portsock_core::transport::Datagram;
