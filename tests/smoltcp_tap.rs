@@ -142,6 +142,11 @@ impl TapNet {
     }
 }
 
+/// Waits for a server's `starting up on ...` line.
+fn started(server: &mut Running) {
+    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+}
+
 impl Drop for TapNet {
     fn drop(&mut self) {
         // Deleting the namespace deletes the TAP device in it.
@@ -206,7 +211,7 @@ fn smoltcp_tcp_server_answers_the_kernel(tag: &str, bind: &str, server_ip: &str)
         ],
         &["--pcap", net.file("server.pcap").to_str().unwrap()],
     );
-    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    started(&mut server);
     let target = if server_ip.contains(':') {
         format!("[{server_ip}]:10000")
     } else {
@@ -268,7 +273,7 @@ fn smoltcp_tcp_client_reaches_the_kernel(tag: &str, kernel_ip: &str) {
     };
     // 1. portsock's std server on the kernel's sockets.
     let mut server = net.kernel(&["echo", "server", "--addr", &target, "--count", "1"]);
-    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    started(&mut server);
     let lines = net
         .smoltcp(
             &["echo", "client", "--addr", &target, "--timeout", "10"],
@@ -363,7 +368,7 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
         ],
         &[],
     );
-    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    started(&mut server);
     let lines = net
         .kernel(&[
             "echo",
@@ -404,7 +409,7 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
         "--count",
         "1",
     ]);
-    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    started(&mut server);
     let lines = net
         .smoltcp(
             &[
@@ -978,7 +983,7 @@ fn smoltcp_client_reaches_another_network_through_the_gateway() {
         "--count",
         "1",
     ]);
-    server.wait_for("starting up", |l| l.starts_with("starting up on"));
+    started(&mut server);
     // Without a gateway there is no route.
     let done = net
         .smoltcp(

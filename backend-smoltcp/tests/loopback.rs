@@ -293,25 +293,23 @@ fn udp_echo_reports_losses() {
     assert_eq!(stack.now() - started, Duration::from_millis(1500));
 }
 
-/// 1 MiB echoed over a link that drops 10% and corrupts 1% of the frames, every byte right:
-/// TCP's retransmissions and checksums at work under the core's machines.
-#[test]
-fn tcp_echo_one_mib_through_faults() {
-    // Loopback claims checksums need no checking; Checksummed makes smoltcp verify them, so a
-    // corrupted frame is dropped as on a real link.
-    let mut faulty = FaultInjector::new(Checksummed::new(Loopback::new(Medium::Ip)), 0x5eed);
-    faulty.set_drop_chance(10);
-    faulty.set_corrupt_chance(1);
-    let stack = Stack::new(&config(), faulty, ManualPlatform::default(), vec![]).unwrap();
-    stack.add_tcp_sockets(3, 32 * 1024, 32 * 1024).unwrap();
-    let mut listener = TcpListener::bind(&stack, addr("127.0.0.1:10000"), 1).unwrap();
+/// Connects a client to a listener on 127.0.0.1:10000 of `stack` (both non-blocking), echoes
+/// `message` through the core's machines in `chunk`-byte reads, stepping both ends in turn, and
+/// returns the bytes the client verified and the simulated time it took.
+fn echo_through<D: portsock_smoltcp::smoltcp::phy::Device>(
+    stack: &Stack<'static, D, ManualPlatform>,
+    message: &[u8],
+    chunk: usize,
+) -> (usize, Duration) {
+    let started = stack.now();
+    let mut listener = TcpListener::bind(stack, addr("127.0.0.1:10000"), 1).unwrap();
     listener.set_nonblocking(true).unwrap();
     let mut c = TcpStream::connect(
-        &stack,
+        stack,
         addr("127.0.0.1:10000"),
         Some(Duration::from_secs(60)),
     )
-    .expect("connect through faults");
+    .expect("connect");
     c.set_nonblocking(true).unwrap();
     let (mut s, _) = loop {
         match listener.accept() {
@@ -323,13 +321,10 @@ fn tcp_echo_one_mib_through_faults() {
         }
     };
     s.set_nonblocking(true).unwrap();
-    let message: Vec<u8> = (0..1 << 20)
-        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let mut client = EchoClient::new(&message, vec![0u8; 8192])
-        .with_chunk(8192)
+    let mut client = EchoClient::new(message, vec![0u8; chunk])
+        .with_chunk(chunk)
         .with_half_close(true);
-    let mut session = EchoSession::new(vec![0u8; 8192]).with_chunk(8192);
+    let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
     let mut total = 0usize;
     let (mut cd, mut sd) = (false, false);
     for _ in 0..5_000_000 {
@@ -350,10 +345,25 @@ fn tcp_echo_one_mib_through_faults() {
         }
         stack.wait(None);
     }
-    assert!(
-        cd && sd,
-        "1 MiB echo through faults did not finish: {total} bytes back"
-    );
+    assert!(cd && sd, "the echo did not finish: {total} bytes back");
+    (total, stack.now() - started)
+}
+
+/// 1 MiB echoed over a link that drops 10% and corrupts 1% of the frames, every byte right:
+/// TCP's retransmissions and checksums at work under the core's machines.
+#[test]
+fn tcp_echo_one_mib_through_faults() {
+    // Loopback claims checksums need no checking; Checksummed makes smoltcp verify them, so a
+    // corrupted frame is dropped as on a real link.
+    let mut faulty = FaultInjector::new(Checksummed::new(Loopback::new(Medium::Ip)), 0x5eed);
+    faulty.set_drop_chance(10);
+    faulty.set_corrupt_chance(1);
+    let stack = Stack::new(&config(), faulty, ManualPlatform::default(), vec![]).unwrap();
+    stack.add_tcp_sockets(3, 32 * 1024, 32 * 1024).unwrap();
+    let message: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let (total, _) = echo_through(&stack, &message, 8192);
     assert_eq!(total, 1 << 20, "every byte verified by the client machine");
 }
 
@@ -605,46 +615,9 @@ fn tcp_echo_through_a_rate_limit() {
     limited.set_max_rx_rate(20);
     let stack = Stack::new(&config(), limited, ManualPlatform::default(), vec![]).unwrap();
     stack.add_tcp_sockets(3, 8 * 1024, 8 * 1024).unwrap();
-    let mut listener = TcpListener::bind(&stack, addr("127.0.0.1:10000"), 1).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let started = stack.now();
-    let mut c = TcpStream::connect(
-        &stack,
-        addr("127.0.0.1:10000"),
-        Some(Duration::from_secs(60)),
-    )
-    .expect("connect through the policer");
-    c.set_nonblocking(true).unwrap();
-    let (mut s, _) = loop {
-        match listener.accept() {
-            Ok(x) => break x,
-            Err(e) if portsock_core::transport::TransportError::is_would_block(&e) => {
-                stack.wait(None)
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
-    s.set_nonblocking(true).unwrap();
     let message: Vec<u8> = (0..64 * 1024).map(|i: u32| (i % 253) as u8).collect();
-    let mut client = EchoClient::new(&message, vec![0u8; 4096])
-        .with_chunk(4096)
-        .with_half_close(true);
-    let mut session = EchoSession::new(vec![0u8; 4096]).with_chunk(4096);
-    let (mut cd, mut sd) = (false, false);
-    for _ in 0..2_000_000 {
-        if !cd {
-            cd = step(&mut c, &mut client, &mut |_| {});
-        }
-        if !sd {
-            sd = step(&mut s, &mut session, &mut |_| {});
-        }
-        if cd && sd {
-            break;
-        }
-        stack.wait(None);
-    }
-    assert!(cd && sd, "the echo did not finish under the rate limit");
-    let took = stack.now() - started;
+    let (total, took) = echo_through(&stack, &message, 4096);
+    assert_eq!(total, message.len());
     assert!(
         took >= Duration::from_millis(500),
         "a policed link takes time: {took}"
