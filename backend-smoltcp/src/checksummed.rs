@@ -53,7 +53,10 @@ impl<D: Device> Device for Checksummed<D> {
         checksum.tcp = Checksum::Both;
         checksum.udp = Checksum::Both;
         checksum.icmpv4 = Checksum::Both;
-        checksum.icmpv6 = Checksum::Both;
+        #[cfg(feature = "ipv6")]
+        {
+            checksum.icmpv6 = Checksum::Both;
+        }
         caps.checksum = checksum;
         caps
     }

@@ -18,6 +18,19 @@
 //! machines and drivers (`portsock_core::drive`) run here exactly as they run on the host's
 //! sockets; this crate holds no protocol logic.
 //!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `std` (default) | TAP devices, a `std::time` clock, allocating helpers; implies the three below |
+//! | `ipv6` | IPv6 addresses, sockets and MLD (without it, an IPv6 address is [`Error::Unsupported`]) |
+//! | `dns` | `Stack::resolve` over smoltcp's DNS socket |
+//! | `medium-ip` | devices without a link layer (`Medium::Ip`: `Loopback`, TUN); Ethernet is always in |
+//! | `defmt` | `defmt::Format` for the backend's types |
+//!
+//! Without `std`, the crate is IPv4 over Ethernet only unless those are asked for: firmware
+//! pays only for what it uses (`firmware/lm3s6965` builds it with `defmt` alone).
+//!
 //! ```
 //! use portsock_core::drive::step_datagram;
 //! use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoServer};
@@ -56,8 +69,10 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod addr;
 mod checksummed;
 mod counted;
+#[cfg(feature = "dns")]
 mod dns;
 mod error;
 mod mode;
@@ -69,12 +84,13 @@ mod tcp;
 mod udp;
 
 pub use checksummed::Checksummed;
+#[cfg(feature = "dns")]
 pub use dns::{Family, MAX_RESULTS};
 pub use error::{DnsProblem, Error, MulticastProblem, SocketKind};
 pub use platform::{ManualPlatform, Platform};
-pub use stack::{
-    Config, MAX_ADDRS, MAX_DNS_SERVERS, MAX_LISTENERS, MAX_SOCKETS, Stack, parse_cidr,
-};
+#[cfg(feature = "dns")]
+pub use stack::MAX_DNS_SERVERS;
+pub use stack::{Config, MAX_ADDRS, MAX_LISTENERS, MAX_SOCKETS, Stack, parse_cidr};
 #[cfg(feature = "std")]
 pub use std_support::{Faults, StdPlatform, Wrapped, open_tap, wrap};
 pub use tcp::{TcpListener, TcpStream};

@@ -2,21 +2,22 @@
 //! by every socket made from it.
 
 use core::cell::{RefCell, RefMut};
-use core::net::SocketAddr;
-
 use smoltcp::iface::{
     Config as IfaceConfig, Interface, PollResult, SocketHandle, SocketSet, SocketStorage,
 };
 use smoltcp::phy::{Device, Medium};
-use smoltcp::socket::{dns, tcp, udp};
+#[cfg(feature = "dns")]
+use smoltcp::socket::dns;
+use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Instant as NetInstant;
-use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv6Address,
-};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::Ipv6Address;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
 use managed::ManagedSlice;
 use portsock_core::time::{Clock, Duration, Instant};
 
+use crate::addr::to_net_ip;
 use crate::counted::Counted;
 use crate::error::{Error, SocketKind};
 use crate::platform::Platform;
@@ -28,6 +29,7 @@ pub const MAX_LISTENERS: usize = 8;
 /// How many addresses an interface can have (smoltcp's `iface-max-addr-count`, default 2).
 pub const MAX_ADDRS: usize = 2;
 /// How many DNS servers a stack can be given.
+#[cfg(feature = "dns")]
 pub const MAX_DNS_SERVERS: usize = 3;
 
 /// At most this many interface polls per [`Stack::poll`].
@@ -54,7 +56,9 @@ pub struct Config {
     mac: [u8; 6],
     addresses: heapless::Vec<IpCidr, MAX_ADDRS>,
     gateway_v4: Option<Ipv4Address>,
+    #[cfg(feature = "ipv6")]
     gateway_v6: Option<Ipv6Address>,
+    #[cfg(feature = "dns")]
     dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     random_seed: u64,
 }
@@ -67,7 +71,9 @@ impl Config {
             mac,
             addresses: heapless::Vec::new(),
             gateway_v4: None,
+            #[cfg(feature = "ipv6")]
             gateway_v6: None,
+            #[cfg(feature = "dns")]
             dns_servers: heapless::Vec::new(),
             random_seed: 0x005e_ed0f_9047_50c6,
         }
@@ -89,6 +95,7 @@ impl Config {
     pub fn with_gateway(mut self, gateway: IpAddress) -> Self {
         match gateway {
             IpAddress::Ipv4(a) => self.gateway_v4 = Some(a),
+            #[cfg(feature = "ipv6")]
             IpAddress::Ipv6(a) => self.gateway_v6 = Some(a),
         }
         self
@@ -99,6 +106,7 @@ impl Config {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] past [`MAX_DNS_SERVERS`] servers.
+    #[cfg(feature = "dns")]
     pub fn with_dns_server(mut self, server: IpAddress) -> Result<Self, Error> {
         self.dns_servers
             .push(server)
@@ -119,6 +127,7 @@ impl Config {
     }
 
     /// The DNS servers.
+    #[cfg(feature = "dns")]
     pub fn dns_servers(&self) -> &[IpAddress] {
         &self.dns_servers
     }
@@ -134,7 +143,7 @@ impl Config {
 /// # Errors
 ///
 /// [`Error::InvalidInput`] unless it is an IPv4 or IPv6 address, a `/`, and a prefix length
-/// of at most 32 or 128.
+/// of at most 32 or 128; [`Error::Unsupported`] for an IPv6 address without the `ipv6` feature.
 pub fn parse_cidr(text: &str) -> Result<IpCidr, Error> {
     const EXPECTED: &str = "expected ADDRESS/PREFIX, e.g. 192.168.69.1/24 or fdaa::1/64";
     let (addr, prefix) = text.split_once('/').ok_or(Error::InvalidInput(EXPECTED))?;
@@ -144,7 +153,7 @@ pub fn parse_cidr(text: &str) -> Result<IpCidr, Error> {
     if prefix > max {
         return Err(Error::InvalidInput(EXPECTED));
     }
-    Ok(IpCidr::new(addr.into(), prefix))
+    Ok(IpCidr::new(to_net_ip(addr)?, prefix))
 }
 
 /// What a tracked socket is being used for.
@@ -188,7 +197,9 @@ pub(crate) struct Inner<'a, D: Device, P: Platform> {
     pub listeners: heapless::Vec<ListenerEntry, MAX_LISTENERS>,
     next_listener: u16,
     next_port: u16,
+    #[cfg(feature = "dns")]
     pub dns: Option<SocketHandle>,
+    #[cfg(feature = "dns")]
     pub dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     /// The socket table's size when its storage is a fixed slice (`None`: a growable `Vec`).
     storage_capacity: Option<usize>,
@@ -241,6 +252,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 }
                 HardwareAddress::Ethernet(mac)
             }
+            #[cfg(feature = "medium-ip")]
             Medium::Ip => HardwareAddress::Ip,
             #[allow(unreachable_patterns)]
             _ => {
@@ -268,6 +280,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 .add_default_ipv4_route(gw)
                 .map_err(|_| Error::InvalidInput("route table full"))?;
         }
+        #[cfg(feature = "ipv6")]
         if let Some(gw) = config.gateway_v6 {
             iface
                 .routes_mut()
@@ -292,7 +305,9 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 listeners: heapless::Vec::new(),
                 next_listener: 1,
                 next_port: EPHEMERAL_FIRST,
+                #[cfg(feature = "dns")]
                 dns: None,
+                #[cfg(feature = "dns")]
                 dns_servers: config.dns_servers.clone(),
             }),
         })
@@ -341,6 +356,26 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
         self.inner().add(SocketKind::Udp, |set| set.add(socket))
     }
 
+    /// Gives the stack a UDP socket over these buffers: receive and transmit, each a table of
+    /// datagram slots (`&mut [udp::PacketMetadata::EMPTY; N]`: at most N datagrams queued) and
+    /// the bytes they share.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_tcp_socket`](Self::add_tcp_socket).
+    pub fn add_udp_buffers(
+        &self,
+        rx_meta: &'a mut [udp::PacketMetadata],
+        rx: &'a mut [u8],
+        tx_meta: &'a mut [udp::PacketMetadata],
+        tx: &'a mut [u8],
+    ) -> Result<(), Error> {
+        self.add_udp_socket(udp::Socket::new(
+            udp::PacketBuffer::new(rx_meta, rx),
+            udp::PacketBuffer::new(tx_meta, tx),
+        ))
+    }
+
     /// Gives the stack the DNS socket [`Stack::resolve`] uses, with room for `queries`
     /// lookups at once (`&mut [None; N]`, or a `Vec` with `std`). The servers are the
     /// [`Config`]'s.
@@ -348,6 +383,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
     /// # Errors
     ///
     /// As [`add_tcp_socket`](Self::add_tcp_socket); [`Error::InvalidInput`] if it has one.
+    #[cfg(feature = "dns")]
     pub fn add_dns_socket<Q>(&self, queries: Q) -> Result<(), Error>
     where
         Q: Into<ManagedSlice<'a, Option<dns::DnsQuery>>>,
@@ -473,20 +509,37 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
         deadline: Option<NetInstant>,
         mut attempt: impl FnMut(&mut Inner<'a, D, P>) -> Option<Result<T, Error>>,
     ) -> Result<T, Error> {
+        let mut answer = None;
+        self.block_until(nonblocking, deadline, &mut |inner| {
+            answer = attempt(inner);
+            answer.is_some()
+        })?;
+        answer.unwrap_or(Err(Error::WouldBlock))
+    }
+
+    /// [`block`](Self::block)'s loop, once for every caller (not a copy per closure type:
+    /// firmware pays for it once): `ready` says whether the attempt gave an answer.
+    #[inline(never)]
+    fn block_until(
+        &self,
+        nonblocking: bool,
+        deadline: Option<NetInstant>,
+        ready: &mut dyn FnMut(&mut Inner<'a, D, P>) -> bool,
+    ) -> Result<(), Error> {
         let mut guard = self.inner();
         let inner = &mut *guard;
         // Try what is already there before polling: a poll can fire a timer (TIME-WAIT's)
         // that makes smoltcp reset a socket and drop the bytes it still holds.
-        if let Some(result) = attempt(inner) {
+        if ready(inner) {
             inner.poll();
-            return result;
+            return Ok(());
         }
         loop {
             inner.poll();
-            if let Some(result) = attempt(inner) {
+            if ready(inner) {
                 // Send what the attempt queued (data, an ACK opening the window) right away.
                 inner.poll();
-                return result;
+                return Ok(());
             }
             if nonblocking {
                 return Err(Error::WouldBlock);
@@ -633,8 +686,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
 
     /// Whether `dst` can be sent to: on one of the interface's networks, multicast or
     /// broadcast, or covered by a route (the default gateway of its family).
-    pub(crate) fn has_route(&mut self, dst: core::net::IpAddr) -> bool {
-        let dst = IpAddress::from(dst);
+    pub(crate) fn has_route(&mut self, dst: IpAddress) -> bool {
         if dst.is_multicast() || dst.is_broadcast() {
             return true;
         }
@@ -741,9 +793,4 @@ pub(crate) fn from_net(t: NetInstant) -> Instant {
 
 pub(crate) fn to_net_duration(d: Duration) -> smoltcp::time::Duration {
     smoltcp::time::Duration::from_millis(d.as_millis())
-}
-
-/// A smoltcp endpoint as a socket address.
-pub(crate) fn endpoint_to_addr(e: smoltcp::wire::IpEndpoint) -> SocketAddr {
-    e.into()
 }

@@ -2,6 +2,11 @@
 
 use core::net::SocketAddr;
 
+use crate::addr::{endpoint_to_addr, to_listen_endpoint, to_net_endpoint};
+use crate::error::{Error, SocketKind};
+use crate::mode::{Mode, impl_blocking};
+use crate::platform::Platform;
+use crate::stack::{ListenerEntry, Stack, Use};
 use portsock_core::time::Duration;
 use portsock_core::transport::{
     ErrorType, Listener, Read, ReadReady, Shutdown, Stream, Write, WriteReady,
@@ -9,12 +14,6 @@ use portsock_core::transport::{
 use smoltcp::iface::SocketHandle;
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
-use smoltcp::wire::IpListenEndpoint;
-
-use crate::error::{Error, SocketKind};
-use crate::mode::{Mode, impl_blocking};
-use crate::platform::Platform;
-use crate::stack::{ListenerEntry, Stack, Use, endpoint_to_addr};
 
 /// A TCP listener: `backlog` smoltcp sockets listening on one port, so that several clients
 /// can connect at once (a smoltcp socket holds one connection). Each accepted connection's
@@ -55,6 +54,7 @@ impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
                 "a listener needs a backlog of at least 1",
             ));
         }
+        let endpoint = to_listen_endpoint(addr)?;
         let mut inner = stack.inner();
         if inner.port_in_use(SocketKind::Tcp, addr.port(), None) {
             return Err(Error::AddrInUse(addr.port()));
@@ -66,17 +66,11 @@ impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
         {
             return Err(Error::NoFreeSocket(SocketKind::Tcp));
         }
-        let endpoint = if addr.ip().is_unspecified() {
-            IpListenEndpoint {
-                addr: None,
-                port: addr.port(),
-            }
-        } else {
-            if !inner.iface.has_ip_addr(addr.ip()) {
-                return Err(Error::Unaddressable);
-            }
-            IpListenEndpoint::from(addr)
-        };
+        if let Some(ip) = endpoint.addr
+            && !inner.iface.has_ip_addr(ip)
+        {
+            return Err(Error::Unaddressable);
+        }
         let id = inner.new_listener_id();
         let entry = ListenerEntry {
             id,
@@ -232,10 +226,11 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
         if remote.ip().is_unspecified() || remote.port() == 0 {
             return Err(Error::Unaddressable);
         }
+        let remote = to_net_endpoint(remote)?;
         let handle = {
             let mut guard = stack.inner();
             let inner = &mut *guard;
-            if !inner.has_route(remote.ip()) {
+            if !inner.has_route(remote.addr) {
                 return Err(Error::NoRoute);
             }
             let port = inner.ephemeral_port(SocketKind::Tcp)?;

@@ -11,10 +11,11 @@ use smoltcp::phy::Device;
 use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
 
+use crate::addr::{endpoint_to_addr, to_net_endpoint, to_net_ip};
 use crate::error::{Error, MulticastProblem, SocketKind};
 use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
-use crate::stack::{Stack, Use, endpoint_to_addr, to_net};
+use crate::stack::{Stack, Use, to_net};
 
 /// The largest UDP payload over IPv4 (65,535 − 20 − 8), as the kernel refuses larger ones.
 pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
@@ -57,6 +58,7 @@ impl<'s, 'a, D: Device, P: Platform> UdpSocket<'s, 'a, D, P> {
     /// [`Error::AddrInUse`], [`Error::NoFreeSocket`], [`Error::Unaddressable`] for an address
     /// the interface does not have.
     pub fn bind(stack: &'s Stack<'a, D, P>, addr: SocketAddr) -> Result<Self, Error> {
+        let ip = to_net_ip(addr.ip())?;
         let mut guard = stack.inner();
         let inner = &mut *guard;
         let port = if addr.port() == 0 {
@@ -68,9 +70,9 @@ impl<'s, 'a, D: Device, P: Platform> UdpSocket<'s, 'a, D, P> {
         };
         let endpoint = if addr.ip().is_unspecified() {
             IpListenEndpoint { addr: None, port }
-        } else if addr.ip().is_multicast() || inner.iface.has_ip_addr(addr.ip()) {
+        } else if ip.is_multicast() || inner.iface.has_ip_addr(ip) {
             IpListenEndpoint {
-                addr: Some(addr.ip().into()),
+                addr: Some(ip),
                 port,
             }
         } else {
@@ -141,7 +143,8 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
                 max: MAX_UDP_PAYLOAD_V4,
             });
         }
-        if !self.stack.inner().has_route(to.ip()) {
+        let to = to_net_endpoint(*to)?;
+        if !self.stack.inner().has_route(to.addr) {
             return Err(Error::NoRoute);
         }
         let max = self.max_payload();
@@ -152,9 +155,8 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
             });
         }
         let handle = self.handle;
-        let hop_limit = to.ip().is_multicast().then_some(self.multicast_ttl);
+        let hop_limit = to.addr.is_multicast().then_some(self.multicast_ttl);
         let deadline = self.stack.deadline_in(self.mode.write_timeout);
-        let to = *to;
         self.stack.block(self.mode.nonblocking, deadline, |inner| {
             let socket = inner.sockets.get_mut::<udp::Socket>(handle);
             socket.set_hop_limit(hop_limit);
@@ -214,7 +216,7 @@ impl<D: Device, P: Platform> UdpSocket<'_, '_, D, P> {
             return Err(Error::Multicast(MulticastProblem::WrongFamily));
         }
         self.check_interface(request.interface())?;
-        Ok(group.into())
+        to_net_ip(group)
     }
 
     fn check_interface(&self, interface: Interface) -> Result<(), Error> {
@@ -222,7 +224,7 @@ impl<D: Device, P: Platform> UdpSocket<'_, '_, D, P> {
             Interface::Any => Ok(()),
             Interface::Addr(a) if a == Ipv4Addr::UNSPECIFIED => Ok(()),
             Interface::Addr(a) => {
-                if self.stack.inner().iface.has_ip_addr(IpAddr::V4(a)) {
+                if self.stack.inner().iface.has_ip_addr(a) {
                     Ok(())
                 } else {
                     Err(Error::Multicast(MulticastProblem::NoSuchInterface))

@@ -25,7 +25,11 @@ fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/vectors");
     let mut out = String::new();
     let (structs, left_out) = struct_cases(&dir.join("struct.jsonl"));
-    writeln!(out, "pub static STRUCT_CASES: &[StructCase] = &[{structs}];").unwrap();
+    writeln!(
+        out,
+        "pub static STRUCT_CASES: &[StructCase] = &[{structs}];"
+    )
+    .unwrap();
     writeln!(out, "pub const STRUCT_LEFT_OUT: usize = {left_out};").unwrap();
     let inet = inet_cases(&dir.join("inet.jsonl"));
     writeln!(out, "pub static INET_CASES: &[InetCase] = &[{inet}];").unwrap();
@@ -43,7 +47,10 @@ fn main() {
 fn read(path: &PathBuf) -> String {
     println!("cargo:rerun-if-changed={}", path.display());
     std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("{}: {e} (the vectors ship with the repository)", path.display())
+        panic!(
+            "{}: {e} (the vectors ship with the repository)",
+            path.display()
+        )
     })
 }
 

@@ -84,9 +84,12 @@ pub fn datagram_echo_chapter() -> Outcome {
     let clock = ManualClock::new();
     let net = Network::<'_, 4, 4, 64>::new(&clock);
     let server_addr = v4([127, 0, 0, 1], 10_000);
-    let mut server_socket = net.bind(server_addr).map_err(|e| fail(format_args!("{e:?}")))?;
-    let mut client_socket =
-        net.bind(v4([127, 0, 0, 1], 0)).map_err(|e| fail(format_args!("{e:?}")))?;
+    let mut server_socket = net
+        .bind(server_addr)
+        .map_err(|e| fail(format_args!("{e:?}")))?;
+    let mut client_socket = net
+        .bind(v4([127, 0, 0, 1], 0))
+        .map_err(|e| fail(format_args!("{e:?}")))?;
     let _ = server_socket.set_nonblocking(true);
     let _ = client_socket.set_nonblocking(true);
     let mut client = DatagramEchoClient::new(CHAPTER_MESSAGE, server_addr, [0u8; 64]);
@@ -133,7 +136,11 @@ pub fn datagram_echo_chapter() -> Outcome {
         served
     );
     ensure!(server.served() == 1, "served {}", server.served());
-    ensure!(clock.now() == Instant::ZERO, "time passed: {:?}", clock.now());
+    ensure!(
+        clock.now() == Instant::ZERO,
+        "time passed: {:?}",
+        clock.now()
+    );
     Ok(())
 }
 
@@ -142,7 +149,9 @@ pub fn datagram_echo_chapter() -> Outcome {
 pub fn datagram_echo_lost_after_retries() -> Outcome {
     let clock = ManualClock::new();
     let net = Network::<'_, 2, 2, 64>::new(&clock);
-    let mut socket = net.bind(v4([127, 0, 0, 1], 0)).map_err(|e| fail(format_args!("{e:?}")))?;
+    let mut socket = net
+        .bind(v4([127, 0, 0, 1], 0))
+        .map_err(|e| fail(format_args!("{e:?}")))?;
     let mut client = DatagramEchoClient::new(b"hello", v4([127, 0, 0, 1], 10_000), [0u8; 16])
         .with_timeout(Duration::from_millis(500))
         .with_retries(1);
@@ -158,7 +167,10 @@ pub fn datagram_echo_lost_after_retries() -> Outcome {
     ensure!(
         matches!(
             result,
-            Err(DriveError::Protocol(DatagramEchoError::Lost { attempts: 2, .. }))
+            Err(DriveError::Protocol(DatagramEchoError::Lost {
+                attempts: 2,
+                ..
+            }))
         ),
         "expected Lost after 2 attempts: {:?}",
         result
@@ -179,7 +191,11 @@ pub fn multicast_chapter_two_receivers() -> Outcome {
     let clock = ManualClock::new();
     let net = Network::<'_, 4, 4, 64>::new(&clock);
     let chapter = chapter_request(CHAPTER_GROUP).map_err(|e| fail(format_args!("{e:?}")))?;
-    ensure!(chapter.as_bytes().len() == 8, "'4sL' is {} bytes", chapter.as_bytes().len());
+    ensure!(
+        chapter.as_bytes().len() == 8,
+        "'4sL' is {} bytes",
+        chapter.as_bytes().len()
+    );
     let request = MembershipRequest::parse_ip_option(chapter.as_bytes())
         .map_err(|e| fail(format_args!("{e:?}")))?;
     let expected = MembershipRequest::v4(CHAPTER_GROUP, Interface::Any)
@@ -187,8 +203,10 @@ pub fn multicast_chapter_two_receivers() -> Outcome {
     ensure!(request == expected, "parsed {:?}", request);
 
     let mut sockets = [
-        net.bind(v4([10, 0, 0, 2], 10_000)).map_err(|e| fail(format_args!("{e:?}")))?,
-        net.bind(v4([10, 0, 0, 3], 10_000)).map_err(|e| fail(format_args!("{e:?}")))?,
+        net.bind(v4([10, 0, 0, 2], 10_000))
+            .map_err(|e| fail(format_args!("{e:?}")))?,
+        net.bind(v4([10, 0, 0, 3], 10_000))
+            .map_err(|e| fail(format_args!("{e:?}")))?,
     ];
     for s in &mut sockets {
         s.join(&request).map_err(|e| fail(format_args!("{e:?}")))?;
@@ -199,7 +217,9 @@ pub fn multicast_chapter_two_receivers() -> Outcome {
         MulticastReceiver::new([0u8; 32]).with_limit(1),
     ];
     let mut got = [0usize; 2];
-    let mut socket = net.bind(v4([10, 0, 0, 1], 0)).map_err(|e| fail(format_args!("{e:?}")))?;
+    let mut socket = net
+        .bind(v4([10, 0, 0, 1], 0))
+        .map_err(|e| fail(format_args!("{e:?}")))?;
     let _ = socket.set_multicast_ttl(CHAPTER_TTL);
     let _ = socket.set_nonblocking(true);
     let group = SocketAddr::V4(SocketAddrV4::new(CHAPTER_GROUP, 10_000));

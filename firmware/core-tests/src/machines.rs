@@ -47,9 +47,11 @@ fn echo_over<const N: usize>(pair: &StreamPair<'_, N>, chapter_chunks: &[usize])
     let (a, mut b) = pair.split();
     let mut a = Some(a);
     if let Some(a) = a.as_mut() {
-        a.set_nonblocking(true).map_err(|e| fail(format_args!("{e:?}")))?;
+        a.set_nonblocking(true)
+            .map_err(|e| fail(format_args!("{e:?}")))?;
     }
-    b.set_nonblocking(true).map_err(|e| fail(format_args!("{e:?}")))?;
+    b.set_nonblocking(true)
+        .map_err(|e| fail(format_args!("{e:?}")))?;
     let mut client = EchoClient::new(CHAPTER_MESSAGE, [0u8; 16]);
     let mut session = EchoSession::new([0u8; 16]);
     let mut echoed = heapless::Vec::<u8, 64>::new();
@@ -89,7 +91,10 @@ fn echo_over<const N: usize>(pair: &StreamPair<'_, N>, chapter_chunks: &[usize])
             break;
         }
     }
-    ensure!(client_done && server_done, "not done after {MAX_ROUNDS} rounds");
+    ensure!(
+        client_done && server_done,
+        "not done after {MAX_ROUNDS} rounds"
+    );
     ensure!(echoed == CHAPTER_MESSAGE, "echoed {:?}", echoed.as_slice());
     ensure!(client.is_done() && session.is_done(), "machines not done");
     ensure!(
@@ -100,7 +105,11 @@ fn echo_over<const N: usize>(pair: &StreamPair<'_, N>, chapter_chunks: &[usize])
     );
     ensure!(peer_closed, "the session did not see the client close");
     if !chapter_chunks.is_empty() {
-        ensure!(chunks == chapter_chunks, "server reads {:?}", chunks.as_slice());
+        ensure!(
+            chunks == chapter_chunks,
+            "server reads {:?}",
+            chunks.as_slice()
+        );
         ensure!(sent_events == chapter_chunks.len(), "{sent_events} sends");
     }
     Ok(())
@@ -110,8 +119,10 @@ fn echo_over<const N: usize>(pair: &StreamPair<'_, N>, chapter_chunks: &[usize])
 pub fn record_chapter_one_byte_at_a_time() -> Outcome {
     let pair = StreamPair::<8>::new().with_max_io(1, 1);
     let (mut a, mut b) = pair.split();
-    a.set_nonblocking(true).map_err(|e| fail(format_args!("{e:?}")))?;
-    b.set_nonblocking(true).map_err(|e| fail(format_args!("{e:?}")))?;
+    a.set_nonblocking(true)
+        .map_err(|e| fail(format_args!("{e:?}")))?;
+    b.set_nonblocking(true)
+        .map_err(|e| fail(format_args!("{e:?}")))?;
     let format = Format::parse(CHAPTER_FORMAT).map_err(|e| fail(format_args!("{e}")))?;
     let values = chapter_values();
     let mut sender =
@@ -143,7 +154,11 @@ pub fn record_chapter_one_byte_at_a_time() -> Outcome {
     ensure!(sent && received, "not done after {MAX_ROUNDS} rounds");
     let wire = [1, 0, 0, 0, b'a', b'b', 0, 0, 0xcd, 0xcc, 0x2c, 0x40];
     ensure!(sending == wire, "sent {:02x?}", sending.as_slice());
-    ensure!(receiver.record() == Some(&wire[..]), "received {:02x?}", receiver.record());
+    ensure!(
+        receiver.record() == Some(&wire[..]),
+        "received {:02x?}",
+        receiver.record()
+    );
     ensure!(
         unpacked == "(1, b'ab', 2.700000047683716)",
         "unpacked: {}",
@@ -166,8 +181,14 @@ pub fn record_blocking_roundtrip() -> Outcome {
         RecordReceiver::new(format, [0u8; 16]).map_err(|e| fail(format_args!("{e}")))?;
     run_stream(&mut b, &mut receiver, &mut |_| {}).map_err(|e| fail(format_args!("{e:?}")))?;
     let record = [0xbe, 0xef, b'x', b'y', b'z', 1];
-    ensure!(receiver.record() == Some(&record[..]), "record {:02x?}", receiver.record());
-    let back = receiver.values().ok_or_else(|| fail(format_args!("no values")))?;
+    ensure!(
+        receiver.record() == Some(&record[..]),
+        "record {:02x?}",
+        receiver.record()
+    );
+    let back = receiver
+        .values()
+        .ok_or_else(|| fail(format_args!("no values")))?;
     ensure!(back.eq(values.iter().copied()), "values differ");
     Ok(())
 }

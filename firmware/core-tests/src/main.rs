@@ -20,8 +20,8 @@ mod vectors;
 #[cfg(not(any(feature = "vectors", feature = "machines")))]
 compile_error!("build one of the two images: --features vectors, or --features machines");
 
-use defmt::{error, info};
 use cortex_m as _; // its critical-section implementation (single core)
+use defmt::{error, info};
 use defmt_semihosting as _;
 
 /// What a failing test reports: a line of text, built without an allocator.
@@ -57,13 +57,31 @@ const VECTORS: &[(&str, fn() -> Outcome)] = &[];
 
 #[cfg(feature = "machines")]
 const MACHINES: &[(&str, fn() -> Outcome)] = &[
-    ("stream_echo_chapter_transcript", machines::stream_echo_chapter_transcript),
-    ("stream_echo_one_byte_at_a_time", machines::stream_echo_one_byte_at_a_time),
-    ("record_chapter_one_byte_at_a_time", machines::record_chapter_one_byte_at_a_time),
-    ("record_blocking_roundtrip", machines::record_blocking_roundtrip),
+    (
+        "stream_echo_chapter_transcript",
+        machines::stream_echo_chapter_transcript,
+    ),
+    (
+        "stream_echo_one_byte_at_a_time",
+        machines::stream_echo_one_byte_at_a_time,
+    ),
+    (
+        "record_chapter_one_byte_at_a_time",
+        machines::record_chapter_one_byte_at_a_time,
+    ),
+    (
+        "record_blocking_roundtrip",
+        machines::record_blocking_roundtrip,
+    ),
     ("datagram_echo_chapter", datagrams::datagram_echo_chapter),
-    ("datagram_echo_lost_after_retries", datagrams::datagram_echo_lost_after_retries),
-    ("multicast_chapter_two_receivers", datagrams::multicast_chapter_two_receivers),
+    (
+        "datagram_echo_lost_after_retries",
+        datagrams::datagram_echo_lost_after_retries,
+    ),
+    (
+        "multicast_chapter_two_receivers",
+        datagrams::multicast_chapter_two_receivers,
+    ),
 ];
 #[cfg(not(feature = "machines"))]
 const MACHINES: &[(&str, fn() -> Outcome)] = &[];
@@ -95,9 +113,15 @@ fn main() -> ! {
         }
     }
     if failed == 0 {
-        info!("test result: ok. {=usize} passed, {=usize} failed", passed, failed);
+        info!(
+            "test result: ok. {=usize} passed, {=usize} failed",
+            passed, failed
+        );
     } else {
-        error!("test result: FAILED. {=usize} passed, {=usize} failed", passed, failed);
+        error!(
+            "test result: FAILED. {=usize} passed, {=usize} failed",
+            passed, failed
+        );
     }
     info!("{=usize} passed, {=usize} failed", passed, failed);
     semihosting::process::exit(if failed == 0 { 0 } else { 1 })

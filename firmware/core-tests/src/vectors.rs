@@ -100,9 +100,15 @@ pub fn native_sizes_are_32_bit() -> Outcome {
     ];
     for &(fmt, size) in sizes {
         let got = calcsize(fmt);
-        ensure!(got == Ok(size), "calcsize({fmt:?}) = {got:?}, expected {size}");
+        ensure!(
+            got == Ok(size),
+            "calcsize({fmt:?}) = {got:?}, expected {size}"
+        );
     }
-    ensure!(calcsize("2147483648x").is_err(), "a record over isize::MAX must be refused");
+    ensure!(
+        calcsize("2147483648x").is_err(),
+        "a record over isize::MAX must be refused"
+    );
     let long = Format::parse("@l").map_err(|e| fail(format_args!("{e}")))?;
     let mut buf = [0u8; 4];
     ensure!(long.pack(&mut buf, &[Value::Int(-1)]).is_ok(), "pack @l -1");
@@ -141,7 +147,9 @@ pub fn struct_vectors() -> Outcome {
                     'L' | 'N' | 'P' => 'I',
                     other => other,
                 };
-                ilp32.push(c).map_err(|_| fail(format_args!("line {}: long fmt", case.line)))?;
+                ilp32
+                    .push(c)
+                    .map_err(|_| fail(format_args!("line {}: long fmt", case.line)))?;
             }
             let want = run(&ilp32, &case.op);
             ensure!(
@@ -164,15 +172,18 @@ pub fn struct_vectors() -> Outcome {
             (Expect::Error, Got::Error) => true,
             _ => false,
         };
-        ensure!(ok, "struct.jsonl line {}: {:?} gives {}", case.line, case.fmt, Show(&got));
+        ensure!(
+            ok,
+            "struct.jsonl line {}: {:?} gives {}",
+            case.line,
+            case.fmt,
+            Show(&got)
+        );
         exact += 1;
     }
     info!(
         "struct vectors: {=usize} exact, {=usize} by ILP32 substitution, {=usize} native-P pack/unpack not applicable, {=usize} not embedded (flash)",
-        exact,
-        equivalent,
-        not_applicable,
-        STRUCT_LEFT_OUT
+        exact, equivalent, not_applicable, STRUCT_LEFT_OUT
     );
     ensure!(exact > 1_000, "only {exact} struct vectors matched exactly");
     Ok(())
@@ -183,17 +194,21 @@ pub fn inet_vectors() -> Outcome {
     for case in INET_CASES {
         let family = if case.v6 { Family::Inet6 } else { Family::Inet };
         let got: Result<heapless::Vec<u8, 64>, ()> = match case.op {
-            InetOp::Aton => inet::inet_aton(case.input).map(|a| bytes(&a.octets())).map_err(drop),
+            InetOp::Aton => inet::inet_aton(case.input)
+                .map(|a| bytes(&a.octets()))
+                .map_err(drop),
             InetOp::Pton => inet::inet_pton(family, case.input)
                 .map(|a| match a {
                     IpAddr::V4(v4) => bytes(&v4.octets()),
                     IpAddr::V6(v6) => bytes(&v6.octets()),
                 })
                 .map_err(drop),
-            InetOp::Ntoa => inet::inet_ntoa(case.input).map(|t| bytes(t.as_bytes())).map_err(drop),
-            InetOp::Ntop => {
-                inet::inet_ntop(family, case.input).map(|t| bytes(t.as_bytes())).map_err(drop)
-            }
+            InetOp::Ntoa => inet::inet_ntoa(case.input)
+                .map(|t| bytes(t.as_bytes()))
+                .map_err(drop),
+            InetOp::Ntop => inet::inet_ntop(family, case.input)
+                .map(|t| bytes(t.as_bytes()))
+                .map_err(drop),
         };
         let ok = match (case.expect, &got) {
             (None, Err(())) => true,

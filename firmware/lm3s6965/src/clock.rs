@@ -56,7 +56,10 @@ static MILLIS_LO: AtomicU32 = AtomicU32::new(0);
 static MILLIS_HI: AtomicU32 = AtomicU32::new(0);
 
 /// The millisecond clock, as a core [`Clock`] (for the portsock `Stack` and the drivers).
-#[allow(dead_code, reason = "the core machines' drivers take it once main runs them")]
+#[allow(
+    dead_code,
+    reason = "the core machines' drivers take it once main runs them"
+)]
 #[derive(Clone, Copy, Debug)]
 pub struct SysTickClock;
 

@@ -33,7 +33,10 @@ pub enum Action {
 }
 
 /// Answers every pending command on `socket` (non-blocking).
-pub fn serve(socket: &mut UdpSocket<'_, 'static, enet::Enet, SysTickPlatform>, stack: &FwStack) -> Action {
+pub fn serve(
+    socket: &mut UdpSocket<'_, 'static, enet::Enet, SysTickPlatform>,
+    stack: &FwStack,
+) -> Action {
     let mut action = Action::Continue;
     let mut command = [0u8; 16];
     while let Ok(Some(got)) = socket.recv_from(&mut command, None) {
@@ -54,7 +57,12 @@ pub fn serve(socket: &mut UdpSocket<'_, 'static, enet::Enet, SysTickPlatform>, s
             _ => answer.text("unknown command"),
         }
         let stats = stack.with_device(|d| d.stats());
-        info!("control: {=[u8]:a} -> {=[u8]:a} ({})", command, answer.as_bytes(), stats);
+        info!(
+            "control: {=[u8]:a} -> {=[u8]:a} ({})",
+            command,
+            answer.as_bytes(),
+            stats
+        );
         if socket.send_to(answer.as_bytes(), &got.from).is_err() {
             warn!("control: no room to answer");
         }
