@@ -41,6 +41,7 @@ extern crate std;
 
 pub mod drive;
 pub mod echo;
+mod log;
 pub mod mem;
 pub mod multicast;
 pub mod record;

@@ -380,6 +380,11 @@ impl<'a, B: Buffer> MulticastReceiver<'a, B> {
 
     /// A datagram arrived in [`recv_buf`](Self::recv_buf).
     pub fn handle_received(&mut self, received: Received<SocketAddr>) {
+        crate::log::debug!(
+            "multicast receiver: {=usize} bytes from {}",
+            received.len,
+            received.from
+        );
         self.inner.handle_received(received, true);
     }
 

@@ -271,6 +271,7 @@ impl<'f, B: Buffer> RecordReceiver<'f, B> {
     pub fn handle_read(&mut self, n: usize) -> Result<(), RecordError> {
         let room = self.format.size() - self.filled;
         if n > room {
+            crate::log::warning!("record: {=usize} bytes where {=usize} were left", n, room);
             self.failed = true;
             return Err(RecordError::Overrun { len: n, room });
         }
@@ -285,6 +286,11 @@ impl<'f, B: Buffer> RecordReceiver<'f, B> {
     /// [`RecordError::Truncated`] if the record is not complete.
     pub fn handle_peer_closed(&mut self) -> Result<(), RecordError> {
         if !self.is_complete() {
+            crate::log::warning!(
+                "record: peer closed after {=usize} of {=usize} bytes",
+                self.filled,
+                self.format.size()
+            );
             self.failed = true;
             return Err(RecordError::Truncated {
                 got: self.filled,

@@ -364,10 +364,15 @@ impl<'a, B: Buffer, A: PartialEq> DatagramEchoClient<'a, B, A> {
             return Ok(());
         }
         if self.attempts <= self.retries {
+            crate::log::debug!(
+                "datagram echo: no echo yet, attempt {=u32}",
+                self.attempts + 1
+            );
             self.phase = ClientPhase::Send;
             self.retry_pending = Some(self.attempts + 1);
             return Ok(());
         }
+        crate::log::warning!("datagram echo: lost after {=u32} attempts", self.attempts);
         self.phase = ClientPhase::Failed;
         Err(DatagramEchoError::Lost {
             attempts: self.attempts,

@@ -365,6 +365,10 @@ impl<B: Buffer> EchoSession<B> {
     /// None; the `Result` matches the client's.
     pub fn handle_peer_closed(&mut self) -> Result<(), EchoError> {
         if self.peer_closed == Flag::No {
+            crate::log::debug!(
+                "echo session: peer closed after {=u64} bytes",
+                self.received_total
+            );
             self.peer_closed = Flag::Pending;
         }
         Ok(())
