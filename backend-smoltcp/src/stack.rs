@@ -425,18 +425,7 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
             // call): let the caller step its sockets first.
             return;
         }
-        let now = inner.platform.now();
-        let mut delay = inner.iface.poll_delay(now, &inner.sockets);
-        if let Some(deadline) = deadline {
-            let left = to_net(deadline) - now;
-            let left = if to_net(deadline) <= now {
-                smoltcp::time::Duration::ZERO
-            } else {
-                left
-            };
-            delay = Some(delay.map_or(left, |d| d.min(left)));
-        }
-        inner.platform.wait(delay);
+        inner.idle(deadline.map(to_net));
     }
 
     /// Polls until every dropped stream has finished closing (its FIN sent and acknowledged)
@@ -544,16 +533,10 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
             if nonblocking {
                 return Err(Error::WouldBlock);
             }
-            let now = inner.platform.now();
-            let mut delay = inner.iface.poll_delay(now, &inner.sockets);
-            if let Some(deadline) = deadline {
-                if now >= deadline {
-                    return Err(Error::TimedOut);
-                }
-                let left = deadline - now;
-                delay = Some(delay.map_or(left, |d| d.min(left)));
+            if deadline.is_some_and(|d| inner.platform.now() >= d) {
+                return Err(Error::TimedOut);
             }
-            inner.platform.wait(delay);
+            inner.idle(deadline);
         }
     }
 
@@ -572,6 +555,22 @@ impl<D: Device, P: Platform> Clock for Stack<'_, D, P> {
 }
 
 impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
+    /// Waits through the platform until the interface's next timer or `deadline`, whichever
+    /// comes first (a frame arriving may end it sooner).
+    fn idle(&mut self, deadline: Option<NetInstant>) {
+        let now = self.platform.now();
+        let mut delay = self.iface.poll_delay(now, &self.sockets);
+        if let Some(deadline) = deadline {
+            let left = if deadline > now {
+                deadline - now
+            } else {
+                smoltcp::time::Duration::ZERO
+            };
+            delay = Some(delay.map_or(left, |d| d.min(left)));
+        }
+        self.platform.wait(delay);
+    }
+
     /// Polls until the interface has nothing more to do: a frame it just sent may already be
     /// waiting to be received (a `Loopback` device, or a fast peer), and `poll_delay` does
     /// not know about frames in the device. Bounded, so a flood cannot starve the caller.

@@ -225,16 +225,8 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
             } else {
                 let mut stream =
                     TcpStream::connect(server, timeout).map_err(|e| CliError::new("--addr", e))?;
-                stream
-                    .set_read_timeout(timeout.map(Duration::from))
-                    .map_err(|e| CliError::new("--timeout", e))?;
-                out.line(format_args!(
-                    "connecting to {} port {}",
-                    hp.host_text(),
-                    hp.port
-                ));
-                let peer = PyAddr(server).to_string();
-                stream_client(&mut stream, &message, chunk, &peer, &mut out)?;
+                let timeout = timeout.map(Duration::from);
+                tcp_client(&mut stream, &hp, server, timeout, &message, chunk, &mut out)?;
             }
         }
         Endpoint::Unix(path) => {
@@ -312,9 +304,8 @@ fn smoltcp_client(
     let server = super::smol::peer_addr(&stack, &hp, "--addr")?;
     let mut out = Out::stdout();
     if proto == Proto::Udp {
-        let any = client_bind_addr(server);
-        let mut socket = SmolUdp::bind(&stack, SocketAddr::new(any.ip(), 0))
-            .map_err(|e| CliError::new("udp", e))?;
+        let mut socket =
+            SmolUdp::bind(&stack, client_bind_addr(server)).map_err(|e| CliError::new("udp", e))?;
         let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
         datagram_client_on(&mut socket, &stack, server, message, chunk, wait, &mut out)?;
     } else {
@@ -322,16 +313,7 @@ fn smoltcp_client(
         let mut stream =
             SmolStream::connect(&stack, server, timeout.or(Some(Duration::from_secs(30))))
                 .map_err(|e| CliError::new(format_args!("--addr {server}"), e))?;
-        stream
-            .set_read_timeout(timeout)
-            .map_err(|e| CliError::new("--timeout", e))?;
-        out.line(format_args!(
-            "connecting to {} port {}",
-            hp.host_text(),
-            hp.port
-        ));
-        let peer = PyAddr(server).to_string();
-        stream_client(&mut stream, message, chunk, &peer, &mut out)?;
+        tcp_client(&mut stream, &hp, server, timeout, message, chunk, &mut out)?;
     }
     super::smol::linger(&stack);
     Ok(())
@@ -383,6 +365,36 @@ where
         served += 1;
     }
     Ok(echoed)
+}
+
+/// The chapter's TCP client on a connected `stream`, on either backend: the read timeout,
+/// `connecting to HOST port N`, then [`stream_client`].
+///
+/// # Errors
+///
+/// As [`stream_client`]; a timeout the socket refuses.
+fn tcp_client<S>(
+    stream: &mut S,
+    hp: &HostPort,
+    server: SocketAddr,
+    timeout: Option<Duration>,
+    message: &[u8],
+    chunk: usize,
+    out: &mut Out,
+) -> Result<(), CliError>
+where
+    S: Stream<Error: fmt::Display> + Blocking,
+{
+    stream
+        .set_read_timeout(timeout)
+        .map_err(|e| CliError::new("--timeout", e))?;
+    out.line(format_args!(
+        "connecting to {} port {}",
+        hp.host_text(),
+        hp.port
+    ));
+    let peer = PyAddr(server).to_string();
+    stream_client(stream, message, chunk, &peer, out)
 }
 
 /// Sends `message` over a connected `stream` and reads the echo `chunk` bytes at a time,
