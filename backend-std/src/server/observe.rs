@@ -7,7 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use portsock_core::echo::stream::SessionEvent;
-use portsock_core::wire::repr::PyBytes;
+use portsock_core::wire::repr::{PyAddr, PyBytes};
 
 use crate::unix::UnixAddr;
 
@@ -161,15 +161,7 @@ impl<W: io::Write> Observer for ChapterLines<W> {
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Tcp(SocketAddr::V4(a)) => write!(f, "('{}', {})", a.ip(), a.port()),
-            Self::Tcp(SocketAddr::V6(a)) => write!(
-                f,
-                "('{}', {}, {}, {})",
-                a.ip(),
-                a.port(),
-                a.flowinfo(),
-                a.scope_id()
-            ),
+            Self::Tcp(addr) => write!(f, "{}", PyAddr(*addr)),
             Self::Unix(a) => write!(f, "{a}"),
         }
     }
