@@ -9,22 +9,29 @@
 //! socket into `io::ErrorKind::TimedOut`. Change the mode only through the wrapper
 //! ([`Blocking::set_nonblocking`](portsock_core::transport::Blocking::set_nonblocking)), never
 //! through a borrowed descriptor.
+//!
+//! It also remembers `shutdown(SHUT_RD)`: Linux TCP and Unix stream sockets go on returning
+//! bytes that were queued, or that the peer sends afterwards, where the contract says reads end
+//! at once ([`Shutdown::Read`]), so [`Sock::read`] answers end of stream itself.
 
 use std::io::{self, Read as _};
 use std::os::fd::AsFd;
 
 use libc::c_int;
 use portsock_core::time::{Clock as _, Duration, Instant};
+use portsock_core::transport::Shutdown;
 use socket2::{SockAddr, Socket};
 
 use crate::sys;
+use crate::tcp::std_shutdown;
 use crate::time::SystemClock;
 
-/// A socket and its blocking mode.
+/// A socket, its blocking mode, and whether reading was shut down.
 #[derive(Debug)]
 pub(crate) struct Sock {
     socket: Socket,
     nonblocking: bool,
+    read_shut: bool,
 }
 
 /// Which timeout an operation waits on, for the "timed out" message.
@@ -41,6 +48,7 @@ impl Sock {
         Self {
             socket,
             nonblocking: false,
+            read_shut: false,
         }
     }
 
@@ -50,6 +58,7 @@ impl Sock {
         Ok(Self {
             socket,
             nonblocking,
+            read_shut: false,
         })
     }
 
@@ -109,9 +118,17 @@ impl Sock {
         )
     }
 
+    /// `shutdown(2)` of a stream; after [`Shutdown::Read`] (or `Both`) every read is end of
+    /// stream, whatever the kernel still holds or receives.
+    pub(crate) fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
+        self.socket.shutdown(std_shutdown(how))?;
+        self.read_shut |= matches!(how, Shutdown::Read | Shutdown::Both);
+        Ok(())
+    }
+
     /// `read(2)`-like receive on a stream, retrying `EINTR`.
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
+        if buf.is_empty() || self.read_shut {
             return Ok(0);
         }
         loop {
@@ -169,6 +186,7 @@ impl Sock {
                     let sock = Self {
                         socket,
                         nonblocking: true,
+                        read_shut: false,
                     };
                     return Ok((sock, peer));
                 }
@@ -239,6 +257,9 @@ impl Sock {
 
     /// Whether a read would not block now (data, end of stream or an error is pending).
     pub(crate) fn read_ready(&self) -> io::Result<bool> {
+        if self.read_shut {
+            return Ok(true);
+        }
         self.ready(libc::POLLIN)
     }
 

@@ -282,7 +282,7 @@ impl Stream for TcpStream {
     type Addr = SocketAddr;
 
     fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
-        self.sock.socket().shutdown(std_shutdown(how))
+        self.sock.shutdown(how)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
