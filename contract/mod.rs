@@ -29,8 +29,8 @@ use core::fmt::Debug;
 
 use portsock_core::time::{Duration, Instant};
 use portsock_core::transport::{
-    Blocking, Datagram, Error as _, ErrorKind, Listener, Read, Shutdown, Stream, TransportError,
-    Write,
+    Blocking, Datagram, Error as _, ErrorKind, Listener, Read, ReadReady, Shutdown, Stream,
+    TransportError, Write,
 };
 
 /// How long a call that should succeed may take before the test calls it a failure.
@@ -48,11 +48,20 @@ pub trait Harness {
     /// The address of a stream or listener.
     type Addr: PartialEq + Clone + Debug;
     /// A connected stream.
-    type Stream: Stream<Addr = Self::Addr> + Blocking;
+    type Stream: Stream<Addr = Self::Addr> + Blocking + ReadReady;
     /// A listener handing out [`Self::Stream`]s.
     type Listener: Listener<Addr = Self::Addr, Stream = Self::Stream> + Blocking;
     /// A bound datagram socket.
     type Datagram: Datagram<Addr: PartialEq> + Blocking;
+
+    /// Whether reads after a reset fail again (`true`: smoltcp, mem) or return end of stream
+    /// (`false`: the kernel reports `ECONNRESET` once). The first read fails everywhere.
+    const RESET_REPEATS: bool;
+
+    /// Whether the peer's writes fail with `BrokenPipe` once this end shut down reading
+    /// (`true`: Unix stream sockets), or are accepted and never read (`false`: TCP on the
+    /// kernel and on smoltcp, mem).
+    const SHUTDOWN_READ_REFUSES_PEER: bool;
 
     /// The time on the clock the backend reads deadlines on.
     fn now(&self) -> Instant;
@@ -88,6 +97,8 @@ macro_rules! contract_tests {
             datagram_deadline_overrides_the_read_timeout,
             datagram_would_block_and_timed_out_stay_apart,
             stream_would_block_and_timed_out_stay_apart,
+            stream_write_would_block_and_timed_out_stay_apart,
+            timeouts_read_back_and_zero_is_refused,
             accept_would_block_and_timed_out_stay_apart,
             stream_orderly_close_is_end_of_stream,
             stream_abort_is_connection_reset,
@@ -135,6 +146,30 @@ fn read_n<S: Stream + Blocking>(s: &mut S, n: usize) -> Vec<u8> {
     let mut got = vec![0u8; n];
     s.read_exact(&mut got).expect("read the bytes sent");
     got
+}
+
+/// Waits (at most `GUARD` on the harness's clock) until `s` has something to read.
+fn wait_read_ready<H: Harness>(h: &H, s: &mut H::Stream) {
+    let until = h.now() + GUARD;
+    while !s.read_ready().expect("read_ready") {
+        assert!(h.now() < until, "nothing arrived");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Writes `chunk` again and again until a write fails (at most 64 MiB), returning the error.
+fn write_until_error<S: Stream>(s: &mut S, chunk: &[u8]) -> S::Error {
+    let mut total = 0usize;
+    loop {
+        match s.write(chunk) {
+            Ok(n) => total += n,
+            Err(e) => return e,
+        }
+        assert!(
+            total < 64 << 20,
+            "64 MiB written and the buffers are not full"
+        );
+    }
 }
 
 /// Asserts `e` is "would block" and nothing else.
@@ -274,6 +309,52 @@ pub fn stream_would_block_and_timed_out_stay_apart<H: Harness>(h: &H) {
     assert_eq!(read_n(&mut s, 1), b"x", "the stream still works");
 }
 
+/// A stream write: with the peer reading nothing, non-blocking writes end in would-block once
+/// the buffers are full; a blocking write with a write timeout then times out.
+pub fn stream_write_would_block_and_timed_out_stay_apart<H: Harness>(h: &H) {
+    let (mut c, _s) = pair(h);
+    let chunk = [0x55u8; 16 * 1024];
+    c.set_write_timeout(Some(SHORT)).expect("set write timeout");
+    c.set_nonblocking(true).expect("non-blocking");
+    let e = write_until_error(&mut c, &chunk);
+    assert_would_block(&e);
+    c.set_nonblocking(false).expect("blocking");
+    let e = write_until_error(&mut c, &chunk);
+    assert_timed_out(&e);
+}
+
+/// Timeouts read back as set (or longer: the kernel rounds up to its tick), `None` is
+/// "forever", and a zero timeout is refused as invalid input on every kind of socket.
+pub fn timeouts_read_back_and_zero_is_refused<H: Harness>(h: &H) {
+    let (mut c, _s) = pair(h);
+    c.set_read_timeout(Some(SHORT)).expect("set read timeout");
+    c.set_write_timeout(Some(LONGER))
+        .expect("set write timeout");
+    let read = c.read_timeout().expect("read timeout").expect("set");
+    let write = c.write_timeout().expect("write timeout").expect("set");
+    assert!(read >= SHORT && write >= LONGER, "{read} {write}");
+    c.set_read_timeout(None).expect("no read timeout");
+    assert_eq!(c.read_timeout().expect("read timeout"), None);
+    let zero = Some(Duration::ZERO);
+    let mut d = h.bind();
+    let mut l = h.listen();
+    for e in [
+        c.set_read_timeout(zero).expect_err("zero read timeout"),
+        c.set_write_timeout(zero).expect_err("zero write timeout"),
+    ] {
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
+    }
+    let e = d
+        .set_read_timeout(zero)
+        .expect_err("zero timeout on a datagram socket");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
+    let e = l
+        .set_read_timeout(zero)
+        .expect_err("zero timeout on a listener");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e:?}");
+    assert_eq!(c.read_timeout().expect("read timeout"), None, "unchanged");
+}
+
 /// `accept`: non-blocking with nobody connecting is would-block, blocking with a timeout is
 /// timed out.
 pub fn accept_would_block_and_timed_out_stay_apart<H: Harness>(h: &H) {
@@ -297,9 +378,20 @@ pub fn stream_orderly_close_is_end_of_stream<H: Harness>(h: &H) {
     drop(c);
     assert_eq!(read_to_eof(&mut s), b"bye");
     assert_eq!(s.read(&mut [0u8; 8]).expect("read after end of stream"), 0);
+    s.set_nonblocking(true).expect("non-blocking");
+    assert_eq!(
+        s.read(&mut [0u8; 8])
+            .expect("end of stream is not would-block"),
+        0
+    );
+    assert!(
+        s.read_ready().expect("read_ready"),
+        "end of stream is ready"
+    );
 }
 
-/// The peer's abort is not end of stream: the read fails with `ConnectionReset`.
+/// The peer's abort is not end of stream: the next read fails with `ConnectionReset`; later
+/// reads fail again or read end of stream as [`Harness::RESET_REPEATS`] says.
 pub fn stream_abort_is_connection_reset<H: Harness>(h: &H) {
     let (c, mut s) = pair(h);
     // Bytes the aborting end never reads: on Unix sockets they are what makes the close a
@@ -312,6 +404,13 @@ pub fn stream_abort_is_connection_reset<H: Harness>(h: &H) {
         .expect_err("the peer aborted: a reset, not end of stream");
     assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e:?}");
     assert!(!e.is_would_block());
+    let again = s.read(&mut [0u8; 8]);
+    if H::RESET_REPEATS {
+        let e = again.expect_err("the reset is reported again");
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e:?}");
+    } else {
+        assert_eq!(again.expect("end of stream after the reset"), 0);
+    }
 }
 
 /// `Shutdown::Write`: the peer reads what was sent and then end of stream; writing again
@@ -331,14 +430,37 @@ pub fn shutdown_write_is_the_peers_end_of_stream<H: Harness>(h: &H) {
     );
 }
 
-/// `Shutdown::Read`: a read returns end of stream at once (no wait, no error), and writing
-/// still works. (What becomes of bytes the peer sends afterwards differs by backend; see
-/// [`Shutdown::Read`].)
+/// `Shutdown::Read`: reads return end of stream at once (no wait, no error), even with bytes
+/// received before and sent after; writing still works. The peer's later writes fail or not
+/// as [`Harness::SHUTDOWN_READ_REFUSES_PEER`] says.
 pub fn shutdown_read_ends_reading_and_keeps_writing<H: Harness>(h: &H) {
     let (mut c, mut s) = pair(h);
+    c.write_all(b"before").expect("write");
+    wait_read_ready(h, &mut s);
     s.shutdown(Shutdown::Read).expect("shutdown read");
     s.set_read_timeout(Some(GUARD)).expect("set read timeout");
-    assert_eq!(s.read(&mut [0u8; 8]).expect("read after shutdown(Read)"), 0);
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        s.read(&mut buf).expect("read after shutdown(Read)"),
+        0,
+        "bytes queued before"
+    );
+    let late = c.write(b"after");
+    if H::SHUTDOWN_READ_REFUSES_PEER {
+        let e = late.expect_err("the peer may not write any more");
+        assert_eq!(e.kind(), ErrorKind::BrokenPipe, "{e:?}");
+    } else {
+        late.expect("the peer's write is accepted");
+    }
+    assert_eq!(
+        s.read(&mut buf).expect("read after shutdown(Read)"),
+        0,
+        "bytes sent after"
+    );
+    assert!(
+        s.read_ready().expect("read_ready"),
+        "end of stream is ready"
+    );
     s.write_all(b"still").expect("write after shutdown(Read)");
     assert_eq!(read_n(&mut c, 5), b"still");
 }

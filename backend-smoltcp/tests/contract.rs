@@ -6,6 +6,7 @@
 #[path = "../../contract/mod.rs"]
 mod contract;
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 
 use portsock_core::time::{Clock as _, Instant};
@@ -16,12 +17,13 @@ use portsock_smoltcp::{
     parse_cidr,
 };
 
-/// The port every listener takes: one listener per test, one stack per test.
-const PORT: u16 = 10_000;
+/// The first listener's port; each further listener on the stack takes the next.
+const FIRST_PORT: u16 = 10_000;
 
 /// A `Loopback` stack on platform `P`, leaked so its sockets are `'static` (one per test).
 struct Smol<P: Platform + 'static> {
     stack: &'static Stack<'static, Loopback, P>,
+    next_port: Cell<u16>,
 }
 
 impl<P: Platform + 'static> Smol<P> {
@@ -31,10 +33,11 @@ impl<P: Platform + 'static> Smol<P> {
             .expect("an address");
         let stack = Stack::new(&config, Loopback::new(Medium::Ip), platform, vec![])
             .expect("a loopback stack");
-        stack.add_tcp_sockets(4, 4096, 4096).expect("TCP sockets");
+        stack.add_tcp_sockets(8, 4096, 4096).expect("TCP sockets");
         stack.add_udp_sockets(3, 4, 1024).expect("UDP sockets");
         Self {
             stack: Box::leak(Box::new(stack)),
+            next_port: Cell::new(FIRST_PORT),
         }
     }
 }
@@ -45,12 +48,17 @@ impl<P: Platform + 'static> contract::Harness for Smol<P> {
     type Listener = TcpListener<'static, 'static, Loopback, P>;
     type Datagram = UdpSocket<'static, 'static, Loopback, P>;
 
+    const RESET_REPEATS: bool = true;
+    const SHUTDOWN_READ_REFUSES_PEER: bool = false;
+
     fn now(&self) -> Instant {
         self.stack.now()
     }
 
     fn listen(&self) -> Self::Listener {
-        TcpListener::bind(self.stack, SocketAddr::from(([127, 0, 0, 1], PORT)), 2).expect("listen")
+        let port = self.next_port.get();
+        self.next_port.set(port + 1);
+        TcpListener::bind(self.stack, SocketAddr::from(([127, 0, 0, 1], port)), 2).expect("listen")
     }
 
     fn connect(&self, listener: &Self::Listener) -> Self::Stream {

@@ -27,6 +27,10 @@ impl contract::Harness for Inet {
     type Listener = TcpListener;
     type Datagram = UdpSocket;
 
+    // The kernel reports ECONNRESET once, then end of stream.
+    const RESET_REPEATS: bool = false;
+    const SHUTDOWN_READ_REFUSES_PEER: bool = false;
+
     fn now(&self) -> Instant {
         SystemClock.now()
     }
@@ -82,6 +86,10 @@ impl contract::Harness for Unix {
     type Stream = UnixStream;
     type Listener = UnixListener;
     type Datagram = UnixDatagram;
+
+    const RESET_REPEATS: bool = false;
+    // A Unix stream socket refuses writes to a peer that shut down reading (EPIPE).
+    const SHUTDOWN_READ_REFUSES_PEER: bool = true;
 
     fn now(&self) -> Instant {
         SystemClock.now()

@@ -37,6 +37,9 @@ impl contract::Harness for Mem {
     type Listener = MemListener<'static, STREAM_BUF>;
     type Datagram = MemSocket<'static, 8, 4, 64>;
 
+    const RESET_REPEATS: bool = true;
+    const SHUTDOWN_READ_REFUSES_PEER: bool = false;
+
     fn now(&self) -> Instant {
         self.clock.now()
     }
