@@ -20,9 +20,9 @@
 //! The tests run each side in turn on one thread, as a firmware main loop would: a write is
 //! made before the read that takes it, and every read that should succeed has a generous
 //! guard timeout, so a broken backend fails instead of hanging. Nothing asserts how long an
-//! operation took beyond "not before its deadline", so a busy machine cannot fail them. The
-//! harness is deliberately small (no borrowed sockets, no threads) so that an async variant for
-//! the async backends can mirror it with `async fn`s.
+//! operation took beyond "not before its deadline" (and within the 5 s guard), so a busy
+//! machine cannot fail them. The harness is deliberately small (no borrowed sockets, no
+//! threads) so that an async variant for the async backends can mirror it with `async fn`s.
 #![allow(dead_code, unreachable_pub)]
 
 use core::fmt::Debug;
@@ -75,8 +75,8 @@ pub trait Harness {
     /// A fresh datagram socket bound to a loopback address (or a fresh path).
     fn bind(&self) -> Self::Datagram;
 
-    /// Closes `stream` abortively: TCP sends a RST (`SO_LINGER` 0); the in-memory transport
-    /// resets the pair. A Unix stream socket has no RST: Linux reports `ECONNRESET` to the
+    /// Closes `stream` abortively: TCP sends a RST (`SO_LINGER` 0 on the host,
+    /// `TcpStream::abort` on smoltcp); the in-memory transport resets the pair. A Unix stream socket has no RST: Linux reports `ECONNRESET` to the
     /// peer when a socket closes with bytes unread, which the test arranges, so closing is
     /// the abort there.
     fn abort(&self, stream: Self::Stream);
@@ -193,7 +193,8 @@ fn assert_timed_out<E: TransportError + portsock_core::transport::Error + Debug>
 }
 
 /// A datagram longer than the buffer: `Received::len` is its full size, the buffer holds its
-/// first bytes, and the rest is gone (the next receive is the next datagram).
+/// first bytes, and the rest is gone (the next receive is the next datagram). An empty
+/// datagram is received as one of length 0, and an empty buffer still learns the length.
 pub fn datagram_truncation_reports_the_full_length<H: Harness>(h: &H) {
     let mut a = h.bind();
     let mut b = h.bind();
@@ -219,6 +220,18 @@ pub fn datagram_truncation_reports_the_full_length<H: Harness>(h: &H) {
         "the cut-off bytes were discarded, not delivered"
     );
     assert_eq!(&buf[..2], b"ab");
+    a.send_to(b"", &to).expect("send an empty datagram");
+    a.send_to(b"xyz", &to).expect("send 3 bytes");
+    let got = b
+        .recv_from(&mut buf, Some(h.now() + GUARD))
+        .expect("receive")
+        .expect("the empty datagram, not a timeout");
+    assert_eq!(got.len, 0);
+    let got = b
+        .recv_from(&mut [], Some(h.now() + GUARD))
+        .expect("receive into an empty buffer")
+        .expect("a datagram");
+    assert_eq!(got.len, 3, "an empty buffer still learns the length");
 }
 
 /// A datagram already waiting is delivered even when the deadline has passed; with nothing
