@@ -266,8 +266,8 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
 
     /// Closes the connection abortively, as `SO_LINGER` 0 and `close` do on the kernel: a RST
     /// goes out on the next poll (made here), bytes not sent or not read are discarded, and
-    /// the peer's next read fails with [`Error::ConnectionReset`] instead of reading end of
-    /// stream. Dropping a stream, by contrast, closes it gracefully.
+    /// the peer's next read fails with a connection reset (`ErrorKind::ConnectionReset`)
+    /// instead of reading end of stream. Dropping a stream, by contrast, closes it gracefully.
     pub fn abort(self) {
         self.with(tcp::Socket::abort);
         self.stack.poll();
