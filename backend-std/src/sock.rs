@@ -12,7 +12,10 @@
 //!
 //! It also remembers `shutdown(SHUT_RD)`: Linux TCP and Unix stream sockets go on returning
 //! bytes that were queued, or that the peer sends afterwards, where the contract says reads end
-//! at once ([`Shutdown::Read`]), so [`Sock::read`] answers end of stream itself.
+//! at once ([`Shutdown::Read`]), so [`Sock::read`] answers end of stream itself. And whether a
+//! timeout was ever set: Linux copies a TCP listener's `SO_RCVTIMEO` / `SO_SNDTIMEO` into the
+//! sockets it accepts, where the contract (and a Unix listener) starts them without, so
+//! [`Sock::accept`] clears them then.
 
 use std::io::{self, Read as _};
 use std::os::fd::AsFd;
@@ -26,12 +29,14 @@ use crate::sys;
 use crate::tcp::std_shutdown;
 use crate::time::SystemClock;
 
-/// A socket, its blocking mode, and whether reading was shut down.
+/// A socket, its blocking mode, whether reading was shut down, and whether it may have a
+/// timeout set.
 #[derive(Debug)]
 pub(crate) struct Sock {
     socket: Socket,
     nonblocking: bool,
     read_shut: bool,
+    timeouts: bool,
 }
 
 /// Which timeout an operation waits on, for the "timed out" message.
@@ -49,16 +54,19 @@ impl Sock {
             socket,
             nonblocking: false,
             read_shut: false,
+            timeouts: false,
         }
     }
 
     /// Wraps a socket of unknown mode, asking the kernel which it is.
     pub(crate) fn adopt(socket: Socket) -> io::Result<Self> {
         let nonblocking = socket.nonblocking()?;
+        let timeouts = socket.read_timeout()?.is_some() || socket.write_timeout()?.is_some();
         Ok(Self {
             socket,
             nonblocking,
             read_shut: false,
+            timeouts,
         })
     }
 
@@ -76,7 +84,7 @@ impl Sock {
         Ok(())
     }
 
-    pub(crate) fn set_timeout(&self, side: Side, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_timeout(&mut self, side: Side, timeout: Option<Duration>) -> io::Result<()> {
         // A zero `timeval` means "wait forever" to the kernel; refuse it as std does.
         if timeout.is_some_and(Duration::is_zero) {
             return Err(io::Error::new(
@@ -88,6 +96,7 @@ impl Sock {
             ));
         }
         let timeout = timeout.map(std::time::Duration::from);
+        self.timeouts |= timeout.is_some();
         match side {
             Side::Read => self.socket.set_read_timeout(timeout),
             Side::Write => self.socket.set_write_timeout(timeout),
@@ -161,15 +170,30 @@ impl Sock {
         }
     }
 
-    /// `accept(2)`, retrying `EINTR`.
+    /// `accept(2)`, retrying `EINTR`; the new socket has no timeouts (see the module doc).
     pub(crate) fn accept(&self) -> io::Result<(Socket, SockAddr)> {
         loop {
             match self.socket.accept() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.timed_out(e, "accept", Side::Read)),
-                Ok(pair) => return Ok(pair),
+                Ok((socket, peer)) => {
+                    self.clear_inherited_timeouts(&socket)?;
+                    return Ok((socket, peer));
+                }
             }
         }
+    }
+
+    /// Clears the timeouts Linux copied from this TCP listener into `accepted`; nothing to do
+    /// (and no system call) if this socket never had one.
+    fn clear_inherited_timeouts(&self, accepted: &Socket) -> io::Result<()> {
+        if self.timeouts {
+            accepted
+                .set_read_timeout(None)
+                .and_then(|()| accepted.set_write_timeout(None))
+                .map_err(|e| context(e, "clearing an accepted socket's inherited timeouts"))?;
+        }
+        Ok(())
     }
 
     /// `accept4(2)` with `SOCK_NONBLOCK`, retrying `EINTR`: the new socket is non-blocking
@@ -183,10 +207,12 @@ impl Sock {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.timed_out(e, "accept", Side::Read)),
                 Ok((socket, peer)) => {
+                    self.clear_inherited_timeouts(&socket)?;
                     let sock = Self {
                         socket,
                         nonblocking: true,
                         read_shut: false,
+                        timeouts: false,
                     };
                     return Ok((sock, peer));
                 }

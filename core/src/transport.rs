@@ -224,7 +224,8 @@ pub trait Listener: ErrorType<Error: TransportError> {
     type Stream: Stream<Addr = Self::Addr>;
 
     /// Waits for the next connection and returns it with the peer's address (`accept(2)`); in
-    /// non-blocking mode fails with a would-block error when none is pending.
+    /// non-blocking mode fails with a would-block error when none is pending. The stream starts
+    /// in blocking mode without timeouts, whatever the listener's mode and timeouts.
     ///
     /// # Errors
     ///
