@@ -119,7 +119,8 @@ macro_rules! contract_tests {
 }
 pub(crate) use contract_tests;
 
-/// A connected pair: `(client, accepted server end)`.
+/// A connected pair: `(client, accepted server end)`. The listener is gone by then: accepted
+/// streams do not depend on it.
 pub fn pair<H: Harness>(h: &H) -> (H::Stream, H::Stream) {
     let mut listener = h.listen();
     let client = h.connect(&listener);
@@ -369,7 +370,7 @@ pub fn timeouts_read_back_and_zero_is_refused<H: Harness>(h: &H) {
 }
 
 /// `accept`: non-blocking with nobody connecting is would-block, blocking with a timeout is
-/// timed out.
+/// timed out; a stream accepted by a non-blocking listener starts blocking, without a timeout.
 pub fn accept_would_block_and_timed_out_stay_apart<H: Harness>(h: &H) {
     let mut listener = h.listen();
     listener
@@ -380,6 +381,15 @@ pub fn accept_would_block_and_timed_out_stay_apart<H: Harness>(h: &H) {
     assert_would_block(&e);
     listener.set_nonblocking(false).expect("blocking");
     let e = listener.accept().map(|_| ()).expect_err("nobody connected");
+    assert_timed_out(&e);
+    listener.set_nonblocking(true).expect("non-blocking");
+    let _client = h.connect(&listener);
+    let (mut s, _) = listener.accept().expect("a client is waiting");
+    assert_eq!(s.read_timeout().expect("read timeout"), None);
+    s.set_read_timeout(Some(SHORT)).expect("set read timeout");
+    let e = s
+        .read(&mut [0u8; 8])
+        .expect_err("nothing sent: the accepted stream waits");
     assert_timed_out(&e);
 }
 
