@@ -54,8 +54,9 @@ pub trait Harness {
     /// A bound datagram socket.
     type Datagram: Datagram<Addr: PartialEq> + Blocking;
 
-    /// Whether reads after a reset fail again (`true`: smoltcp, mem) or return end of stream
-    /// (`false`: the kernel reports `ECONNRESET` once). The first read fails everywhere.
+    /// Whether later reads and writes report a reset again (`true`: smoltcp, mem), or it is
+    /// reported once, after which reads are end of stream and writes `BrokenPipe` (`false`:
+    /// the kernel). The first read after it fails with `ConnectionReset` everywhere.
     const RESET_REPEATS: bool;
 
     /// Whether the peer's writes fail with `BrokenPipe` once this end shut down reading
@@ -414,7 +415,7 @@ pub fn stream_orderly_close_is_end_of_stream<H: Harness>(h: &H) {
 }
 
 /// The peer's abort is not end of stream: the next read fails with `ConnectionReset`; later
-/// reads fail again or read end of stream as [`Harness::RESET_REPEATS`] says.
+/// reads and writes fail as [`Harness::RESET_REPEATS`] says.
 pub fn stream_abort_is_connection_reset<H: Harness>(h: &H) {
     let (c, mut s) = pair(h);
     // Bytes the aborting end never reads: on Unix sockets they are what makes the close a
@@ -428,11 +429,14 @@ pub fn stream_abort_is_connection_reset<H: Harness>(h: &H) {
     assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e:?}");
     assert!(!e.is_would_block());
     let again = s.read(&mut [0u8; 8]);
+    let write = s.write(b"x").expect_err("writing after a reset");
     if H::RESET_REPEATS {
         let e = again.expect_err("the reset is reported again");
         assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e:?}");
+        assert_eq!(write.kind(), ErrorKind::ConnectionReset, "{write:?}");
     } else {
         assert_eq!(again.expect("end of stream after the reset"), 0);
+        assert_eq!(write.kind(), ErrorKind::BrokenPipe, "{write:?}");
     }
 }
 

@@ -40,9 +40,10 @@
 //!   too.
 //! * The peer's **abort** (a TCP RST, `SO_LINGER` 0 on the host, `abort()` on the smoltcp and
 //!   in-memory streams; on a Unix stream socket, closing with bytes left unread) is not end of
-//!   stream: the next read fails with [`ErrorKind::ConnectionReset`]. Reads after that differ:
-//!   the kernel reports the reset once and then end of stream, smoltcp and the in-memory
-//!   transport go on failing.
+//!   stream: the next read fails with [`ErrorKind::ConnectionReset`]. After that they differ:
+//!   the kernel reports the reset once (then reads are end of stream and writes
+//!   [`ErrorKind::BrokenPipe`]), smoltcp and the in-memory transport go on failing with
+//!   `ConnectionReset`.
 //! * [`Stream::shutdown`] of either direction: see its doc.
 //!
 //! These rules, and the would-block / timed-out split above, are tested once for every
