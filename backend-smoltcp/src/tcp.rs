@@ -264,6 +264,16 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
         }
     }
 
+    /// Closes the connection abortively, as `SO_LINGER` 0 and `close` do on the kernel: a RST
+    /// goes out on the next poll (made here), bytes not sent or not read are discarded, and
+    /// the peer's next read fails with a connection reset (`ErrorKind::ConnectionReset`)
+    /// instead of reading end of stream. Dropping a stream, by contrast, closes it gracefully.
+    pub fn abort(self) {
+        self.with(tcp::Socket::abort);
+        self.stack.poll();
+        // Drop hands the (now closed) socket back to the stack.
+    }
+
     /// The connection's smoltcp state, for diagnostics.
     pub fn state(&self) -> tcp::State {
         self.stack

@@ -9,22 +9,34 @@
 //! socket into `io::ErrorKind::TimedOut`. Change the mode only through the wrapper
 //! ([`Blocking::set_nonblocking`](portsock_core::transport::Blocking::set_nonblocking)), never
 //! through a borrowed descriptor.
+//!
+//! It also remembers `shutdown(SHUT_RD)`: Linux TCP and Unix stream sockets go on returning
+//! bytes that were queued, or that the peer sends afterwards, where the contract says reads end
+//! at once ([`Shutdown::Read`]), so [`Sock::read`] answers end of stream itself. And whether a
+//! timeout was ever set: Linux copies a TCP listener's `SO_RCVTIMEO` / `SO_SNDTIMEO` into the
+//! sockets it accepts, where the contract (and a Unix listener) starts them without, so
+//! [`Sock::accept`] clears them then.
 
 use std::io::{self, Read as _};
 use std::os::fd::AsFd;
 
 use libc::c_int;
 use portsock_core::time::{Clock as _, Duration, Instant};
+use portsock_core::transport::Shutdown;
 use socket2::{SockAddr, Socket};
 
 use crate::sys;
+use crate::tcp::std_shutdown;
 use crate::time::SystemClock;
 
-/// A socket and its blocking mode.
+/// A socket, its blocking mode, whether reading was shut down, and whether it may have a
+/// timeout set.
 #[derive(Debug)]
 pub(crate) struct Sock {
     socket: Socket,
     nonblocking: bool,
+    read_shut: bool,
+    timeouts: bool,
 }
 
 /// Which timeout an operation waits on, for the "timed out" message.
@@ -41,15 +53,20 @@ impl Sock {
         Self {
             socket,
             nonblocking: false,
+            read_shut: false,
+            timeouts: false,
         }
     }
 
     /// Wraps a socket of unknown mode, asking the kernel which it is.
     pub(crate) fn adopt(socket: Socket) -> io::Result<Self> {
         let nonblocking = socket.nonblocking()?;
+        let timeouts = socket.read_timeout()?.is_some() || socket.write_timeout()?.is_some();
         Ok(Self {
             socket,
             nonblocking,
+            read_shut: false,
+            timeouts,
         })
     }
 
@@ -67,7 +84,7 @@ impl Sock {
         Ok(())
     }
 
-    pub(crate) fn set_timeout(&self, side: Side, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_timeout(&mut self, side: Side, timeout: Option<Duration>) -> io::Result<()> {
         // A zero `timeval` means "wait forever" to the kernel; refuse it as std does.
         if timeout.is_some_and(Duration::is_zero) {
             return Err(io::Error::new(
@@ -79,6 +96,7 @@ impl Sock {
             ));
         }
         let timeout = timeout.map(std::time::Duration::from);
+        self.timeouts |= timeout.is_some();
         match side {
             Side::Read => self.socket.set_read_timeout(timeout),
             Side::Write => self.socket.set_write_timeout(timeout),
@@ -109,9 +127,17 @@ impl Sock {
         )
     }
 
+    /// `shutdown(2)` of a stream; after [`Shutdown::Read`] (or `Both`) every read is end of
+    /// stream, whatever the kernel still holds or receives.
+    pub(crate) fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
+        self.socket.shutdown(std_shutdown(how))?;
+        self.read_shut |= matches!(how, Shutdown::Read | Shutdown::Both);
+        Ok(())
+    }
+
     /// `read(2)`-like receive on a stream, retrying `EINTR`.
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
+        if buf.is_empty() || self.read_shut {
             return Ok(0);
         }
         loop {
@@ -144,15 +170,30 @@ impl Sock {
         }
     }
 
-    /// `accept(2)`, retrying `EINTR`.
+    /// `accept(2)`, retrying `EINTR`; the new socket has no timeouts (see the module doc).
     pub(crate) fn accept(&self) -> io::Result<(Socket, SockAddr)> {
         loop {
             match self.socket.accept() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.timed_out(e, "accept", Side::Read)),
-                Ok(pair) => return Ok(pair),
+                Ok((socket, peer)) => {
+                    self.clear_inherited_timeouts(&socket)?;
+                    return Ok((socket, peer));
+                }
             }
         }
+    }
+
+    /// Clears the timeouts Linux copied from this TCP listener into `accepted`; nothing to do
+    /// (and no system call) if this socket never had one.
+    fn clear_inherited_timeouts(&self, accepted: &Socket) -> io::Result<()> {
+        if self.timeouts {
+            accepted
+                .set_read_timeout(None)
+                .and_then(|()| accepted.set_write_timeout(None))
+                .map_err(|e| context(e, "clearing an accepted socket's inherited timeouts"))?;
+        }
+        Ok(())
     }
 
     /// `accept4(2)` with `SOCK_NONBLOCK`, retrying `EINTR`: the new socket is non-blocking
@@ -166,9 +207,12 @@ impl Sock {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.timed_out(e, "accept", Side::Read)),
                 Ok((socket, peer)) => {
+                    self.clear_inherited_timeouts(&socket)?;
                     let sock = Self {
                         socket,
                         nonblocking: true,
+                        read_shut: false,
+                        timeouts: false,
                     };
                     return Ok((sock, peer));
                 }
@@ -239,6 +283,9 @@ impl Sock {
 
     /// Whether a read would not block now (data, end of stream or an error is pending).
     pub(crate) fn read_ready(&self) -> io::Result<bool> {
+        if self.read_shut {
+            return Ok(true);
+        }
         self.ready(libc::POLLIN)
     }
 

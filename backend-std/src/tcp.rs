@@ -158,7 +158,8 @@ impl Listener for TcpListener {
     type Stream = TcpStream;
 
     /// Waits for a connection (`accept(2)`). The new stream is in blocking mode whatever the
-    /// listener's mode, as Linux does not pass `O_NONBLOCK` on.
+    /// listener's mode, as Linux does not pass `O_NONBLOCK` on, and has no timeouts: Linux
+    /// would copy the listener's `SO_RCVTIMEO` / `SO_SNDTIMEO`, so they are cleared.
     fn accept(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
         let (socket, peer) = self.sock.accept()?;
         Ok((
@@ -282,7 +283,7 @@ impl Stream for TcpStream {
     type Addr = SocketAddr;
 
     fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
-        self.sock.socket().shutdown(std_shutdown(how))
+        self.sock.shutdown(how)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {

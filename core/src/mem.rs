@@ -7,10 +7,11 @@
 //! call can never wait for the other side. That decides what "blocking" means here:
 //!
 //! * in non-blocking mode, a call that cannot proceed fails with [`MemError::WouldBlock`];
-//! * in blocking mode with a timeout (or a `recv_from` deadline), nobody else can act while it
-//!   waits, so the wait always runs out: the [`ManualClock`] (if the transport has one) jumps
-//!   ahead by the timeout and the call fails with [`MemError::TimedOut`] (or returns `Ok(None)`
-//!   at the deadline), exactly as a real socket would with a silent peer;
+//! * in blocking mode with a timeout (or a `recv_from` deadline, which replaces the timeout),
+//!   nobody else can act while it waits, so the wait always runs out: the [`ManualClock`] (if
+//!   the transport has one) jumps ahead by the timeout and the call fails with
+//!   [`MemError::TimedOut`] (or jumps to the deadline and returns `Ok(None)`), exactly as a
+//!   real socket would with a silent peer;
 //! * in blocking mode without a timeout the call would wait forever; it fails with
 //!   [`MemError::WouldBlock`] instead, so a test harness can run the other side and retry.
 //!
@@ -206,21 +207,20 @@ impl Mode {
     }
 
     /// A `recv_from` with nothing queued: `Ok(None)` at the deadline, or the error to report.
+    ///
+    /// As the transport contract says: non-blocking mode never waits and never answers at a
+    /// deadline (would block, whatever the deadline); a deadline replaces the read timeout,
+    /// which applies only without one.
     fn wait_until(&self, clock: &ManualClock, deadline: Option<Instant>) -> Result<(), MemError> {
-        let now = clock.now();
-        if deadline.is_some_and(|d| now >= d) {
-            return Ok(());
-        }
         if self.nonblocking {
             return Err(MemError::WouldBlock);
         }
-        match (deadline, self.read_timeout) {
-            (Some(d), Some(t)) if now + t < d => Err(self.wait(Some(clock), Some(t))),
-            (Some(d), _) => {
+        match deadline {
+            Some(d) => {
                 clock.set(d);
                 Ok(())
             }
-            (None, t) => Err(self.wait(Some(clock), t)),
+            None => Err(self.wait(Some(clock), self.read_timeout)),
         }
     }
 }
@@ -298,12 +298,18 @@ mod tests {
         };
         assert_eq!(
             short.wait_until(&clock, Some(Instant::from_millis(500))),
-            Err(MemError::TimedOut)
+            Ok(())
         );
         assert_eq!(
             clock.now(),
-            Instant::from_millis(110),
-            "the read timeout came first"
+            Instant::from_millis(500),
+            "the deadline replaces the read timeout"
+        );
+        assert_eq!(short.wait_until(&clock, None), Err(MemError::TimedOut));
+        assert_eq!(
+            clock.now(),
+            Instant::from_millis(510),
+            "without a deadline the read timeout applies"
         );
         assert_eq!(mode.wait_until(&clock, None), Err(MemError::WouldBlock));
         let nb = Mode {
@@ -311,14 +317,15 @@ mod tests {
             ..Mode::default()
         };
         assert_eq!(
-            nb.wait_until(&clock, Some(Instant::from_millis(200))),
+            nb.wait_until(&clock, Some(Instant::from_millis(900))),
             Err(MemError::WouldBlock)
         );
         assert_eq!(
             nb.wait_until(&clock, Some(Instant::from_millis(110))),
-            Ok(()),
-            "deadline passed"
+            Err(MemError::WouldBlock),
+            "non-blocking never answers at a deadline, even a past one"
         );
+        assert_eq!(clock.now(), Instant::from_millis(510), "and never waits");
     }
 
     #[test]

@@ -29,7 +29,26 @@
 //! Datagram receives carry their own `deadline: Option<Instant>` (`Ok(None)` when it passes):
 //! a state machine's `poll_timeout` goes straight into it, so a driver needs no timeout setting
 //! per call. Implementations read the deadline on the same [`Clock`](crate::time::Clock) the
-//! driver was given.
+//! driver was given. A deadline replaces the socket's read timeout, whether it comes sooner
+//! or later (the timeout is for receives without one); in non-blocking mode a receive never
+//! waits and never answers `Ok(None)`: nothing queued is "would block", whatever the deadline.
+//!
+//! # End of stream, reset and shutdown
+//!
+//! * The peer's **orderly close** (TCP FIN: it dropped its end or shut down writing) reads as
+//!   `Ok(0)` after its last byte, and `Ok(0)` again on every later read, in non-blocking mode
+//!   too.
+//! * The peer's **abort** (a TCP RST, `SO_LINGER` 0 on the host, `abort()` on the smoltcp and
+//!   in-memory streams; on a Unix stream socket, closing with bytes left unread) is not end of
+//!   stream: the next read fails with [`ErrorKind::ConnectionReset`]. After that they differ:
+//!   the kernel reports the reset once (then reads are end of stream and writes
+//!   [`ErrorKind::BrokenPipe`]), smoltcp and the in-memory transport go on failing with
+//!   `ConnectionReset`.
+//! * [`Stream::shutdown`] of either direction: see its doc.
+//!
+//! These rules, and the would-block / timed-out split above, are tested once for every
+//! backend: the transport-contract suite (`contract/mod.rs` in the repository) runs on
+//! [`mem`](crate::mem), on portsock-std (TCP, UDP, Unix sockets) and on portsock-smoltcp.
 //!
 //! # How this differs from embedded-nal, embedded-nal-async and edge-nal
 //!
@@ -153,6 +172,15 @@ pub trait Stream: Read + Write + ErrorType<Error: TransportError> {
 
     /// Shuts down one or both directions (`shutdown(2)`); see [`Shutdown`].
     ///
+    /// * [`Shutdown::Write`]: the peer reads what was written and then end of stream; a write
+    ///   here fails with [`ErrorKind::BrokenPipe`]; reading goes on (a half-close).
+    /// * [`Shutdown::Read`]: every read returns `Ok(0)` at once, even with bytes received
+    ///   before or after (they are never returned: portsock-std hides what Linux would still
+    ///   hand out); writing goes on. The peer's later writes differ by backend: accepted and
+    ///   never read (TCP on the host and on smoltcp, until the window fills; [`mem`](crate::mem), which discards
+    ///   them), or refused with [`ErrorKind::BrokenPipe`] (Unix stream sockets, `EPIPE`).
+    /// * [`Shutdown::Both`]: both of the above.
+    ///
     /// # Errors
     ///
     /// The backend's error, e.g. not connected.
@@ -184,7 +212,8 @@ pub trait Listener: ErrorType<Error: TransportError> {
     type Stream: Stream<Addr = Self::Addr>;
 
     /// Waits for the next connection and returns it with the peer's address (`accept(2)`); in
-    /// non-blocking mode fails with a would-block error when none is pending.
+    /// non-blocking mode fails with a would-block error when none is pending. The stream starts
+    /// in blocking mode without timeouts, whatever the listener's mode and timeouts.
     ///
     /// # Errors
     ///
@@ -215,8 +244,11 @@ pub trait Datagram: ErrorType<Error: TransportError> {
     ///
     /// Returns `Ok(Some(received))` with the datagram's full length (bytes past `buf.len()` are
     /// discarded, see [`Received::is_truncated`]), or `Ok(None)` once `deadline` has passed with
-    /// nothing received. A deadline already past still takes a datagram that is waiting. In
-    /// non-blocking mode it fails with a would-block error instead of waiting.
+    /// nothing received. A deadline already past still takes a datagram that is waiting. A
+    /// deadline replaces the read timeout ([`Blocking::set_read_timeout`]), sooner or later;
+    /// without one the timeout applies ([`ErrorKind::TimedOut`]). In non-blocking mode it never
+    /// waits and never returns `Ok(None)`: with nothing queued it fails with a would-block
+    /// error, whatever the deadline.
     ///
     /// The deadline is read on the same [`Clock`](crate::time::Clock) the caller uses.
     ///
@@ -311,8 +343,9 @@ pub trait Blocking: ErrorType<Error: TransportError> {
     /// The backend's error.
     fn set_nonblocking(&mut self, nonblocking: bool) -> Result<(), Self::Error>;
 
-    /// Sets how long a read (or `accept`, or `recv_from` without a deadline) may wait; `None`
-    /// waits forever (`SO_RCVTIMEO`).
+    /// Sets how long a read (or `accept`, or `recv_from` without a deadline: a deadline
+    /// replaces it) may wait; `None` waits forever (`SO_RCVTIMEO`). It may read back longer
+    /// than set: the kernel rounds up to its clock tick.
     ///
     /// # Errors
     ///

@@ -59,7 +59,7 @@ pub use self::addr::UnixAddr;
 pub use self::path::MAX_PATH_LEN;
 use self::path::{bind_path, check_path};
 use crate::sock::{Sock, context, impl_sock, impl_stream_io};
-use crate::tcp::{TcpListener, std_shutdown};
+use crate::tcp::TcpListener;
 
 /// How [`UnixListener::bind_with`] and [`UnixDatagram::bind_with`] prepare the path and the
 /// socket.
@@ -283,7 +283,7 @@ impl Stream for UnixStream {
     type Addr = UnixAddr;
 
     fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
-        self.sock.socket().shutdown(std_shutdown(how))
+        self.sock.shutdown(how)
     }
 
     fn local_addr(&self) -> io::Result<UnixAddr> {

@@ -157,6 +157,13 @@ impl<const N: usize> Default for StreamPair<'_, N> {
 }
 
 impl<const N: usize> MemStream<'_, N> {
+    /// Closes this end abortively, as a TCP reset (`SO_LINGER` 0 and close): the pair is
+    /// [reset](StreamPair::reset), so the peer's next call fails with
+    /// [`MemError::ConnectionReset`] instead of reading end of stream.
+    pub fn abort(self) {
+        self.pair.reset();
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut PairState<N>, usize) -> R) -> R {
         f(&mut self.pair.state.borrow_mut(), self.end)
     }
@@ -469,6 +476,14 @@ mod tests {
         assert_eq!(a.write(b"x"), Err(MemError::BrokenPipe));
         assert_eq!(a.read(&mut [0u8; 4]), Ok(0));
         assert!(a.write_ready().unwrap());
+    }
+
+    #[test]
+    fn abort_resets_the_peer() {
+        let pair = StreamPair::<16>::new();
+        let (a, mut b) = pair.split();
+        a.abort();
+        assert_eq!(b.read(&mut [0u8; 4]), Err(MemError::ConnectionReset));
     }
 
     #[test]
