@@ -98,7 +98,7 @@ pub(crate) struct ClientArgs {
     /// Seconds to wait for the server: to connect and per read (tcp, unix; default forever),
     /// for the echo (udp; default 1).
     #[arg(long, value_name = "S")]
-    timeout: Option<f64>,
+    timeout: Option<String>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -189,7 +189,11 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
-    let timeout = args.timeout.map(|t| seconds("--timeout", t)).transpose()?;
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|t| seconds("--timeout", t))
+        .transpose()?;
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_client(
@@ -471,7 +475,12 @@ where
                     out.line("waiting to receive message");
                 }
                 ServerEvent::Received { from, data, len } => {
-                    out.line(format_args!("received {len} bytes from {}", PyAddr(*from)));
+                    // As `recvfrom(4096)` returns it: what the buffer got.
+                    let from = PyAddr(*from);
+                    out.line(format_args!("received {} bytes from {from}", data.len()));
+                    if len > data.len() {
+                        out.note(truncated(len, data.len(), from));
+                    }
                     out.line(PyBytes(data));
                 }
                 ServerEvent::Sent { to, len } => {
@@ -483,6 +492,13 @@ where
     })
     .map_err(|e| CliError::new("udp", e))?;
     Ok(server.served())
+}
+
+/// The note for a datagram of `len` bytes from `from` cut to the `kept` bytes of the buffer.
+pub(crate) fn truncated(len: usize, kept: usize, from: PyAddr) -> String {
+    format!(
+        "truncated: the datagram from {from} had {len} bytes; the {kept}-byte receive buffer kept {kept}"
+    )
 }
 
 /// Sends `message` to `server` and waits up to `timeout` for the echo, verifying it.
@@ -600,9 +616,12 @@ fn chunk_arg(chunk: Option<usize>, proto: Proto) -> Result<usize, CliError> {
 /// A file mode in octal: `600`, `0600`, `0o600`.
 fn parse_mode(text: &str) -> Result<u32, CliError> {
     let digits = text.strip_prefix("0o").unwrap_or(text);
-    u32::from_str_radix(digits, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777 && !digits.is_empty())
+    // Octal digits only: `from_str_radix` alone would take a sign (`+600`).
+    let octal = !digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0'..=b'7'));
+    octal
+        .then(|| u32::from_str_radix(digits, 8).ok())
+        .flatten()
+        .filter(|m| *m <= 0o7777)
         .ok_or_else(|| {
             CliError::new(
                 format_args!("--mode {text:?}"),
@@ -623,6 +642,9 @@ mod tests {
         assert!(parse_mode("9").is_err());
         assert!(parse_mode("").is_err());
         assert!(parse_mode("17777").is_err());
+        for bad in ["+600", "-600", "0o+600", " 600", "0o"] {
+            assert!(parse_mode(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

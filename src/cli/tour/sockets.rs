@@ -28,7 +28,7 @@ use crate::cli::echo::{
     client_bind_addr, datagram_client, serve_datagram, serve_stream, starting_up, stream_client,
 };
 use crate::cli::multicast::{
-    group_addr, loopback_sender, loopback_target, multicast_receive, multicast_send,
+    Collect, group_addr, loopback_sender, loopback_target, multicast_receive, multicast_send,
     receiver_socket,
 };
 use crate::cli::net::{HostPort, Out};
@@ -265,7 +265,10 @@ pub(super) fn multicast(out: &mut Out) -> Verdict {
             &mut socket,
             group_addr(&target),
             MULTICAST_MESSAGE,
-            CHAPTER_TIMEOUT,
+            Collect {
+                each: CHAPTER_TIMEOUT,
+                total: Collect::DEFAULT_TOTAL,
+            },
             &mut sender_out,
         )
     });
