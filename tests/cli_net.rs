@@ -709,6 +709,8 @@ fn help_for_every_network_command() {
                     "--count <N>",
                     "--mode <OCTAL>",
                     "--concurrent",
+                    "--read-timeout <S>",
+                    "[default: 60]",
                     "--backend <BACKEND>",
                 ],
             ]
@@ -755,7 +757,13 @@ fn help_for_every_network_command() {
             &["binary", "receive"],
             "portsock binary receive [OPTIONS]",
             "socket_binary_server",
-            vec!["--addr <HOST:PORT>", "--format <F>", "--count <N>"],
+            vec![
+                "--addr <HOST:PORT>",
+                "--format <F>",
+                "--count <N>",
+                "--read-timeout <S>",
+                "[default: 10]",
+            ],
         ),
         (
             &["socketpair"],

@@ -64,9 +64,14 @@ pub(crate) struct ServerArgs {
     /// Bytes per read: 16 for streams (`recv(16)`), the receive buffer for udp (4096).
     #[arg(long, value_name = "N")]
     chunk: Option<usize>,
-    /// Exit after N connections (udp: datagrams) instead of serving forever.
+    /// Exit after N connections (udp: datagrams) instead of serving forever; a client that
+    /// failed counts too.
     #[arg(long, value_name = "N")]
     count: Option<usize>,
+    /// Seconds a client may keep a read waiting before it is dropped and the next one is
+    /// served (tcp, unix, one client at a time).
+    #[arg(long, value_name = "S", default_value = "60")]
+    read_timeout: String,
     /// File mode of the Unix socket node, in octal (e.g. 600: only this user may connect).
     #[arg(long, value_name = "OCTAL")]
     mode: Option<String>,
@@ -117,14 +122,18 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     let on_smoltcp = args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
+    let serving = Serving {
+        chunk,
+        count: args.count,
+        read_timeout: Some(seconds("--read-timeout", &args.read_timeout)?.into()),
+    };
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_server(
             &args.backend,
             args.proto,
             endpoint,
-            chunk,
-            args.count,
+            serving,
             args.concurrent,
         );
     }
@@ -165,7 +174,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
                     .local_addr()
                     .map_err(|e| CliError::new("--addr", e))?;
                 out.line(starting_up(&hp, local));
-                serve_stream(&mut listener, chunk, args.count, &mut out)?;
+                serve_stream(&mut listener, serving, &mut out)?;
             }
         }
         Endpoint::Unix(path) => {
@@ -176,7 +185,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
             let mut listener =
                 UnixListener::bind_with(&path, options).map_err(|e| CliError::new("--path", e))?;
             out.line(format_args!("starting up on {}", path.display()));
-            serve_stream(&mut listener, chunk, args.count, &mut out)?;
+            serve_stream(&mut listener, serving, &mut out)?;
         }
     }
     Ok(())
@@ -253,10 +262,10 @@ fn smoltcp_server(
     backend: &BackendArg,
     proto: Proto,
     endpoint: Endpoint,
-    chunk: usize,
-    count: Option<usize>,
+    serving: Serving,
     concurrent: bool,
 ) -> Result<(), CliError> {
+    let Serving { chunk, count, .. } = serving;
     use portsock_smoltcp::{TcpListener as SmolListener, UdpSocket as SmolUdp};
     let Endpoint::Ip(hp) = endpoint else {
         return Err(CliError::new(
@@ -281,7 +290,7 @@ fn smoltcp_server(
         let mut listener = SmolListener::bind(&stack, addr, super::smol::BACKLOG)
             .map_err(|e| CliError::new("--addr", e))?;
         out.line(starting_up(&hp, addr));
-        serve_stream(&mut listener, chunk, count, &mut out)?;
+        serve_stream(&mut listener, serving, &mut out)?;
     }
     super::smol::linger(&stack);
     Ok(())
@@ -323,50 +332,74 @@ fn smoltcp_client(
     Ok(())
 }
 
-/// Serves stream connections one at a time, as the chapter's server does, until `count`
-/// connections were served (forever without). Returns the bytes echoed.
+/// How the one-at-a-time stream server serves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Serving {
+    /// Bytes per read (`recv(16)`).
+    pub(crate) chunk: usize,
+    /// Clients to serve, served or failed, before returning (forever without).
+    pub(crate) count: Option<usize>,
+    /// How long a read may wait before the client is dropped (forever without).
+    pub(crate) read_timeout: Option<Duration>,
+}
+
+/// Serves stream connections one at a time, as the chapter's server does, until
+/// `serving.count` clients were served (forever without). A client that fails (a reset, a
+/// read that timed out) gets one line on stderr ([`Out::note`]) and the server goes on to the
+/// next: the chapter's server would stop on the exception. Returns the bytes echoed.
 ///
 /// # Errors
 ///
-/// `accept` failed, or a session did (a connection reset, say): like the chapter's server,
-/// which the exception stops.
+/// `accept` failed.
 pub(crate) fn serve_stream<L>(
     listener: &mut L,
-    chunk: usize,
-    count: Option<usize>,
+    serving: Serving,
     out: &mut Out,
 ) -> Result<u64, CliError>
 where
     L: Listener<Error: fmt::Display>,
-    L::Stream: Stream<Error: fmt::Display>,
+    L::Stream: Stream<Error: fmt::Display> + Blocking,
     L::Addr: PyShow,
 {
+    let Serving {
+        chunk,
+        count,
+        read_timeout,
+    } = serving;
     let mut echoed = 0;
     let mut served = 0;
     while count.is_none_or(|n| served < n) {
         out.line("waiting for a connection");
         let (mut connection, client) = listener.accept().map_err(|e| CliError::new("accept", e))?;
+        served += 1;
         let client = client.py();
         out.line(format_args!("connection from {client}"));
         let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
-        run_stream(&mut connection, &mut session, &mut |s| {
-            while let Some(event) = s.poll_event() {
-                match event {
-                    SessionEvent::Received(data) => {
-                        out.line(format_args!("received {}", PyBytes(data)))
+        let done = connection
+            .set_read_timeout(read_timeout)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                run_stream(&mut connection, &mut session, &mut |s| {
+                    while let Some(event) = s.poll_event() {
+                        match event {
+                            SessionEvent::Received(data) => {
+                                out.line(format_args!("received {}", PyBytes(data)))
+                            }
+                            SessionEvent::Sending(_) => out.line("sending data back to the client"),
+                            SessionEvent::PeerClosed => {
+                                out.line("received b''");
+                                out.line(format_args!("no data from {client}"));
+                            }
+                            _ => {}
+                        }
                     }
-                    SessionEvent::Sending(_) => out.line("sending data back to the client"),
-                    SessionEvent::PeerClosed => {
-                        out.line("received b''");
-                        out.line(format_args!("no data from {client}"));
-                    }
-                    _ => {}
-                }
-            }
-        })
-        .map_err(|e| CliError::new(format_args!("connection from {client}"), e))?;
+                })
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = done {
+            out.note(format_args!("connection from {client}: {e}"));
+        }
         echoed += session.sent();
-        served += 1;
     }
     Ok(echoed)
 }
