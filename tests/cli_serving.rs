@@ -140,3 +140,87 @@ fn binary_receive_times_out_a_held_open_partial_record() {
         done.stderr
     );
 }
+
+/// A Unix socket path in a fresh directory (kept alive by the returned guard).
+fn unix_path() -> (tempfile::TempDir, String) {
+    let dir = common::open_tempdir();
+    let path = dir.path().join("uds_socket");
+    let path = path.to_str().expect("utf-8 path").to_owned();
+    (dir, path)
+}
+
+fn is_socket(path: &str) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
+
+#[test]
+fn unix_server_removes_its_own_node_when_it_is_done() {
+    let (_dir, path) = unix_path();
+    let mut server = Running::portsock([
+        "echo", "server", "--proto", "unix", "--path", &path, "--count", "1",
+    ]);
+    server.wait_for("waiting", |l| l == "waiting for a connection");
+    let client = Running::portsock(["echo", "client", "--proto", "unix", "--path", &path]);
+    client.finish_ok();
+    server.finish_ok();
+    assert!(!is_socket(&path), "the node outlived its server");
+}
+
+#[test]
+fn a_node_replaced_by_another_server_outlives_the_first() {
+    for concurrent in [false, true] {
+        let (_dir, path) = unix_path();
+        let mut argv = vec![
+            "echo", "server", "--proto", "unix", "--path", &path, "--count", "1",
+        ];
+        if concurrent {
+            argv.push("--concurrent");
+        }
+        let mut a = Running::portsock(&argv);
+        a.wait_for("waiting", |l| l.starts_with("waiting for"));
+        // A's one client, held while B takes the path over (the chapter's way: unlink, bind).
+        let held = std::os::unix::net::UnixStream::connect(&path).expect("connect to A");
+        a.wait_for("the held client", |l| l.starts_with("connection from"));
+        std::fs::remove_file(&path).expect("unlink A's node");
+        let mut b = Running::portsock([
+            "echo", "server", "--proto", "unix", "--path", &path, "--count", "1",
+        ]);
+        b.wait_for("waiting", |l| l == "waiting for a connection");
+        drop(held);
+        let a_done = a.finish();
+        assert!(a_done.status.success(), "{a_done:?}");
+        assert!(
+            is_socket(&path),
+            "A (concurrent: {concurrent}) removed B's node at exit"
+        );
+        let client = Running::portsock(["echo", "client", "--proto", "unix", "--path", &path]);
+        assert_eq!(client.finish_ok()[1..], STREAM_CLIENT_LINES);
+        b.finish_ok();
+    }
+}
+
+#[test]
+fn a_one_shot_server_survives_a_second_servers_stale_probe() {
+    let (_dir, path) = unix_path();
+    let mut a = Running::portsock([
+        "echo", "server", "--proto", "unix", "--path", &path, "--count", "1",
+    ]);
+    a.wait_for("waiting", |l| l == "waiting for a connection");
+    let b = Running::portsock(["echo", "server", "--proto", "unix", "--path", &path]).finish();
+    assert_eq!(b.status.code(), Some(1), "{b:?}");
+    assert!(b.stderr.contains("in use"), "{:?}", b.stderr);
+    // A's one client is this one, not B's probe.
+    let client = Running::portsock(["echo", "client", "--proto", "unix", "--path", &path]);
+    assert_eq!(client.finish_ok()[1..], STREAM_CLIENT_LINES);
+    let lines = a.finish_ok();
+    let connections = lines
+        .iter()
+        .filter(|l| l.starts_with("connection from"))
+        .count();
+    assert_eq!(connections, 1, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l == "received b' repeated.'"),
+        "{lines:#?}"
+    );
+}

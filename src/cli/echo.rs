@@ -59,6 +59,7 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "HOST:PORT")]
     addr: Option<String>,
     /// Where to listen (unix); a stale socket file there is replaced, anything else is not.
+    /// The node is removed at exit if it is still this server's.
     #[arg(long, value_name = "PATH")]
     path: Option<PathBuf>,
     /// Bytes per read: 16 for streams (`recv(16)`), the receive buffer for udp (4096).
@@ -185,7 +186,11 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
             let mut listener =
                 UnixListener::bind_with(&path, options).map_err(|e| CliError::new("--path", e))?;
             out.line(format_args!("starting up on {}", path.display()));
-            serve_stream(&mut listener, serving, &mut out)?;
+            let served = serve_stream(&mut listener, serving, &mut out);
+            // Our node only: another server that took the path over keeps its own. Best
+            // effort: a leftover node is removed as stale by the next bind.
+            let _ = listener.remove_node();
+            served?;
         }
     }
     Ok(())
