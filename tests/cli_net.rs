@@ -486,6 +486,19 @@ fn bad_input_is_one_error_line_before_any_traffic() {
         (vec!["echo", "server", "--chunk", "0"], "--chunk"),
         (vec!["echo", "server", "--mode", "600"], "unix"),
         (
+            vec!["echo", "server", "--concurrent", "--read-timeout", "5"],
+            "one-at-a-time",
+        ),
+        (
+            vec!["echo", "server", "--read-timeout", "0"],
+            "--read-timeout 0",
+        ),
+        (
+            vec!["binary", "receive", "--read-timeout", "nan"],
+            "--read-timeout nan",
+        ),
+        (vec!["multicast", "send", "--deadline", "0"], "--deadline 0"),
+        (
             vec!["binary", "send", "--format", "I", "1", "2"],
             "expected 1 values",
         ),

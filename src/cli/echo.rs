@@ -30,6 +30,10 @@ use super::net::{
 };
 use super::{CliError, Output};
 
+/// `--read-timeout`'s default: long enough for a person typing into `nc`, short enough that a
+/// client that went silent does not hold the one-at-a-time server for long.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum EchoCmd {
     /// Echo what clients send, reading --chunk bytes at a time (socket_echo_server*.py).
@@ -70,9 +74,9 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "N")]
     count: Option<usize>,
     /// Seconds a client may keep a read waiting before it is dropped and the next one is
-    /// served (tcp, unix, one client at a time).
-    #[arg(long, value_name = "S", default_value = "60")]
-    read_timeout: String,
+    /// served (tcp, unix, one client at a time) [default: 60].
+    #[arg(long, value_name = "S")]
+    read_timeout: Option<String>,
     /// File mode of the Unix socket node, in octal (e.g. 600: only this user may connect).
     #[arg(long, value_name = "OCTAL")]
     mode: Option<String>,
@@ -123,10 +127,20 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     let on_smoltcp = args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
+    let read_timeout = match args.read_timeout.as_deref() {
+        Some(_) if args.concurrent || args.proto == Proto::Udp => {
+            return Err(CliError::new(
+                "--read-timeout",
+                "applies to the one-at-a-time stream server (tcp, unix without --concurrent)",
+            ));
+        }
+        Some(text) => seconds("--read-timeout", text)?,
+        None => READ_TIMEOUT,
+    };
     let serving = Serving {
         chunk,
         count: args.count,
-        read_timeout: Some(seconds("--read-timeout", &args.read_timeout)?.into()),
+        read_timeout: Some(read_timeout.into()),
     };
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
@@ -270,8 +284,8 @@ fn smoltcp_server(
     serving: Serving,
     concurrent: bool,
 ) -> Result<(), CliError> {
-    let Serving { chunk, count, .. } = serving;
     use portsock_smoltcp::{TcpListener as SmolListener, UdpSocket as SmolUdp};
+    let Serving { chunk, count, .. } = serving;
     let Endpoint::Ip(hp) = endpoint else {
         return Err(CliError::new(
             "--proto unix",
