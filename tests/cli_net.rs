@@ -645,6 +645,40 @@ fn udp_server_reports_what_a_truncated_datagram_left() {
 }
 
 #[test]
+fn multicast_receiver_reports_what_a_truncated_datagram_left() {
+    let mut receiver = Running::portsock(["multicast", "receive", "--port", "0", "--count", "1"]);
+    let port = receiver.wait_for_port();
+    receiver.wait_for("waiting to receive message", |l| {
+        l == "waiting to receive message"
+    });
+    // Bound to any address, the receiver takes a unicast datagram on its port too.
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sender
+        .set_read_timeout(Some(common::WAIT))
+        .expect("read timeout");
+    sender
+        .send_to(&[b'y'; 2_000], ("127.0.0.1", port))
+        .expect("send 2,000 bytes");
+    let mut ack = [0u8; 16];
+    let (n, _) = sender.recv_from(&mut ack).expect("the acknowledgement");
+    assert_eq!(&ack[..n], b"ack");
+    let done = receiver.finish();
+    assert!(done.status.success(), "{done:?}");
+    let me = sender.local_addr().expect("address").port();
+    // The chapter's receiver reads with recvfrom(1024).
+    assert_eq!(
+        done.stdout[3],
+        format!("received 1024 bytes from ('127.0.0.1', {me})")
+    );
+    assert_eq!(done.stdout[4].len(), "b''".len() + 1_024);
+    assert!(
+        done.stderr.starts_with("truncated: ") && done.stderr.contains("2000 bytes"),
+        "{:?}",
+        done.stderr
+    );
+}
+
+#[test]
 fn multicast_sender_stops_at_its_deadline_while_replies_keep_coming() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let group: std::net::Ipv4Addr = "224.3.29.71".parse().unwrap();
