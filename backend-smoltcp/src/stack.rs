@@ -3,7 +3,8 @@
 
 use core::cell::{RefCell, RefMut};
 use smoltcp::iface::{
-    Config as IfaceConfig, Interface, PollResult, SocketHandle, SocketSet, SocketStorage,
+    Config as IfaceConfig, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+    SocketStorage,
 };
 use smoltcp::phy::{Device, Medium};
 #[cfg(feature = "dns")]
@@ -574,14 +575,37 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
     /// Polls until the interface has nothing more to do: a frame it just sent may already be
     /// waiting to be received (a `Loopback` device, or a fast peer), and `poll_delay` does
     /// not know about frames in the device. Bounded, so a flood cannot starve the caller.
+    ///
+    /// Frames are taken in one at a time, and the listeners' pools refilled before each: a
+    /// burst of SYNs that arrived while the program was busy finds a listening socket for each
+    /// (smoltcp's own `poll` would take them all in at once and refuse those past the pool).
     pub(crate) fn poll(&mut self) -> bool {
         let mut changed = false;
         for _ in 0..POLL_ROUNDS {
             let now = self.platform.now();
-            let round = self.iface.poll(now, &mut self.device, &mut self.sockets);
+            let mut round = false;
+            self.iface.poll_maintenance(now);
+            loop {
+                self.refill();
+                match self
+                    .iface
+                    .poll_ingress_single(now, &mut self.device, &mut self.sockets)
+                {
+                    PollIngressSingleResult::None => break,
+                    PollIngressSingleResult::PacketProcessed => {}
+                    PollIngressSingleResult::SocketStateChanged => round = true,
+                }
+            }
+            while self
+                .iface
+                .poll_egress(now, &mut self.device, &mut self.sockets)
+                == PollResult::SocketStateChanged
+            {
+                round = true;
+            }
             self.reap();
             let moved = self.device.take_moved();
-            if round == PollResult::SocketStateChanged {
+            if round {
                 changed = true;
             } else if moved == 0 {
                 break;
@@ -589,6 +613,18 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
         }
         self.dirty |= changed;
         changed
+    }
+
+    /// Tops up every listener's pool, and tells the device which listeners have no socket
+    /// listening (a SYN to them is dropped, not refused: the client sends it again).
+    fn refill(&mut self) {
+        self.device.full.clear();
+        for l in 0..self.listeners.len() {
+            let entry = self.listeners[l];
+            if self.top_up(entry) == 0 {
+                let _ = self.device.full.push(entry.endpoint.port);
+            }
+        }
     }
 
     fn add(
@@ -652,24 +688,26 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                 }
             }
         }
-        for l in 0..self.listeners.len() {
-            let entry = self.listeners[l];
-            self.top_up(entry);
-        }
+        self.refill();
     }
 
-    /// Puts free TCP sockets into listener `entry`'s pool until it has `backlog` sockets.
-    pub(crate) fn top_up(&mut self, entry: ListenerEntry) {
-        // The pool counts sockets still listening and those holding a connection not yet
-        // accepted, so it stays at `backlog` sockets, as the kernel's accept queue is bounded.
-        let listening = self
-            .slots
-            .iter()
-            .filter(|s| s.used == Use::Listening(entry.id))
-            .count();
-        let mut missing = usize::from(entry.backlog).saturating_sub(listening);
+    /// Keeps listener `entry`'s pool at `backlog` sockets (while free TCP sockets last):
+    /// those listening plus those holding a connection not accepted yet, as the kernel bounds
+    /// a listener's accept queue. With every one of them holding a connection, none listens,
+    /// and the device drops a SYN to the port (see [`Counted`]), as Linux drops a SYN when the
+    /// accept queue is full. Returns how many sockets listen.
+    pub(crate) fn top_up(&mut self, entry: ListenerEntry) -> usize {
+        let (mut listening, mut pool) = (0, 0);
+        for s in &self.slots {
+            if s.used == Use::Listening(entry.id) {
+                pool += 1;
+                if self.sockets.get::<tcp::Socket>(s.handle).state() == tcp::State::Listen {
+                    listening += 1;
+                }
+            }
+        }
         for i in 0..self.slots.len() {
-            if missing == 0 {
+            if pool >= usize::from(entry.backlog) {
                 break;
             }
             let slot = self.slots[i];
@@ -677,10 +715,12 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                 let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
                 if socket.listen(entry.endpoint).is_ok() {
                     self.slots[i].used = Use::Listening(entry.id);
-                    missing -= 1;
+                    listening += 1;
+                    pool += 1;
                 }
             }
         }
+        listening
     }
 
     /// Whether `dst` can be sent to: on one of the interface's networks, multicast or

@@ -16,8 +16,16 @@ use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 
 /// A TCP listener: `backlog` smoltcp sockets listening on one port, so that several clients
-/// can connect at once (a smoltcp socket holds one connection). Each accepted connection's
-/// socket leaves the pool, and the stack puts a free socket back in as soon as it has one.
+/// can connect at once (a smoltcp socket holds one connection).
+///
+/// The pool holds `backlog` sockets: those listening and those holding a connection not
+/// accepted yet, as the kernel's accept queue holds `backlog` connections. An accepted
+/// connection's socket leaves the pool and a free socket takes its place at once; the stack
+/// also refills the pool between one arriving frame and the next, so a socket freed while a
+/// burst is read in is listening for the rest of it. A SYN that finds no socket listening
+/// (the pool is full of connections, or no TCP socket is free) is dropped, not refused as
+/// smoltcp alone would (a RST): the client sends it again a moment later, as it does when
+/// Linux's accept queue is full.
 ///
 /// ```
 /// use portsock_smoltcp::{Config, ManualPlatform, Stack, TcpListener};
@@ -39,7 +47,7 @@ pub struct TcpListener<'s, 'a, D: Device, P: Platform> {
 
 impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
     /// Listens on `addr` (an unspecified address: every address of the interface) with a pool
-    /// of up to `backlog` sockets.
+    /// of `backlog` sockets, listening or holding connections not accepted yet.
     ///
     /// # Errors
     ///
