@@ -31,6 +31,9 @@ pub enum Error {
     ConnectionRefused,
     /// The peer reset an established connection (a RST).
     ConnectionReset,
+    /// The peer stayed silent past the connection's TCP timeout (no answer to a SYN, to data,
+    /// or to keep-alive probes: it vanished), and the connection was dropped.
+    ConnectionTimedOut,
     /// No route to the address: it is on none of the interface's networks, and no gateway of
     /// its family is set.
     NoRoute,
@@ -123,6 +126,9 @@ impl fmt::Display for Error {
             Self::AddrInUse(port) => write!(f, "address already in use: port {port}"),
             Self::ConnectionRefused => f.write_str("connection refused"),
             Self::ConnectionReset => f.write_str("connection reset by the peer"),
+            Self::ConnectionTimedOut => f.write_str(
+                "connection timed out: the peer stopped answering (TCP timeout)",
+            ),
             Self::NoRoute => f.write_str(
                 "no route to host: not on the interface's networks, and no gateway (--gateway) for its family",
             ),
@@ -164,6 +170,7 @@ impl embedded_io::Error for Error {
             Self::AddrInUse(_) => ErrorKind::AddrInUse,
             Self::ConnectionRefused => ErrorKind::ConnectionRefused,
             Self::ConnectionReset => ErrorKind::ConnectionReset,
+            Self::ConnectionTimedOut => ErrorKind::TimedOut,
             // embedded-io has no "host unreachable".
             Self::NoRoute => ErrorKind::AddrNotAvailable,
             Self::NotConnected => ErrorKind::NotConnected,
@@ -195,6 +202,7 @@ impl From<Error> for std::io::Error {
             Error::AddrInUse(_) => K::AddrInUse,
             Error::ConnectionRefused => K::ConnectionRefused,
             Error::ConnectionReset => K::ConnectionReset,
+            Error::ConnectionTimedOut => K::TimedOut,
             Error::NoRoute => K::HostUnreachable,
             Error::NotConnected => K::NotConnected,
             Error::BrokenPipe => K::BrokenPipe,

@@ -90,7 +90,10 @@ pub use error::{DnsProblem, Error, MulticastProblem, SocketKind};
 pub use platform::{ManualPlatform, Platform};
 #[cfg(feature = "dns")]
 pub use stack::MAX_DNS_SERVERS;
-pub use stack::{Config, MAX_ADDRS, MAX_LISTENERS, MAX_SOCKETS, Stack, parse_cidr};
+pub use stack::{
+    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, MAX_ADDRS, MAX_LISTENERS, MAX_SOCKETS,
+    Stack, parse_cidr,
+};
 #[cfg(feature = "std")]
 pub use std_support::{Faults, StdPlatform, Wrapped, open_tap, wrap};
 pub use tcp::{TcpListener, TcpStream};

@@ -10,7 +10,7 @@ use smoltcp::phy::{Device, Medium};
 #[cfg(feature = "dns")]
 use smoltcp::socket::dns;
 use smoltcp::socket::{tcp, udp};
-use smoltcp::time::Instant as NetInstant;
+use smoltcp::time::{Duration as NetDuration, Instant as NetInstant};
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::Ipv6Address;
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
@@ -32,6 +32,16 @@ pub const MAX_ADDRS: usize = 2;
 /// How many DNS servers a stack can be given.
 #[cfg(feature = "dns")]
 pub const MAX_DNS_SERVERS: usize = 3;
+
+/// How long a TCP peer may stay silent (no segment at all) while we wait for it — to answer
+/// a SYN, to acknowledge data, or to answer a keep-alive — before the connection is dropped:
+/// [`Config::with_tcp_timeout`]'s default. RFC 1122 (4.2.3.5) asks at least 100 s before
+/// giving up on data, and a lossy link's retransmissions back off to 60 s apart.
+pub const DEFAULT_TCP_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a TCP connection may be idle before a keep-alive probe asks the peer whether it
+/// is still there: [`Config::with_tcp_keep_alive`]'s default. A peer that vanished answers
+/// none, and [`DEFAULT_TCP_TIMEOUT`] later the connection fails.
+pub const DEFAULT_TCP_KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// At most this many interface polls per [`Stack::poll`].
 const POLL_ROUNDS: usize = 64;
@@ -62,6 +72,8 @@ pub struct Config {
     #[cfg(feature = "dns")]
     dns_servers: heapless::Vec<IpAddress, MAX_DNS_SERVERS>,
     random_seed: u64,
+    tcp_timeout: Option<Duration>,
+    tcp_keep_alive: Option<Duration>,
 }
 
 impl Config {
@@ -77,6 +89,8 @@ impl Config {
             #[cfg(feature = "dns")]
             dns_servers: heapless::Vec::new(),
             random_seed: 0x005e_ed0f_9047_50c6,
+            tcp_timeout: Some(DEFAULT_TCP_TIMEOUT),
+            tcp_keep_alive: Some(DEFAULT_TCP_KEEP_ALIVE),
         }
     }
 
@@ -120,6 +134,30 @@ impl Config {
     pub fn with_random_seed(mut self, seed: u64) -> Self {
         self.random_seed = seed;
         self
+    }
+
+    /// Sets how long every TCP connection's peer may stay silent while we wait for it (a
+    /// handshake, an acknowledgement, a keep-alive answer) before the connection fails with
+    /// [`Error::ConnectionTimedOut`]; `None`: never (a vanished peer holds its socket until
+    /// the program drops the stream). Default [`DEFAULT_TCP_TIMEOUT`]; one stream can
+    /// change it with [`TcpStream::set_timeout`](crate::TcpStream::set_timeout).
+    pub fn with_tcp_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.tcp_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a TCP connection may be idle before a keep-alive probe is sent (and
+    /// again after each such interval); `None`: no probes, so an idle connection whose peer
+    /// vanished is never noticed. Default [`DEFAULT_TCP_KEEP_ALIVE`]; it must be shorter
+    /// than the timeout, or an idle but healthy connection would time out.
+    pub fn with_tcp_keep_alive(mut self, interval: Option<Duration>) -> Self {
+        self.tcp_keep_alive = interval;
+        self
+    }
+
+    /// The TCP timeout and keep-alive interval every connection starts with.
+    pub fn tcp_timers(&self) -> (Option<Duration>, Option<Duration>) {
+        (self.tcp_timeout, self.tcp_keep_alive)
     }
 
     /// The interface's addresses.
@@ -179,6 +217,10 @@ pub(crate) struct Slot {
     /// closes (TIME-WAIT's timer, or the last ACK), so a stream asks here to tell a graceful
     /// end from a reset.
     pub fin_seen: bool,
+    /// The TCP socket was open before the last poll's timers ran (see [`Inner::poll`]).
+    pub open: bool,
+    /// smoltcp closed the TCP connection because its peer stayed silent past the timeout.
+    pub timed_out: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -207,6 +249,9 @@ pub(crate) struct Inner<'a, D: Device, P: Platform> {
     /// A poll changed some socket's state since the last [`Stack::wait`]: waiting now could
     /// sleep through data that has already arrived.
     dirty: bool,
+    /// Every TCP connection's timeout and keep-alive interval when handed out.
+    tcp_timeout: Option<NetDuration>,
+    tcp_keep_alive: Option<NetDuration>,
 }
 
 /// A smoltcp interface with its sockets, device and platform: the backend's equivalent of the
@@ -237,11 +282,13 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] for a multicast or all-zero MAC address (smoltcp would panic).
+    /// [`Error::InvalidInput`] for a multicast or all-zero MAC address (smoltcp would panic),
+    /// or a TCP keep-alive interval not shorter than the TCP timeout.
     pub fn new<S>(config: &Config, mut device: D, platform: P, storage: S) -> Result<Self, Error>
     where
         S: Into<ManagedSlice<'a, SocketStorage<'a>>>,
     {
+        check_tcp_timers(config.tcp_timeout, config.tcp_keep_alive)?;
         let medium = device.capabilities().medium;
         let hardware_addr = match medium {
             Medium::Ethernet => {
@@ -300,6 +347,8 @@ impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
                 sockets: SocketSet::new(storage),
                 storage_capacity,
                 dirty: false,
+                tcp_timeout: config.tcp_timeout.map(to_net_duration),
+                tcp_keep_alive: config.tcp_keep_alive.map(to_net_duration),
                 device: Counted::new(device),
                 platform,
                 slots: heapless::Vec::new(),
@@ -585,6 +634,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             let now = self.platform.now();
             let mut round = false;
             self.iface.poll_maintenance(now);
+            self.note_open();
             loop {
                 self.refill();
                 match self
@@ -596,6 +646,10 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                     PollIngressSingleResult::SocketStateChanged => round = true,
                 }
             }
+            // A reset arrives as a frame; smoltcp closes a connection for silence only when
+            // it is about to send: a connection open before the egress and closed after it,
+            // without the peer's FIN, timed out.
+            self.note_open();
             while self
                 .iface
                 .poll_egress(now, &mut self.device, &mut self.sockets)
@@ -603,6 +657,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             {
                 round = true;
             }
+            self.note_timeouts();
             self.reap();
             let moved = self.device.take_moved();
             if round {
@@ -613,6 +668,44 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
         }
         self.dirty |= changed;
         changed
+    }
+
+    /// Remembers which TCP sockets in use are open (see [`note_timeouts`](Self::note_timeouts)).
+    fn note_open(&mut self) {
+        for slot in &mut self.slots {
+            if slot.kind == SocketKind::Tcp && matches!(slot.used, Use::Owned | Use::Listening(_)) {
+                slot.open =
+                    self.sockets.get::<tcp::Socket>(slot.handle).state() != tcp::State::Closed;
+            }
+        }
+    }
+
+    /// Marks the TCP sockets that [`note_open`](Self::note_open) saw open and smoltcp's timers
+    /// have closed since, without a FIN from the peer: their peer was silent past the timeout.
+    fn note_timeouts(&mut self) {
+        for slot in &mut self.slots {
+            if slot.kind == SocketKind::Tcp && slot.open && !slot.fin_seen {
+                let state = self.sockets.get::<tcp::Socket>(slot.handle).state();
+                if state == tcp::State::Closed {
+                    slot.timed_out = true;
+                    slot.open = false;
+                }
+            }
+        }
+    }
+
+    /// Gives a TCP socket about to be handed out (to a connect or a listener's pool) the
+    /// stack's timers, and undoes what its last user set.
+    fn prepare_tcp(&mut self, handle: SocketHandle) {
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        socket.set_timeout(self.tcp_timeout);
+        socket.set_keep_alive(self.tcp_keep_alive);
+        socket.set_nagle_enabled(true);
+        if let Some(slot) = self.slot_mut(handle) {
+            slot.fin_seen = false;
+            slot.open = false;
+            slot.timed_out = false;
+        }
     }
 
     /// Tops up every listener's pool, and tells the device which listeners have no socket
@@ -648,6 +741,8 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             kind,
             used: Use::Free,
             fin_seen: false,
+            open: false,
+            timed_out: false,
         });
         Ok(())
     }
@@ -665,6 +760,13 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                         | tcp::State::Closing
                         | tcp::State::TimeWait
                 );
+            }
+            if let Use::Listening(_) = slot.used {
+                // A connection that closed (reset, or timed out) before it was accepted
+                // leaves the pool; the socket listens again on the next top-up.
+                if self.sockets.get::<tcp::Socket>(slot.handle).state() == tcp::State::Closed {
+                    self.slots[i].used = Use::Free;
+                }
             }
             if slot.used == Use::Closing && slot.kind == SocketKind::Udp {
                 let socket = self.sockets.get_mut::<udp::Socket>(slot.handle);
@@ -712,6 +814,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             }
             let slot = self.slots[i];
             if slot.kind == SocketKind::Tcp && slot.used == Use::Free {
+                self.prepare_tcp(slot.handle);
                 let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
                 if socket.listen(entry.endpoint).is_ok() {
                     self.slots[i].used = Use::Listening(entry.id);
@@ -747,8 +850,13 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             .find(|s| s.kind == kind && s.used == Use::Free)
             .ok_or(Error::NoFreeSocket(kind))?;
         slot.used = Use::Owned;
-        slot.fin_seen = false;
-        Ok(slot.handle)
+        let handle = slot.handle;
+        if kind == SocketKind::Tcp {
+            self.prepare_tcp(handle);
+        } else if let Some(slot) = self.slot_mut(handle) {
+            slot.fin_seen = false;
+        }
+        Ok(handle)
     }
 
     pub(crate) fn slot_mut(&mut self, handle: SocketHandle) -> Option<&mut Slot> {
@@ -767,6 +875,16 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
     /// Whether the peer's FIN arrived on this socket while it was owned.
     pub(crate) fn fin_seen(&self, handle: SocketHandle) -> bool {
         self.slots.iter().any(|s| s.handle == handle && s.fin_seen)
+    }
+
+    /// Why this TCP socket is closed when its owner did not close it: its peer stayed silent
+    /// past the timeout, or else `otherwise` (a reset, or a refused connect).
+    pub(crate) fn closed_error(&self, handle: SocketHandle, otherwise: Error) -> Error {
+        if self.slots.iter().any(|s| s.handle == handle && s.timed_out) {
+            Error::ConnectionTimedOut
+        } else {
+            otherwise
+        }
     }
 
     pub(crate) fn new_listener_id(&mut self) -> u16 {
@@ -830,6 +948,31 @@ pub(crate) fn from_net(t: NetInstant) -> Instant {
     Instant::from_millis(u64::try_from(t.total_millis()).unwrap_or(0))
 }
 
-pub(crate) fn to_net_duration(d: Duration) -> smoltcp::time::Duration {
-    smoltcp::time::Duration::from_millis(d.as_millis())
+/// A smoltcp duration as a core one (whole milliseconds).
+pub(crate) fn from_net_duration(d: NetDuration) -> Duration {
+    Duration::from_millis(d.total_millis())
+}
+
+pub(crate) fn to_net_duration(d: Duration) -> NetDuration {
+    NetDuration::from_millis(d.as_millis())
+}
+
+/// A TCP keep-alive interval must be shorter than the timeout: the probes are what keep a
+/// healthy idle connection's peer talking.
+pub(crate) fn check_tcp_timers(
+    timeout: Option<Duration>,
+    keep_alive: Option<Duration>,
+) -> Result<(), Error> {
+    match (timeout, keep_alive) {
+        (Some(t), Some(k)) if k >= t => Err(Error::InvalidInput(
+            "the TCP keep-alive interval must be shorter than the TCP timeout",
+        )),
+        (_, Some(k)) if k.as_millis() == 0 => Err(Error::InvalidInput(
+            "the TCP keep-alive interval must be longer than zero",
+        )),
+        (Some(t), _) if t.as_millis() == 0 => Err(Error::InvalidInput(
+            "the TCP timeout must be longer than zero",
+        )),
+        _ => Ok(()),
+    }
 }

@@ -6,7 +6,9 @@ use crate::addr::{endpoint_to_addr, to_listen_endpoint, to_net_endpoint};
 use crate::error::{Error, SocketKind};
 use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
-use crate::stack::{ListenerEntry, Stack, Use};
+use crate::stack::{
+    ListenerEntry, Stack, Use, check_tcp_timers, from_net_duration, to_net_duration,
+};
 use portsock_core::time::Duration;
 use portsock_core::transport::{
     ErrorType, Listener, Read, ReadReady, Shutdown, Stream, Write, WriteReady,
@@ -259,7 +261,9 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
             let socket = inner.sockets.get::<tcp::Socket>(handle);
             match socket.state() {
                 tcp::State::SynSent | tcp::State::SynReceived => None,
-                tcp::State::Closed => Some(Err(Error::ConnectionRefused)),
+                tcp::State::Closed => {
+                    Some(Err(inner.closed_error(handle, Error::ConnectionRefused)))
+                }
                 _ => Some(Ok(())),
             }
         });
@@ -284,6 +288,42 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
     /// Bytes received and not read yet, and bytes written and not acknowledged yet.
     pub fn queues(&self) -> (usize, usize) {
         self.with(|s| (s.recv_queue(), s.send_queue()))
+    }
+
+    /// Sets how long the peer may stay silent while this connection waits for it before it
+    /// fails with [`Error::ConnectionTimedOut`] (`None`: never); the stack's
+    /// [`Config::with_tcp_timeout`](crate::Config::with_tcp_timeout) is the default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for zero, or a timeout not longer than the keep-alive interval.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        check_tcp_timers(timeout, self.keep_alive())?;
+        self.with(|s| s.set_timeout(timeout.map(to_net_duration)));
+        Ok(())
+    }
+
+    /// The connection's TCP timeout.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.with(|s| s.timeout()).map(from_net_duration)
+    }
+
+    /// Sets how long the connection may be idle before a keep-alive probe is sent (`None`:
+    /// no probes); the stack's
+    /// [`Config::with_tcp_keep_alive`](crate::Config::with_tcp_keep_alive) is the default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for zero, or an interval not shorter than the timeout.
+    pub fn set_keep_alive(&mut self, interval: Option<Duration>) -> Result<(), Error> {
+        check_tcp_timers(self.timeout(), interval)?;
+        self.with(|s| s.set_keep_alive(interval.map(to_net_duration)));
+        Ok(())
+    }
+
+    /// The connection's keep-alive interval.
+    pub fn keep_alive(&self) -> Option<Duration> {
+        self.with(|s| s.keep_alive()).map(from_net_duration)
     }
 
     /// Sets TCP_NODELAY (smoltcp's Nagle switch, the opposite sense).
@@ -338,7 +378,7 @@ impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
                     // Closed after a graceful end (TIME-WAIT expired, or our FIN was
                     // acknowledged after theirs): end of stream, not a reset.
                     _ if inner.fin_seen(handle) => Some(Ok(0)),
-                    _ => Some(Err(Error::ConnectionReset)),
+                    _ => Some(Err(inner.closed_error(handle, Error::ConnectionReset))),
                 },
             }
         })?;
@@ -369,7 +409,9 @@ impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
             if !socket.may_send() {
                 return Some(Err(match socket.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => return None,
-                    tcp::State::Closed | tcp::State::TimeWait => Error::ConnectionReset,
+                    tcp::State::Closed | tcp::State::TimeWait => {
+                        inner.closed_error(handle, Error::ConnectionReset)
+                    }
                     _ => Error::BrokenPipe,
                 }));
             }
@@ -389,7 +431,7 @@ impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
             if socket.send_queue() == 0 {
                 Some(Ok(()))
             } else if socket.state() == tcp::State::Closed {
-                Some(Err(Error::ConnectionReset))
+                Some(Err(inner.closed_error(handle, Error::ConnectionReset)))
             } else {
                 None
             }
