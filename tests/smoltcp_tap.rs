@@ -788,9 +788,7 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
 #[ignore = "run inside a test namespace by dns_lookups_through_smoltcp_against_dnsmasq"]
 fn resolve_in_namespace() {
     use portsock_core::time::Duration;
-    use portsock_smoltcp::{
-        Config, DnsProblem, Error, Family, Stack, StdPlatform, open_tap, parse_cidr,
-    };
+    use portsock_smoltcp::{Config, DnsError, Family, Stack, StdPlatform, open_tap, parse_cidr};
     let tap = std::env::var("PORTSOCK_TEST_TAP").expect("PORTSOCK_TEST_TAP");
     let device = open_tap(&tap).expect("open the TAP");
     let platform = StdPlatform::for_tap(&device);
@@ -814,16 +812,16 @@ fn resolve_in_namespace() {
     );
     assert_eq!(
         stack.resolve("pymotw.test", Family::V6, t).unwrap_err(),
-        Error::Dns(DnsProblem::NotFound),
+        DnsError::NotFound,
         "no AAAA record"
     );
     assert_eq!(
         stack.resolve("nosuch.test", Family::Any, t).unwrap_err(),
-        Error::Dns(DnsProblem::NotFound)
+        DnsError::NotFound
     );
     assert_eq!(
         stack.resolve("bad..name", Family::V4, t).unwrap_err(),
-        Error::Dns(DnsProblem::InvalidName)
+        DnsError::InvalidName
     );
 }
 

@@ -9,8 +9,8 @@ use portsock_core::time::{Clock, Duration, Instant};
 use portsock_core::transport::{Blocking, Listener, Read, Write};
 use portsock_smoltcp::smoltcp::phy::{FaultInjector, Loopback, Medium};
 use portsock_smoltcp::{
-    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, Error, ManualPlatform, Stack, TcpListener,
-    TcpStream, parse_cidr,
+    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, ManualPlatform, Stack, StackError,
+    TcpError, TcpListener, TcpStream, parse_cidr,
 };
 
 type FaultyStack = Stack<'static, FaultInjector<Loopback>, ManualPlatform>;
@@ -67,7 +67,7 @@ fn an_idle_connection_whose_peer_vanished_times_out() {
     // A blocking read with no timeout of its own: only the TCP timers can end it.
     let err = server.read(&mut buf).unwrap_err();
     let waited = stack.now() - gone;
-    assert_eq!(err, Error::ConnectionTimedOut);
+    assert_eq!(err, TcpError::ConnectionTimedOut);
     assert!(
         err.to_string().contains("timed out"),
         "a clear message: {err}"
@@ -87,13 +87,16 @@ fn unacknowledged_data_to_a_vanished_peer_times_out() {
     client.write_all(b"nobody hears this").unwrap();
     let err = client.flush().unwrap_err();
     let waited = stack.now() - gone;
-    assert_eq!(err, Error::ConnectionTimedOut);
+    assert_eq!(err, TcpError::ConnectionTimedOut);
     assert!(
         waited >= TIMEOUT && waited <= TIMEOUT + Duration::from_secs(2),
         "{waited:?}"
     );
     // Later calls say the same, not "reset".
-    assert_eq!(client.write(b"x").unwrap_err(), Error::ConnectionTimedOut);
+    assert_eq!(
+        client.write(b"x").unwrap_err(),
+        TcpError::ConnectionTimedOut
+    );
 }
 
 #[test]
@@ -105,7 +108,7 @@ fn a_connect_nobody_answers_times_out() {
         Err(e) => e,
         Ok(_) => panic!("connected over a dead link"),
     };
-    assert_eq!(err, Error::ConnectionTimedOut);
+    assert_eq!(err, TcpError::ConnectionTimedOut);
     assert!(stack.now() - gone >= TIMEOUT);
 }
 
@@ -121,7 +124,7 @@ fn an_idle_connection_to_a_live_peer_stays_up() {
     let mut buf = [0u8; 16];
     assert_eq!(
         server.read(&mut buf),
-        Err(Error::TimedOut),
+        Err(TcpError::TimedOut),
         "the read's own timeout"
     );
     client.write_all(b"still here").unwrap();
@@ -146,11 +149,11 @@ fn timers_can_be_turned_off_and_set_per_stream() {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let mut buf = [0u8; 16];
-    assert_eq!(server.read(&mut buf), Err(Error::TimedOut));
+    assert_eq!(server.read(&mut buf), Err(TcpError::TimedOut));
 
     server.set_timeout(Some(TIMEOUT)).unwrap();
     server.set_keep_alive(Some(KEEP_ALIVE)).unwrap();
-    assert_eq!(server.read(&mut buf), Err(Error::ConnectionTimedOut));
+    assert_eq!(server.read(&mut buf), Err(TcpError::ConnectionTimedOut));
 }
 
 #[test]
@@ -172,7 +175,7 @@ fn bad_timer_settings_are_refused() {
             .with_tcp_timeout(timeout)
             .with_tcp_keep_alive(keep_alive);
         match Stack::new(&config, device(), ManualPlatform::default(), vec![]) {
-            Err(Error::InvalidInput(why)) => assert!(why.contains("TCP"), "{why}"),
+            Err(StackError::InvalidInput(why)) => assert!(why.contains("TCP"), "{why}"),
             Err(e) => panic!("{timeout:?} / {keep_alive:?}: {e}"),
             Ok(_) => panic!("{timeout:?} / {keep_alive:?} accepted"),
         }
@@ -181,11 +184,11 @@ fn bad_timer_settings_are_refused() {
     let (mut client, _server) = pair(&stack);
     assert!(matches!(
         client.set_keep_alive(Some(TIMEOUT)),
-        Err(Error::InvalidInput(_))
+        Err(TcpError::InvalidInput(_))
     ));
     assert!(matches!(
         client.set_timeout(Some(KEEP_ALIVE)),
-        Err(Error::InvalidInput(_))
+        Err(TcpError::InvalidInput(_))
     ));
     assert_eq!(
         (client.timeout(), client.keep_alive()),
