@@ -7,7 +7,7 @@ use smoltcp::phy::Device;
 use smoltcp::socket::dns;
 use smoltcp::wire::DnsQueryType;
 
-use crate::error::{DnsProblem, Error};
+use crate::error::DnsError;
 use crate::platform::Platform;
 use crate::stack::Stack;
 
@@ -37,15 +37,15 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
     ///
     /// # Errors
     ///
-    /// [`Error::Dns`] with [`DnsProblem::NoServer`] (no DNS socket or server),
-    /// [`DnsProblem::InvalidName`], [`DnsProblem::NotFound`] (NXDOMAIN, no record of that
-    /// type, or every server failed); [`Error::TimedOut`].
+    /// [`DnsError::NoServer`] (no DNS socket or server), [`DnsError::InvalidName`],
+    /// [`DnsError::NotFound`] (NXDOMAIN, no record of that type, or every server failed),
+    /// [`DnsError::Busy`], [`DnsError::TimedOut`].
     pub fn resolve(
         &self,
         name: &str,
         family: Family,
         timeout: Duration,
-    ) -> Result<heapless::Vec<IpAddr, MAX_RESULTS>, Error> {
+    ) -> Result<heapless::Vec<IpAddr, MAX_RESULTS>, DnsError> {
         let mut out = heapless::Vec::new();
         if let Ok(literal) = name.parse::<IpAddr>() {
             let _ = out.push(literal);
@@ -57,7 +57,7 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
             Family::Any => &[DnsQueryType::A, DnsQueryType::Aaaa],
         };
         let deadline = self.deadline_in(Some(timeout));
-        let mut last = Error::Dns(DnsProblem::NotFound);
+        let mut last = DnsError::NotFound;
         for kind in kinds {
             match self.query(name, *kind, deadline) {
                 Ok(found) => {
@@ -78,20 +78,20 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
         name: &str,
         kind: DnsQueryType,
         deadline: Option<smoltcp::time::Instant>,
-    ) -> Result<heapless::Vec<IpAddr, MAX_RESULTS>, Error> {
+    ) -> Result<heapless::Vec<IpAddr, MAX_RESULTS>, DnsError> {
         let query = {
             let mut guard = self.inner();
             let inner = &mut *guard;
-            let handle = inner.dns.ok_or(Error::Dns(DnsProblem::NoServer))?;
+            let handle = inner.dns.ok_or(DnsError::NoServer)?;
             if inner.dns_servers.is_empty() {
-                return Err(Error::Dns(DnsProblem::NoServer));
+                return Err(DnsError::NoServer);
             }
             let socket = inner.sockets.get_mut::<dns::Socket>(handle);
             socket
                 .start_query(inner.iface.context(), name, kind)
                 .map_err(|e| match e {
-                    dns::StartQueryError::NoFreeSlot => Error::Dns(DnsProblem::Busy),
-                    _ => Error::Dns(DnsProblem::InvalidName),
+                    dns::StartQueryError::NoFreeSlot => DnsError::Busy,
+                    _ => DnsError::InvalidName,
                 })?
         };
         let result = self.block(false, deadline, |inner| {
@@ -99,9 +99,7 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
             let socket = inner.sockets.get_mut::<dns::Socket>(handle);
             match socket.get_query_result(query) {
                 Err(dns::GetQueryResultError::Pending) => None,
-                Err(dns::GetQueryResultError::Failed) => {
-                    Some(Err(Error::Dns(DnsProblem::NotFound)))
-                }
+                Err(dns::GetQueryResultError::Failed) => Some(Err(DnsError::NotFound)),
                 Ok(addrs) => {
                     let mut out = heapless::Vec::new();
                     for a in addrs {
@@ -117,7 +115,7 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
             if let Some(handle) = inner.dns {
                 // A finished query was freed by get_query_result; a pending one is cancelled.
                 let socket = inner.sockets.get_mut::<dns::Socket>(handle);
-                if matches!(result, Err(Error::TimedOut)) {
+                if matches!(result, Err(DnsError::TimedOut)) {
                     socket.cancel_query(query);
                 }
             }

@@ -23,7 +23,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `std` (default) | TAP devices, a `std::time` clock, allocating helpers; implies the three below |
-//! | `ipv6` | IPv6 addresses, sockets and MLD (without it, an IPv6 address is [`Error::Unsupported`]) |
+//! | `ipv6` | IPv6 addresses, sockets and MLD (without it, an IPv6 address is "not supported": e.g. [`TcpError::Unsupported`]) |
 //! | `dns` | `Stack::resolve` over smoltcp's DNS socket |
 //! | `medium-ip` | devices without a link layer (`Medium::Ip`: `Loopback`, TUN); Ethernet is always in |
 //! | `defmt` | `defmt::Format` for the backend's types |
@@ -86,11 +86,16 @@ mod udp;
 pub use checksummed::Checksummed;
 #[cfg(feature = "dns")]
 pub use dns::{Family, MAX_RESULTS};
-pub use error::{DnsProblem, Error, MulticastProblem, SocketKind};
+#[cfg(feature = "dns")]
+pub use error::DnsError;
+pub use error::{MulticastProblem, SocketKind, StackError, TcpError, UdpError};
 pub use platform::{ManualPlatform, Platform};
 #[cfg(feature = "dns")]
 pub use stack::MAX_DNS_SERVERS;
-pub use stack::{Config, MAX_ADDRS, MAX_LISTENERS, MAX_SOCKETS, Stack, parse_cidr};
+pub use stack::{
+    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, MAX_ADDRS, MAX_LISTENERS, MAX_SOCKETS,
+    Stack, parse_cidr,
+};
 #[cfg(feature = "std")]
 pub use std_support::{Faults, StdPlatform, Wrapped, open_tap, wrap};
 pub use tcp::{TcpListener, TcpStream};

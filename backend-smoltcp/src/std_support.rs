@@ -14,7 +14,7 @@ use smoltcp::phy::{Device, FaultInjector, Medium, PcapMode, PcapWriter, TunTapIn
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
 
-use crate::error::Error;
+use crate::error::StackError;
 use crate::platform::Platform;
 use crate::stack::Stack;
 
@@ -148,7 +148,7 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
     /// # Errors
     ///
     /// As [`Stack::add_tcp_socket`].
-    pub fn add_tcp_sockets(&self, count: usize, rx: usize, tx: usize) -> Result<(), Error> {
+    pub fn add_tcp_sockets(&self, count: usize, rx: usize, tx: usize) -> Result<(), StackError> {
         for _ in 0..count {
             self.add_tcp_socket(tcp::Socket::new(
                 tcp::SocketBuffer::new(vec![0; rx]),
@@ -169,7 +169,7 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
         count: usize,
         packets: usize,
         payload: usize,
-    ) -> Result<(), Error> {
+    ) -> Result<(), StackError> {
         for _ in 0..count {
             let buffer = || {
                 udp::PacketBuffer::new(
@@ -187,7 +187,7 @@ impl<D: Device, P: Platform> Stack<'_, D, P> {
     /// # Errors
     ///
     /// As [`Stack::add_dns_socket`].
-    pub fn add_dns(&self, queries: usize) -> Result<(), Error> {
+    pub fn add_dns(&self, queries: usize) -> Result<(), StackError> {
         let mut slots: Vec<Option<smoltcp::socket::dns::DnsQuery>> = Vec::with_capacity(queries);
         slots.resize_with(queries, || None);
         self.add_dns_socket(slots)

@@ -3,10 +3,12 @@
 use core::net::SocketAddr;
 
 use crate::addr::{endpoint_to_addr, to_listen_endpoint, to_net_endpoint};
-use crate::error::{Error, SocketKind};
+use crate::error::{SocketKind, TcpError};
 use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
-use crate::stack::{ListenerEntry, Stack, Use};
+use crate::stack::{
+    ListenerEntry, Stack, Use, check_tcp_timers, from_net_duration, to_net_duration,
+};
 use portsock_core::time::Duration;
 use portsock_core::transport::{
     ErrorType, Listener, Read, ReadReady, Shutdown, Stream, Write, WriteReady,
@@ -16,8 +18,16 @@ use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 
 /// A TCP listener: `backlog` smoltcp sockets listening on one port, so that several clients
-/// can connect at once (a smoltcp socket holds one connection). Each accepted connection's
-/// socket leaves the pool, and the stack puts a free socket back in as soon as it has one.
+/// can connect at once (a smoltcp socket holds one connection).
+///
+/// The pool holds `backlog` sockets: those listening and those holding a connection not
+/// accepted yet, as the kernel's accept queue holds `backlog` connections. An accepted
+/// connection's socket leaves the pool and a free socket takes its place at once; the stack
+/// also refills the pool between one arriving frame and the next, so a socket freed while a
+/// burst is read in is listening for the rest of it. A SYN that finds no socket listening
+/// (the pool is full of connections, or no TCP socket is free) is dropped, not refused as
+/// smoltcp alone would (a RST): the client sends it again a moment later, as it does when
+/// Linux's accept queue is full.
 ///
 /// ```
 /// use portsock_smoltcp::{Config, ManualPlatform, Stack, TcpListener};
@@ -39,37 +49,43 @@ pub struct TcpListener<'s, 'a, D: Device, P: Platform> {
 
 impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
     /// Listens on `addr` (an unspecified address: every address of the interface) with a pool
-    /// of up to `backlog` sockets.
+    /// of `backlog` sockets, listening or holding connections not accepted yet.
     ///
     /// # Errors
     ///
-    /// [`Error::AddrInUse`] if the port is taken, [`Error::NoFreeSocket`] if no TCP socket is
-    /// free, [`Error::InvalidInput`] for port 0 or a zero backlog.
-    pub fn bind(stack: &'s Stack<'a, D, P>, addr: SocketAddr, backlog: u16) -> Result<Self, Error> {
+    /// [`TcpError::AddrInUse`] if the port is taken, [`TcpError::NoFreeSocket`] if no TCP socket is
+    /// free, [`TcpError::InvalidInput`] for port 0 or a zero backlog.
+    pub fn bind(
+        stack: &'s Stack<'a, D, P>,
+        addr: SocketAddr,
+        backlog: u16,
+    ) -> Result<Self, TcpError> {
         if addr.port() == 0 {
-            return Err(Error::InvalidInput("a listener needs a port other than 0"));
+            return Err(TcpError::InvalidInput(
+                "a listener needs a port other than 0",
+            ));
         }
         if backlog == 0 {
-            return Err(Error::InvalidInput(
+            return Err(TcpError::InvalidInput(
                 "a listener needs a backlog of at least 1",
             ));
         }
         let endpoint = to_listen_endpoint(addr)?;
         let mut inner = stack.inner();
         if inner.port_in_use(SocketKind::Tcp, addr.port(), None) {
-            return Err(Error::AddrInUse(addr.port()));
+            return Err(TcpError::AddrInUse(addr.port()));
         }
         if !inner
             .slots
             .iter()
             .any(|s| s.kind == SocketKind::Tcp && s.used == Use::Free)
         {
-            return Err(Error::NoFreeSocket(SocketKind::Tcp));
+            return Err(TcpError::NoFreeSocket);
         }
         if let Some(ip) = endpoint.addr
             && !inner.iface.has_ip_addr(ip)
         {
-            return Err(Error::Unaddressable);
+            return Err(TcpError::Unaddressable);
         }
         let id = inner.new_listener_id();
         let entry = ListenerEntry {
@@ -80,7 +96,7 @@ impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
         inner
             .listeners
             .push(entry)
-            .map_err(|_| Error::InvalidInput("too many listeners on one stack"))?;
+            .map_err(|_| TcpError::InvalidInput("too many listeners on one stack"))?;
         inner.top_up(entry);
         drop(inner);
         Ok(Self {
@@ -133,7 +149,7 @@ impl<D: Device, P: Platform> Drop for TcpListener<'_, '_, D, P> {
 }
 
 impl<D: Device, P: Platform> ErrorType for TcpListener<'_, '_, D, P> {
-    type Error = Error;
+    type Error = TcpError;
 }
 
 /// Whether a socket taken from a listener's pool holds a connection to hand out.
@@ -148,7 +164,7 @@ impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
     type Addr = SocketAddr;
     type Stream = TcpStream<'s, 'a, D, P>;
 
-    fn accept(&mut self) -> Result<(Self::Stream, SocketAddr), Error> {
+    fn accept(&mut self) -> Result<(Self::Stream, SocketAddr), TcpError> {
         let id = self.entry.id;
         let deadline = self.stack.deadline_in(self.mode.read_timeout);
         let (handle, peer) = self.stack.block(self.mode.nonblocking, deadline, |inner| {
@@ -166,12 +182,12 @@ impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
             let (handle, peer) = found?;
             inner.set_use(handle, Use::Owned);
             inner.top_up(self.entry);
-            Some(Ok((handle, peer)))
+            Some(Ok::<_, TcpError>((handle, peer)))
         })?;
         Ok((TcpStream::new(self.stack, handle), endpoint_to_addr(peer)))
     }
 
-    fn local_addr(&self) -> Result<SocketAddr, Error> {
+    fn local_addr(&self) -> Result<SocketAddr, TcpError> {
         Ok(self.local)
     }
 }
@@ -216,31 +232,33 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
     ///
     /// # Errors
     ///
-    /// [`Error::ConnectionRefused`], [`Error::TimedOut`], [`Error::Unaddressable`] for an
-    /// unspecified address or port 0, [`Error::NoRoute`], [`Error::NoFreeSocket`].
+    /// [`TcpError::ConnectionRefused`], [`TcpError::TimedOut`], [`TcpError::Unaddressable`] for an
+    /// unspecified address or port 0, [`TcpError::NoRoute`], [`TcpError::NoFreeSocket`].
     pub fn connect(
         stack: &'s Stack<'a, D, P>,
         remote: SocketAddr,
         timeout: Option<Duration>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, TcpError> {
         if remote.ip().is_unspecified() || remote.port() == 0 {
-            return Err(Error::Unaddressable);
+            return Err(TcpError::Unaddressable);
         }
         let remote = to_net_endpoint(remote)?;
         let handle = {
             let mut guard = stack.inner();
             let inner = &mut *guard;
             if !inner.has_route(remote.addr) {
-                return Err(Error::NoRoute);
+                return Err(TcpError::NoRoute);
             }
-            let port = inner.ephemeral_port(SocketKind::Tcp)?;
-            let handle = inner.claim(SocketKind::Tcp)?;
+            let port = inner
+                .ephemeral_port(SocketKind::Tcp)
+                .ok_or(TcpError::AddrInUse(0))?;
+            let handle = inner.claim(SocketKind::Tcp).ok_or(TcpError::NoFreeSocket)?;
             let socket = inner.sockets.get_mut::<tcp::Socket>(handle);
             if let Err(e) = socket.connect(inner.iface.context(), remote, port) {
                 inner.set_use(handle, Use::Free);
                 return Err(match e {
-                    tcp::ConnectError::Unaddressable => Error::Unaddressable,
-                    _ => Error::InvalidInput("socket was not closed"),
+                    tcp::ConnectError::Unaddressable => TcpError::Unaddressable,
+                    _ => TcpError::InvalidInput("socket was not closed"),
                 });
             }
             handle
@@ -251,7 +269,9 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
             let socket = inner.sockets.get::<tcp::Socket>(handle);
             match socket.state() {
                 tcp::State::SynSent | tcp::State::SynReceived => None,
-                tcp::State::Closed => Some(Err(Error::ConnectionRefused)),
+                tcp::State::Closed => {
+                    Some(Err(inner.closed_error(handle, TcpError::ConnectionRefused)))
+                }
                 _ => Some(Ok(())),
             }
         });
@@ -288,6 +308,42 @@ impl<'s, 'a, D: Device, P: Platform> TcpStream<'s, 'a, D, P> {
         self.with(|s| (s.recv_queue(), s.send_queue()))
     }
 
+    /// Sets how long the peer may stay silent while this connection waits for it before it
+    /// fails with [`TcpError::ConnectionTimedOut`] (`None`: never); the stack's
+    /// [`Config::with_tcp_timeout`](crate::Config::with_tcp_timeout) is the default.
+    ///
+    /// # Errors
+    ///
+    /// [`TcpError::InvalidInput`] for zero, or a timeout not longer than the keep-alive interval.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<(), TcpError> {
+        check_tcp_timers(timeout, self.keep_alive()).map_err(TcpError::InvalidInput)?;
+        self.with(|s| s.set_timeout(timeout.map(to_net_duration)));
+        Ok(())
+    }
+
+    /// The connection's TCP timeout.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.with(|s| s.timeout()).map(from_net_duration)
+    }
+
+    /// Sets how long the connection may be idle before a keep-alive probe is sent (`None`:
+    /// no probes); the stack's
+    /// [`Config::with_tcp_keep_alive`](crate::Config::with_tcp_keep_alive) is the default.
+    ///
+    /// # Errors
+    ///
+    /// [`TcpError::InvalidInput`] for zero, or an interval not shorter than the timeout.
+    pub fn set_keep_alive(&mut self, interval: Option<Duration>) -> Result<(), TcpError> {
+        check_tcp_timers(self.timeout(), interval).map_err(TcpError::InvalidInput)?;
+        self.with(|s| s.set_keep_alive(interval.map(to_net_duration)));
+        Ok(())
+    }
+
+    /// The connection's keep-alive interval.
+    pub fn keep_alive(&self) -> Option<Duration> {
+        self.with(|s| s.keep_alive()).map(from_net_duration)
+    }
+
     /// Sets TCP_NODELAY (smoltcp's Nagle switch, the opposite sense).
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.stack
@@ -319,11 +375,11 @@ impl<D: Device, P: Platform> Drop for TcpStream<'_, '_, D, P> {
 }
 
 impl<D: Device, P: Platform> ErrorType for TcpStream<'_, '_, D, P> {
-    type Error = Error;
+    type Error = TcpError;
 }
 
 impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, TcpError> {
         if buf.is_empty() || self.read_shut || self.eof {
             return Ok(0);
         }
@@ -340,7 +396,7 @@ impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
                     // Closed after a graceful end (TIME-WAIT expired, or our FIN was
                     // acknowledged after theirs): end of stream, not a reset.
                     _ if inner.fin_seen(handle) => Some(Ok(0)),
-                    _ => Some(Err(Error::ConnectionReset)),
+                    _ => Some(Err(inner.closed_error(handle, TcpError::ConnectionReset))),
                 },
             }
         })?;
@@ -350,16 +406,16 @@ impl<D: Device, P: Platform> Read for TcpStream<'_, '_, D, P> {
 }
 
 impl<D: Device, P: Platform> ReadReady for TcpStream<'_, '_, D, P> {
-    fn read_ready(&mut self) -> Result<bool, Error> {
+    fn read_ready(&mut self) -> Result<bool, TcpError> {
         self.stack.poll();
         Ok(self.read_shut || self.with(|s| s.can_recv() || !s.may_recv()))
     }
 }
 
 impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, TcpError> {
         if self.write_shut {
-            return Err(Error::BrokenPipe);
+            return Err(TcpError::BrokenPipe);
         }
         if buf.is_empty() {
             return Ok(0);
@@ -371,19 +427,21 @@ impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
             if !socket.may_send() {
                 return Some(Err(match socket.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => return None,
-                    tcp::State::Closed | tcp::State::TimeWait => Error::ConnectionReset,
-                    _ => Error::BrokenPipe,
+                    tcp::State::Closed | tcp::State::TimeWait => {
+                        inner.closed_error(handle, TcpError::ConnectionReset)
+                    }
+                    _ => TcpError::BrokenPipe,
                 }));
             }
             match socket.send_slice(buf) {
                 Ok(0) => None,
                 Ok(n) => Some(Ok(n)),
-                Err(_) => Some(Err(Error::ConnectionReset)),
+                Err(_) => Some(Err(TcpError::ConnectionReset)),
             }
         })
     }
 
-    fn flush(&mut self) -> Result<(), Error> {
+    fn flush(&mut self) -> Result<(), TcpError> {
         let handle = self.handle;
         let deadline = self.stack.deadline_in(self.mode.write_timeout);
         self.stack.block(self.mode.nonblocking, deadline, |inner| {
@@ -391,7 +449,7 @@ impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
             if socket.send_queue() == 0 {
                 Some(Ok(()))
             } else if socket.state() == tcp::State::Closed {
-                Some(Err(Error::ConnectionReset))
+                Some(Err(inner.closed_error(handle, TcpError::ConnectionReset)))
             } else {
                 None
             }
@@ -400,7 +458,7 @@ impl<D: Device, P: Platform> Write for TcpStream<'_, '_, D, P> {
 }
 
 impl<D: Device, P: Platform> WriteReady for TcpStream<'_, '_, D, P> {
-    fn write_ready(&mut self) -> Result<bool, Error> {
+    fn write_ready(&mut self) -> Result<bool, TcpError> {
         self.stack.poll();
         Ok(self.write_shut || self.with(|s| s.can_send() || !s.may_send()))
     }
@@ -409,7 +467,7 @@ impl<D: Device, P: Platform> WriteReady for TcpStream<'_, '_, D, P> {
 impl<D: Device, P: Platform> Stream for TcpStream<'_, '_, D, P> {
     type Addr = SocketAddr;
 
-    fn shutdown(&mut self, how: Shutdown) -> Result<(), Error> {
+    fn shutdown(&mut self, how: Shutdown) -> Result<(), TcpError> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.read_shut = true;
         }
@@ -422,18 +480,18 @@ impl<D: Device, P: Platform> Stream for TcpStream<'_, '_, D, P> {
         Ok(())
     }
 
-    fn local_addr(&self) -> Result<SocketAddr, Error> {
+    fn local_addr(&self) -> Result<SocketAddr, TcpError> {
         self.with(|s| s.local_endpoint())
             .map(endpoint_to_addr)
-            .ok_or(Error::NotConnected)
+            .ok_or(TcpError::NotConnected)
     }
 
-    fn peer_addr(&self) -> Result<SocketAddr, Error> {
+    fn peer_addr(&self) -> Result<SocketAddr, TcpError> {
         self.with(|s| s.remote_endpoint())
             .map(endpoint_to_addr)
-            .ok_or(Error::NotConnected)
+            .ok_or(TcpError::NotConnected)
     }
 }
 
-impl_blocking!(TcpListener);
-impl_blocking!(TcpStream);
+impl_blocking!(TcpListener, TcpError);
+impl_blocking!(TcpStream, TcpError);

@@ -12,7 +12,7 @@ use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpListenEndpoint};
 
 use crate::addr::{endpoint_to_addr, to_net_endpoint, to_net_ip};
-use crate::error::{Error, MulticastProblem, SocketKind};
+use crate::error::{MulticastProblem, SocketKind, UdpError};
 use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
 use crate::stack::{Stack, Use, to_net};
@@ -55,16 +55,18 @@ impl<'s, 'a, D: Device, P: Platform> UdpSocket<'s, 'a, D, P> {
     ///
     /// # Errors
     ///
-    /// [`Error::AddrInUse`], [`Error::NoFreeSocket`], [`Error::Unaddressable`] for an address
+    /// [`UdpError::AddrInUse`], [`UdpError::NoFreeSocket`], [`UdpError::Unaddressable`] for an address
     /// the interface does not have.
-    pub fn bind(stack: &'s Stack<'a, D, P>, addr: SocketAddr) -> Result<Self, Error> {
+    pub fn bind(stack: &'s Stack<'a, D, P>, addr: SocketAddr) -> Result<Self, UdpError> {
         let ip = to_net_ip(addr.ip())?;
         let mut guard = stack.inner();
         let inner = &mut *guard;
         let port = if addr.port() == 0 {
-            inner.ephemeral_port(SocketKind::Udp)?
+            inner
+                .ephemeral_port(SocketKind::Udp)
+                .ok_or(UdpError::AddrInUse(0))?
         } else if inner.port_in_use(SocketKind::Udp, addr.port(), None) {
-            return Err(Error::AddrInUse(addr.port()));
+            return Err(UdpError::AddrInUse(addr.port()));
         } else {
             addr.port()
         };
@@ -76,13 +78,13 @@ impl<'s, 'a, D: Device, P: Platform> UdpSocket<'s, 'a, D, P> {
                 port,
             }
         } else {
-            return Err(Error::Unaddressable);
+            return Err(UdpError::Unaddressable);
         };
-        let handle = inner.claim(SocketKind::Udp)?;
+        let handle = inner.claim(SocketKind::Udp).ok_or(UdpError::NoFreeSocket)?;
         let socket = inner.sockets.get_mut::<udp::Socket>(handle);
         if socket.bind(endpoint).is_err() {
             inner.set_use(handle, Use::Free);
-            return Err(Error::Unaddressable);
+            return Err(UdpError::Unaddressable);
         }
         drop(guard);
         Ok(Self {
@@ -127,29 +129,29 @@ impl<D: Device, P: Platform> Drop for UdpSocket<'_, '_, D, P> {
 }
 
 impl<D: Device, P: Platform> ErrorType for UdpSocket<'_, '_, D, P> {
-    type Error = Error;
+    type Error = UdpError;
 }
 
 impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
     type Addr = SocketAddr;
 
-    fn send_to(&mut self, data: &[u8], to: &SocketAddr) -> Result<(), Error> {
+    fn send_to(&mut self, data: &[u8], to: &SocketAddr) -> Result<(), UdpError> {
         if to.ip().is_unspecified() || to.port() == 0 {
-            return Err(Error::Unaddressable);
+            return Err(UdpError::Unaddressable);
         }
         if to.is_ipv4() && data.len() > MAX_UDP_PAYLOAD_V4 {
-            return Err(Error::DatagramTooLarge {
+            return Err(UdpError::DatagramTooLarge {
                 len: data.len(),
                 max: MAX_UDP_PAYLOAD_V4,
             });
         }
         let to = to_net_endpoint(*to)?;
         if !self.stack.inner().has_route(to.addr) {
-            return Err(Error::NoRoute);
+            return Err(UdpError::NoRoute);
         }
         let max = self.max_payload();
         if data.len() > max {
-            return Err(Error::DatagramTooLarge {
+            return Err(UdpError::DatagramTooLarge {
                 len: data.len(),
                 max,
             });
@@ -163,7 +165,7 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
             match socket.send_slice(data, to) {
                 Ok(()) => Some(Ok(())),
                 Err(udp::SendError::BufferFull) => None,
-                Err(udp::SendError::Unaddressable) => Some(Err(Error::Unaddressable)),
+                Err(udp::SendError::Unaddressable) => Some(Err(UdpError::Unaddressable)),
             }
         })
     }
@@ -172,7 +174,7 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
         &mut self,
         buf: &mut [u8],
         deadline: Option<Instant>,
-    ) -> Result<Option<Received<SocketAddr>>, Error> {
+    ) -> Result<Option<Received<SocketAddr>>, UdpError> {
         let handle = self.handle;
         let (deadline, is_timeout) = match deadline {
             Some(d) => (Some(to_net(d)), false),
@@ -195,31 +197,31 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
         match got {
             Ok(r) => Ok(Some(r)),
             // A passed deadline is `Ok(None)`; a passed read timeout is an error, as on std.
-            Err(Error::TimedOut) if !is_timeout => Ok(None),
+            Err(UdpError::TimedOut) if !is_timeout => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    fn local_addr(&self) -> Result<SocketAddr, Error> {
+    fn local_addr(&self) -> Result<SocketAddr, UdpError> {
         Ok(self.local)
     }
 }
 
 impl<D: Device, P: Platform> UdpSocket<'_, '_, D, P> {
     /// Checks the request against this socket and the stack's one interface.
-    fn group_of(&self, request: &MembershipRequest) -> Result<IpAddress, Error> {
+    fn group_of(&self, request: &MembershipRequest) -> Result<IpAddress, UdpError> {
         let group: IpAddr = request.group();
         if !group.is_multicast() {
-            return Err(Error::Multicast(MulticastProblem::NotMulticast));
+            return Err(UdpError::Multicast(MulticastProblem::NotMulticast));
         }
         if group.is_ipv6() != self.is_v6() && !self.local.ip().is_unspecified() {
-            return Err(Error::Multicast(MulticastProblem::WrongFamily));
+            return Err(UdpError::Multicast(MulticastProblem::WrongFamily));
         }
         self.check_interface(request.interface())?;
-        to_net_ip(group)
+        Ok(to_net_ip(group)?)
     }
 
-    fn check_interface(&self, interface: Interface) -> Result<(), Error> {
+    fn check_interface(&self, interface: Interface) -> Result<(), UdpError> {
         match interface {
             Interface::Any => Ok(()),
             Interface::Addr(a) if a == Ipv4Addr::UNSPECIFIED => Ok(()),
@@ -227,12 +229,12 @@ impl<D: Device, P: Platform> UdpSocket<'_, '_, D, P> {
                 if self.stack.inner().iface.has_ip_addr(a) {
                     Ok(())
                 } else {
-                    Err(Error::Multicast(MulticastProblem::NoSuchInterface))
+                    Err(UdpError::Multicast(MulticastProblem::NoSuchInterface))
                 }
             }
             // One interface: index 0 ("any") or 1 (the first, as `lo` is on Linux).
             Interface::Index(0 | 1) => Ok(()),
-            _ => Err(Error::Multicast(MulticastProblem::NoSuchInterface)),
+            _ => Err(UdpError::Multicast(MulticastProblem::NoSuchInterface)),
         }
     }
 }
@@ -240,7 +242,7 @@ impl<D: Device, P: Platform> UdpSocket<'_, '_, D, P> {
 impl<D: Device, P: Platform> Multicast for UdpSocket<'_, '_, D, P> {
     /// Joins the group on the stack's interface: smoltcp sends the IGMP (IPv4) or MLD (IPv6)
     /// report on the next poll. Membership belongs to the interface, not to the socket.
-    fn join(&mut self, request: &MembershipRequest) -> Result<(), Error> {
+    fn join(&mut self, request: &MembershipRequest) -> Result<(), UdpError> {
         let group = self.group_of(request)?;
         self.stack
             .inner()
@@ -248,52 +250,52 @@ impl<D: Device, P: Platform> Multicast for UdpSocket<'_, '_, D, P> {
             .join_multicast_group(group)
             .map_err(|e| match e {
                 smoltcp::iface::MulticastError::GroupTableFull => {
-                    Error::Multicast(MulticastProblem::GroupTableFull)
+                    UdpError::Multicast(MulticastProblem::GroupTableFull)
                 }
-                _ => Error::Multicast(MulticastProblem::NotMulticast),
+                _ => UdpError::Multicast(MulticastProblem::NotMulticast),
             })?;
         self.stack.poll();
         Ok(())
     }
 
-    fn leave(&mut self, request: &MembershipRequest) -> Result<(), Error> {
+    fn leave(&mut self, request: &MembershipRequest) -> Result<(), UdpError> {
         let group = self.group_of(request)?;
         self.stack
             .inner()
             .iface
             .leave_multicast_group(group)
-            .map_err(|_| Error::Multicast(MulticastProblem::NotMulticast))?;
+            .map_err(|_| UdpError::Multicast(MulticastProblem::NotMulticast))?;
         self.stack.poll();
         Ok(())
     }
 
-    fn set_multicast_ttl(&mut self, ttl: u8) -> Result<(), Error> {
+    fn set_multicast_ttl(&mut self, ttl: u8) -> Result<(), UdpError> {
         self.multicast_ttl = ttl;
         Ok(())
     }
 
-    fn multicast_ttl(&self) -> Result<u8, Error> {
+    fn multicast_ttl(&self) -> Result<u8, UdpError> {
         Ok(self.multicast_ttl)
     }
 
     /// smoltcp never delivers its own multicast datagrams back to itself: turning loopback
-    /// off is accepted (it is already off), turning it on is [`Error::Unsupported`].
-    fn set_multicast_loop(&mut self, on: bool) -> Result<(), Error> {
+    /// off is accepted (it is already off), turning it on is [`UdpError::Unsupported`].
+    fn set_multicast_loop(&mut self, on: bool) -> Result<(), UdpError> {
         if on {
-            Err(Error::Unsupported("multicast loopback"))
+            Err(UdpError::Unsupported("multicast loopback"))
         } else {
             Ok(())
         }
     }
 
-    fn multicast_loop(&self) -> Result<bool, Error> {
+    fn multicast_loop(&self) -> Result<bool, UdpError> {
         Ok(false)
     }
 
     /// The stack has one interface; this checks that `interface` names it.
-    fn set_multicast_interface(&mut self, interface: Interface) -> Result<(), Error> {
+    fn set_multicast_interface(&mut self, interface: Interface) -> Result<(), UdpError> {
         self.check_interface(interface)
     }
 }
 
-impl_blocking!(UdpSocket);
+impl_blocking!(UdpSocket, UdpError);

@@ -19,8 +19,8 @@ use portsock_core::transport::{
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_smoltcp::smoltcp::phy::{FaultInjector, Loopback, Medium};
 use portsock_smoltcp::{
-    Checksummed, Config, Error, ManualPlatform, SocketKind, Stack, TcpListener, TcpStream,
-    UdpSocket, parse_cidr,
+    Checksummed, Config, ManualPlatform, SocketKind, Stack, TcpError, TcpListener, TcpStream,
+    UdpError, UdpSocket, parse_cidr,
 };
 
 type LoStack = Stack<'static, Loopback, ManualPlatform>;
@@ -467,7 +467,7 @@ fn errors_are_clear_and_never_panic() {
     let e = TcpListener::bind(&stack, addr("127.0.0.1:10000"), 1)
         .err()
         .unwrap();
-    assert_eq!(e, Error::AddrInUse(10000));
+    assert_eq!(e, TcpError::AddrInUse(10000));
     assert_eq!(e.to_string(), "address already in use: port 10000");
     // Nobody listens on 10001: smoltcp answers the SYN with a RST.
     let e = TcpStream::connect(
@@ -477,24 +477,24 @@ fn errors_are_clear_and_never_panic() {
     )
     .err()
     .unwrap();
-    assert_eq!(e, Error::ConnectionRefused);
+    assert_eq!(e, TcpError::ConnectionRefused);
     assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
     assert_eq!(e.to_string(), "connection refused");
     let e = TcpStream::connect(&stack, addr("10.1.2.3:80"), None)
         .err()
         .unwrap();
-    assert_eq!(e, Error::NoRoute, "no gateway configured");
+    assert_eq!(e, TcpError::NoRoute, "no gateway configured");
     let e = TcpStream::connect(&stack, addr("0.0.0.0:10000"), None)
         .err()
         .unwrap();
-    assert_eq!(e, Error::Unaddressable);
+    assert_eq!(e, TcpError::Unaddressable);
     let mut u = UdpSocket::bind(&stack, addr("127.0.0.1:0")).unwrap();
     let e = u
         .send_to(&vec![0u8; 70_000], &addr("127.0.0.1:9"))
         .unwrap_err();
     assert_eq!(
         e,
-        Error::DatagramTooLarge {
+        UdpError::DatagramTooLarge {
             len: 70_000,
             max: 65_507
         }
@@ -504,7 +504,7 @@ fn errors_are_clear_and_never_panic() {
         .unwrap_err();
     assert_eq!(
         e,
-        Error::DatagramTooLarge {
+        UdpError::DatagramTooLarge {
             len: 40_000,
             max: 8 * 4096
         }
@@ -534,7 +534,7 @@ fn errors_are_clear_and_never_panic() {
         .unwrap();
     let t0 = stack.now();
     let mut buf = [0u8; 8];
-    assert_eq!(u.recv_from(&mut buf, None).unwrap_err(), Error::TimedOut);
+    assert_eq!(u.recv_from(&mut buf, None).unwrap_err(), UdpError::TimedOut);
     assert_eq!(stack.now() - t0, Duration::from_millis(300));
     assert_eq!(
         u.recv_from(&mut buf, Some(stack.now() + Duration::from_millis(50)))
@@ -542,14 +542,21 @@ fn errors_are_clear_and_never_panic() {
         None
     );
     u.set_nonblocking(true).unwrap();
-    assert_eq!(u.recv_from(&mut buf, None).unwrap_err(), Error::WouldBlock);
+    assert_eq!(
+        u.recv_from(&mut buf, None).unwrap_err(),
+        UdpError::WouldBlock
+    );
     // Running out of sockets is an error, not a panic.
     let more: Vec<_> = (0..3)
         .map(|_| UdpSocket::bind(&stack, addr("127.0.0.1:0")).unwrap())
         .collect();
     assert_eq!(
         UdpSocket::bind(&stack, addr("127.0.0.1:0")).err(),
-        Some(Error::NoFreeSocket(SocketKind::Udp))
+        Some(UdpError::NoFreeSocket)
+    );
+    assert_eq!(
+        UdpError::NoFreeSocket.to_string(),
+        "no free UDP socket: every one the stack was given is in use"
     );
     drop(more);
     assert!(
@@ -569,11 +576,11 @@ fn errors_are_clear_and_never_panic() {
     .unwrap();
     s.shutdown(portsock_core::transport::Shutdown::Write)
         .unwrap();
-    assert_eq!(s.write(b"x").unwrap_err(), Error::BrokenPipe);
+    assert_eq!(s.write(b"x").unwrap_err(), TcpError::BrokenPipe);
     let mut b = [0u8; 4];
     s.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
-    assert_eq!(s.read(&mut b).unwrap_err(), Error::TimedOut);
+    assert_eq!(s.read(&mut b).unwrap_err(), TcpError::TimedOut);
 }
 
 /// Over an Ethernet-medium loopback the first SYN waits for ARP; the stack keeps polling while

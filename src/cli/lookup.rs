@@ -211,7 +211,7 @@ fn host(names: &[String], json: bool) -> String {
 /// CNAMEs followed), printed as `host` prints it.
 #[cfg(feature = "smoltcp")]
 fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) -> Output {
-    use portsock_smoltcp::{DnsProblem, Error as SmolError, Family};
+    use portsock_smoltcp::{DnsError, Family};
     if backend.dns.is_empty() {
         return Err(CliError::new(
             "--backend smoltcp",
@@ -229,10 +229,8 @@ fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) 
         );
         // The chapter prints CPython's error text; the DNS answer "no such name" is glibc's
         // EAI_NONAME there.
-        let error_text = |e: &SmolError| match e {
-            SmolError::Dns(DnsProblem::NotFound) => {
-                "[Errno -2] Name or service not known".to_owned()
-            }
+        let error_text = |e: &DnsError| match e {
+            DnsError::NotFound => "[Errno -2] Name or service not known".to_owned(),
             other => other.to_string(),
         };
         if json {

@@ -18,8 +18,9 @@ use super::net::{BackendArg, HostPort};
 /// The stack the CLI runs on: a TAP device behind a fault injector and a capture.
 pub(crate) type SmolStack = Stack<'static, Wrapped<TunTapInterface>, StdPlatform>;
 
-/// TCP sockets the stack gets: a listener's pool of 4 plus clients.
-const TCP_SOCKETS: usize = 8;
+/// TCP sockets the stack gets: a listener's pool plus clients, or the `--concurrent` server's
+/// sessions (a burst of 16 clients fits: sockets past these drop the SYN, the client retries).
+const TCP_SOCKETS: usize = 16;
 /// Each TCP socket's receive and transmit buffers, unless --tcp-buffer says otherwise.
 const TCP_BUFFER: usize = 64 * 1024;
 /// UDP sockets, datagrams queued per direction, and the largest datagram.
@@ -225,7 +226,7 @@ pub(crate) fn serve_concurrent(
     use portsock_smoltcp::TcpListener;
     use portsock_std::server::{ChapterLines, Closed, Observer, Peer};
 
-    /// Sessions at once: the sockets the stack has, less the listener's pool of one.
+    /// Sessions at once: the sockets the stack has, less one that always listens.
     const MAX_SESSIONS: usize = TCP_SOCKETS - 1;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -233,7 +234,10 @@ pub(crate) fn serve_concurrent(
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| CliError::new("signals", e))?;
     }
-    let mut listener = TcpListener::bind(stack, addr, 1).map_err(|e| CliError::new("--addr", e))?;
+    // Every socket not serving a session listens, and may hold a connection not accepted yet.
+    let backlog = MAX_SESSIONS as u16;
+    let mut listener =
+        TcpListener::bind(stack, addr, backlog).map_err(|e| CliError::new("--addr", e))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| CliError::new("--addr", e))?;

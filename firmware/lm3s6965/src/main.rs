@@ -48,7 +48,7 @@ use portsock_core::wire::structfmt::Format;
 use portsock_smoltcp::smoltcp::iface::SocketStorage;
 use portsock_smoltcp::smoltcp::socket::udp;
 use portsock_smoltcp::smoltcp::wire::IpCidr;
-use portsock_smoltcp::{Config, Error, Stack, TcpListener, TcpStream, UdpSocket};
+use portsock_smoltcp::{Config, Stack, TcpError, TcpListener, TcpStream, UdpSocket};
 
 use crate::clock::SysTickPlatform;
 
@@ -406,7 +406,7 @@ fn accept(listener: &mut FwListener, what: &str) -> Option<FwStream> {
             stream.set_nonblocking(true).ok()?;
             Some(stream)
         }
-        Err(Error::WouldBlock) => None,
+        Err(TcpError::WouldBlock) => None,
         Err(e) => {
             warn!("{=str}: accept: {}", what, e);
             None
