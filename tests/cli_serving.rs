@@ -1,6 +1,7 @@
 //! The chapter's one-at-a-time servers as a user leaves them running: one client's failure (a
 //! reset, a short record, a record that never completes) is logged on stderr and the server
-//! goes on to the next client; `--count` counts every client, served or failed.
+//! goes on to the next client; `--count` counts every client, served or failed. The read
+//! timeouts here are 1 s, long enough that a good client on a loaded machine is not dropped.
 
 mod common;
 
@@ -69,7 +70,7 @@ fn echo_server_drops_a_silent_client_after_its_read_timeout() {
         "--count",
         "2",
         "--read-timeout",
-        "0.3",
+        "1",
     ]);
     let port = server.wait_for_port();
     let silent = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -77,6 +78,44 @@ fn echo_server_drops_a_silent_client_after_its_read_timeout() {
     good_echo_client(port);
     drop(silent);
     let done = server.finish();
+    assert!(done.status.success(), "{done:?}");
+    assert!(done.stderr.contains("timed out"), "{:?}", done.stderr);
+}
+
+#[test]
+fn echo_server_drops_a_client_that_does_not_read_its_echo() {
+    let mut server = Running::portsock([
+        "echo",
+        "server",
+        "--addr",
+        "127.0.0.1:0",
+        "--count",
+        "2",
+        "--chunk",
+        "65536",
+        "--read-timeout",
+        "1",
+    ]);
+    let port = server.wait_for_port();
+    // Pushes up to 64 MiB and never reads: the echo fills both buffers and the server's write
+    // waits. It stops when the server drops it (or its own 5 s write timeout passes).
+    let mut hog = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    hog.set_write_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("write timeout");
+    let pusher = std::thread::spawn(move || {
+        let block = [0x55u8; 65_536];
+        for _ in 0..1_024 {
+            if hog.write_all(&block).is_err() {
+                break;
+            }
+        }
+        hog
+    });
+    server.wait_for("the hog", |l| l.starts_with("connection from "));
+    server.wait_for("the next client", |l| l == "waiting for a connection");
+    good_echo_client(port);
+    let done = server.finish();
+    drop(pusher.join().expect("pusher"));
     assert!(done.status.success(), "{done:?}");
     assert!(done.stderr.contains("timed out"), "{:?}", done.stderr);
 }
@@ -119,7 +158,7 @@ fn binary_receive_times_out_a_held_open_partial_record() {
         "--count",
         "2",
         "--read-timeout",
-        "0.3",
+        "1",
     ]);
     let port = server.wait_for_port();
     let mut stalled = TcpStream::connect(("127.0.0.1", port)).expect("connect");

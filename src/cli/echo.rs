@@ -73,8 +73,9 @@ pub(crate) struct ServerArgs {
     /// failed counts too.
     #[arg(long, value_name = "N")]
     count: Option<usize>,
-    /// Seconds a client may keep a read waiting before it is dropped and the next one is
-    /// served (tcp, unix, one client at a time) [default: 60].
+    /// Seconds a read may wait for a client (or an echo's write for a client that does not
+    /// read) before it is dropped and the next one is served (tcp, unix, one client at a
+    /// time) [default: 60].
     #[arg(long, value_name = "S")]
     read_timeout: Option<String>,
     /// File mode of the Unix socket node, in octal (e.g. 600: only this user may connect).
@@ -358,13 +359,14 @@ pub(crate) struct Serving {
     pub(crate) chunk: usize,
     /// Clients to serve, served or failed, before returning (forever without).
     pub(crate) count: Option<usize>,
-    /// How long a read may wait before the client is dropped (forever without).
+    /// How long a read, or a write of the echo, may wait before the client is dropped
+    /// (forever without).
     pub(crate) read_timeout: Option<Duration>,
 }
 
 /// Serves stream connections one at a time, as the chapter's server does, until
 /// `serving.count` clients were served (forever without). A client that fails (a reset, a
-/// read that timed out) gets one line on stderr ([`Out::note`]) and the server goes on to the
+/// read or write that timed out) gets one line on stderr ([`Out::note`]) and the server goes on to the
 /// next: the chapter's server would stop on the exception. Returns the bytes echoed.
 ///
 /// # Errors
@@ -396,6 +398,7 @@ where
         let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
         let done = connection
             .set_read_timeout(read_timeout)
+            .and_then(|()| connection.set_write_timeout(read_timeout))
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 run_stream(&mut connection, &mut session, &mut |s| {
