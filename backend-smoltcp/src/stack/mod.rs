@@ -17,7 +17,9 @@ pub(crate) use pool::{ListenerEntry, Use};
 pub(crate) use time::{from_net_duration, to_net, to_net_duration};
 
 use core::cell::{RefCell, RefMut};
-use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
+#[cfg(feature = "dns")]
+use smoltcp::iface::SocketHandle;
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketSet, SocketStorage};
 use smoltcp::phy::{Device, Medium};
 #[cfg(feature = "dns")]
 use smoltcp::socket::dns;

@@ -131,15 +131,14 @@ fn main() -> ! {
         MembershipRequest::new(IpAddr::V4(GROUP), Interface::Any).expect("a group address");
     mcast.join(&request).expect("room in the group table");
     let mut control = UdpSocket::bind(stack, any(control::PORT)).expect("control port");
-    for result in [
-        echo_listener.set_nonblocking(true),
-        record_listener.set_nonblocking(true),
-        udp_echo.set_nonblocking(true),
-        mcast.set_nonblocking(true),
-        control.set_nonblocking(true),
-    ] {
-        result.expect("non-blocking mode");
-    }
+    let nonblocking = [
+        echo_listener.set_nonblocking(true).is_ok(),
+        record_listener.set_nonblocking(true).is_ok(),
+        udp_echo.set_nonblocking(true).is_ok(),
+        mcast.set_nonblocking(true).is_ok(),
+        control.set_nonblocking(true).is_ok(),
+    ];
+    assert!(nonblocking.iter().all(|ok| *ok), "non-blocking mode");
 
     let machines = machines();
     // The connection each stream machine serves, if any.
