@@ -1,8 +1,10 @@
 //! portsock on QEMU's `lm3s6965evb`: a Cortex-M3 with the Stellaris Ethernet MAC.
 //!
-//! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL, a SysTick
-//! millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)), [`stack`]
-//! (peak stack by painting) and [`control`] (the test harness's UDP port). This `main` wires
+//! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL, a
+//! SysTick millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)) and
+//! [`entropy`] (the TCP sequence numbers' seed, and its limits under QEMU); test
+//! builds (feature `control`) add `stack` (peak stack by painting) and `control` (the test
+//! harness's UDP port). This `main` wires
 //! the core's state machines to sockets of portsock-smoltcp's [`Stack`]: everything the
 //! programs do on the wire is `portsock_core`'s; the loop below only accepts connections,
 //! steps each machine in turn, logs its events and waits.
@@ -13,7 +15,7 @@
 //! | 10001 | TCP | [`RecordReceiver`] of `'I 2s f'` (the chapter's binary-record server), logs the values |
 //! | 10002 | UDP | [`DatagramEchoServer`] (the chapter's datagram echo server) |
 //! | 10000 | UDP, group 224.3.29.71 | [`MulticastReceiver`] (the chapter's receiver: acks `b'ack'`) |
-//! | 10099 | UDP | [`control`]: `uptime`, `stack`, `exit` for the test scripts |
+//! | 10099 | UDP | `control`: `uptime`, `stack`, `exit` for the test scripts (feature `control` only: `scripts/firmware-test` turns it on; never in a board's image, as anyone could stop it) |
 //!
 //! The chapter runs its UDP echo server and its multicast receiver on port 10000 each, in
 //! separate programs; on one smoltcp interface a UDP port belongs to one socket, and the two
@@ -25,8 +27,11 @@
 #![no_main]
 
 mod clock;
+#[cfg(feature = "control")]
 mod control;
 mod enet;
+mod entropy;
+#[cfg(feature = "control")]
 mod stack;
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -77,7 +82,9 @@ const UDP_ECHO_BYTES: usize = 1_024;
 const UDP_ECHO_PACKETS: usize = 2;
 /// The multicast receiver's buffer (the chapter's message is 19 bytes).
 const MCAST_BYTES: usize = 128;
-const UDP_SOCKETS: usize = 3;
+/// UDP echo, multicast, and the control port in test builds.
+const UDP_SOCKETS: usize = 2 + CONTROL_SOCKETS;
+const CONTROL_SOCKETS: usize = if cfg!(feature = "control") { 1 } else { 0 };
 const SOCKETS: usize = TCP_SOCKETS + UDP_SOCKETS;
 
 type FwStack = Stack<'static, enet::Enet, SysTickPlatform>;
@@ -99,6 +106,8 @@ defmt::timestamp!("{=u64:ms}", clock::now_ms());
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
+    // The stack's high-water mark, which the control port of test builds reports.
+    #[cfg(feature = "control")]
     stack::paint();
     let core = cortex_m::Peripherals::take().expect("core peripherals taken once");
     if !clock::init(core.SYST) {
@@ -115,13 +124,15 @@ fn main() -> ! {
     let request =
         MembershipRequest::new(IpAddr::V4(GROUP), Interface::Any).expect("a group address");
     mcast.join(&request).expect("room in the group table");
+    #[cfg(feature = "control")]
     let mut control = UdpSocket::bind(stack, any(control::PORT)).expect("control port");
+    #[cfg(feature = "control")]
+    assert!(control.set_nonblocking(true).is_ok(), "non-blocking mode");
     let nonblocking = [
         echo_listener.set_nonblocking(true).is_ok(),
         record_listener.set_nonblocking(true).is_ok(),
         udp_echo.set_nonblocking(true).is_ok(),
         mcast.set_nonblocking(true).is_ok(),
-        control.set_nonblocking(true).is_ok(),
     ];
     assert!(nonblocking.iter().all(|ok| *ok), "non-blocking mode");
 
@@ -131,18 +142,13 @@ fn main() -> ! {
     let mut records: Option<FwStream> = None;
 
     info!(
-        "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}, control {=u16}",
-        ip,
-        PREFIX_LEN,
-        mac,
-        TCP_ECHO_PORT,
-        TCP_RECORD_PORT,
-        UDP_ECHO_PORT,
-        GROUP,
-        GROUP_PORT,
-        control::PORT
+        "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}",
+        ip, PREFIX_LEN, mac, TCP_ECHO_PORT, TCP_RECORD_PORT, UDP_ECHO_PORT, GROUP, GROUP_PORT
     );
+    #[cfg(feature = "control")]
+    info!("test build: control port {=u16}", control::PORT);
 
+    #[cfg(feature = "control")]
     let mut exit_at = None;
     loop {
         // One function per service: each one's temporaries leave the stack when it returns,
@@ -152,16 +158,24 @@ fn main() -> ! {
         serve_udp_echo(&mut udp_echo, machines, stack);
         serve_multicast(&mut mcast, machines, stack);
 
-        if let control::Action::Exit = control::serve(&mut control, stack) {
-            exit_at = Some(clock::now_ms() + control::EXIT_GRACE_MS);
+        #[cfg(feature = "control")]
+        {
+            if let control::Action::Exit = control::serve(&mut control, stack) {
+                exit_at = Some(clock::now_ms() + control::EXIT_GRACE_MS);
+            }
+            if exit_at.is_some_and(|at| clock::now_ms() >= at) {
+                control::exit(stack);
+            }
         }
-        if exit_at.is_some_and(|at| clock::now_ms() >= at) {
-            control::exit(stack);
-        }
+        #[cfg(feature = "control")]
+        let deadline =
+            exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1));
+        #[cfg(not(feature = "control"))]
+        let deadline = None;
 
         // Returns at once if a socket changed during the steps; otherwise sleeps until a
         // frame arrives or the interface has a timer due.
-        stack.wait(exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1)));
+        stack.wait(deadline);
     }
 }
 
@@ -324,7 +338,8 @@ fn bring_up() -> (&'static FwStack, Ipv4Addr, [u8; 6]) {
     let device = enet::Enet::new(RX.take(), TX.take());
     let mac = device.mac();
     let ip: Ipv4Addr = IP.parse().expect("PORTSOCK_FW_IP is an IPv4 address");
-    let seed = u64::from(u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]])) ^ clock::now_ms();
+    // TCP's initial sequence numbers come from this seed: see `entropy` for what goes in.
+    let seed = entropy::Seed::gather(mac).finish();
     let config = Config::new(mac)
         .with_address(IpCidr::new(ip.into(), PREFIX_LEN))
         .expect("room for one address")
@@ -350,8 +365,8 @@ fn add_sockets(stack: &'static FwStack) {
     // One expansion per socket: each has statics of its own.
     static_udp!(stack, UDP_ECHO_PACKETS, UDP_ECHO_BYTES);
     static_udp!(stack, 2, MCAST_BYTES);
+    #[cfg(feature = "control")]
     static_udp!(stack, 2, control::BYTES);
-    const _: () = assert!(UDP_SOCKETS == 3);
 }
 
 /// Gives the stack a UDP socket: the first half of `meta` and `payload` receives, the second
