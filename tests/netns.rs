@@ -19,60 +19,22 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::privileged::{Netns, is_root, run, skip, unavailable};
 use common::{Running, STREAM_CLIENT_LINES, assert_cli_error, open_tempdir};
 
 const PORTSOCK: &str = env!("CARGO_BIN_EXE_portsock");
 
-/// Why the privileged tests cannot run here, if they cannot.
-fn unavailable() -> Option<String> {
-    if !is_root() {
-        return Some("not running as root".into());
-    }
-    match Command::new("ip").arg("-V").output() {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!("`ip -V` failed: {}", out.status)),
-        Err(e) => Some(format!("cannot run `ip` (iproute2): {e}")),
-    }
-}
-
-/// Passes with `SKIPPED: <why>`, or fails if privileged tests are required.
-fn skip(why: &str) {
-    if std::env::var("PORTSOCK_REQUIRE_PRIVILEGED").is_ok_and(|v| v == "1") {
-        panic!("PORTSOCK_REQUIRE_PRIVILEGED=1, but {why}");
-    }
-    println!("SKIPPED: {why}");
-}
-
-/// Whether the effective user is root (the second field of `Uid:` in /proc/self/status).
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
-        .unwrap_or(false)
-}
-
 /// Runs `ip ARGS`; the error is its stderr.
 fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    ))
+    let mut cmd = vec!["ip"];
+    cmd.extend_from_slice(args);
+    run(&cmd).map(drop)
 }
 
 /// Two namespaces joined by a veth pair; both are deleted when this is dropped (deleting a
 /// namespace deletes the veth end inside it, and with it the pair).
 struct Hosts {
-    namespaces: Vec<String>,
+    namespaces: Vec<Netns>,
     /// The namespace and interface of host A, then of host B.
     a: (String, String),
     b: (String, String),
@@ -90,9 +52,7 @@ impl Hosts {
             b: (format!("ps-mc-b-{pid}-{tag}"), format!("psb{pid}{tag}")),
         };
         for ns in [hosts.a.0.clone(), hosts.b.0.clone()] {
-            ip(&["netns", "add", &ns])?;
-            hosts.namespaces.push(ns.clone());
-            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+            hosts.namespaces.push(Netns::new(ns.clone())?);
             for conf in ["all", "default"] {
                 let key = format!("net.ipv6.conf.{conf}.accept_dad=0");
                 ip(&["netns", "exec", &ns, "sysctl", "-qw", &key])?;
@@ -128,16 +88,6 @@ impl Hosts {
             addrs[i] = addr;
         }
         Ok(addrs)
-    }
-}
-
-impl Drop for Hosts {
-    fn drop(&mut self) {
-        for ns in &self.namespaces {
-            if let Err(e) = ip(&["netns", "del", ns]) {
-                eprintln!("cleanup: {e}");
-            }
-        }
     }
 }
 
@@ -213,7 +163,7 @@ fn ab_run(hosts: &Hosts, group: &str, iface: [&str; 2]) -> BTreeSet<String> {
 
 #[test]
 fn multicast_between_two_hosts_ipv4() {
-    if let Some(why) = unavailable() {
+    if let Some(why) = unavailable(false) {
         return skip(&why);
     }
     let setup = Hosts::new("4").and_then(|h| {
@@ -234,7 +184,7 @@ fn multicast_between_two_hosts_ipv4() {
 
 #[test]
 fn multicast_between_two_hosts_ipv6() {
-    if let Some(why) = unavailable() {
+    if let Some(why) = unavailable(false) {
         return skip(&why);
     }
     let setup = Hosts::new("6").and_then(|h| {

@@ -53,8 +53,10 @@ impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
     ///
     /// # Errors
     ///
-    /// [`TcpError::AddrInUse`] if the port is taken, [`TcpError::NoFreeSocket`] if no TCP socket is
-    /// free, [`TcpError::InvalidInput`] for port 0 or a zero backlog.
+    /// [`TcpError::AddrInUse`] if the port is taken, [`TcpError::NoFreeSocket`] if no TCP
+    /// socket is free, [`TcpError::TooManyListeners`] past [`MAX_LISTENERS`](crate::MAX_LISTENERS),
+    /// [`TcpError::InvalidInput`] for port 0 or a zero backlog, [`TcpError::Unaddressable`]
+    /// for an address that is not the interface's.
     pub fn bind(
         stack: &'s Stack<'a, D, P>,
         addr: SocketAddr,
@@ -96,7 +98,7 @@ impl<'s, 'a, D: Device, P: Platform> TcpListener<'s, 'a, D, P> {
         inner
             .listeners
             .push(entry)
-            .map_err(|_| TcpError::InvalidInput("too many listeners on one stack"))?;
+            .map_err(|_| TcpError::TooManyListeners)?;
         inner.top_up(entry);
         drop(inner);
         Ok(Self {
@@ -167,23 +169,25 @@ impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
     fn accept(&mut self) -> Result<(Self::Stream, SocketAddr), TcpError> {
         let id = self.entry.id;
         let deadline = self.stack.deadline_in(self.mode.read_timeout);
-        let (handle, peer) = self.stack.block(self.mode.nonblocking, deadline, |inner| {
-            let found = inner.slots.iter().find_map(|s| {
-                if s.used != Use::Listening(id) {
-                    return None;
-                }
-                let socket = inner.sockets.get::<tcp::Socket>(s.handle);
-                if is_connected(socket.state()) {
-                    socket.remote_endpoint().map(|peer| (s.handle, peer))
-                } else {
-                    None
-                }
-            });
-            let (handle, peer) = found?;
-            inner.set_use(handle, Use::Owned);
-            inner.top_up(self.entry);
-            Some(Ok::<_, TcpError>((handle, peer)))
-        })?;
+        let (handle, peer) =
+            self.stack
+                .block::<_, TcpError>(self.mode.nonblocking, deadline, |inner| {
+                    let found = inner.slots.iter().find_map(|s| {
+                        if s.used != Use::Listening(id) {
+                            return None;
+                        }
+                        let socket = inner.sockets.get::<tcp::Socket>(s.handle);
+                        if is_connected(socket.state()) {
+                            socket.remote_endpoint().map(|peer| (s.handle, peer))
+                        } else {
+                            None
+                        }
+                    });
+                    let (handle, peer) = found?;
+                    inner.set_use(handle, Use::Owned);
+                    inner.top_up(self.entry);
+                    Some(Ok((handle, peer)))
+                })?;
         Ok((TcpStream::new(self.stack, handle), endpoint_to_addr(peer)))
     }
 

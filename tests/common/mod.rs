@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: the vectors and the `portsock` binary.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod privileged;
+pub mod tap;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

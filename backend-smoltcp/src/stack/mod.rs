@@ -4,20 +4,25 @@
 //! - `config`: [`Config`] and [`parse_cidr`], what the interface is set up with;
 //! - `pool`: the socket table, listeners' pools and ports;
 //! - `poll`: the poll / wait loop and the loop every blocking call runs;
+//! - `resources`: [`StackResources`], the socket table's memory without an allocator;
 //! - `time`: the core's clock types against smoltcp's.
 
 mod config;
 mod poll;
 mod pool;
+mod resources;
 mod time;
 
 pub(crate) use config::check_tcp_timers;
 pub use config::{Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, parse_cidr};
 pub(crate) use pool::{ListenerEntry, Use};
+pub use resources::StackResources;
 pub(crate) use time::{from_net_duration, to_net, to_net_duration};
 
 use core::cell::{RefCell, RefMut};
-use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet, SocketStorage};
+#[cfg(feature = "dns")]
+use smoltcp::iface::SocketHandle;
+use smoltcp::iface::{Config as IfaceConfig, Interface, SocketSet, SocketStorage};
 use smoltcp::phy::{Device, Medium};
 #[cfg(feature = "dns")]
 use smoltcp::socket::dns;
@@ -95,7 +100,8 @@ pub struct Stack<'a, D: Device, P: Platform> {
 
 impl<'a, D: Device, P: Platform> Stack<'a, D, P> {
     /// A stack over `device`, configured by `config`, with room for the sockets in `storage`
-    /// (`&mut [SocketStorage::EMPTY; N]`, or a `Vec` with `std`).
+    /// (a `&mut` [`StackResources`] in a static, `&mut [SocketStorage::EMPTY; N]`, or a `Vec`
+    /// with `std`).
     ///
     /// # Errors
     ///

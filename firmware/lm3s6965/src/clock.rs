@@ -53,6 +53,8 @@ const RIS_PLLLRIS: u32 = 1 << 6;
 const PLL_LOCK_SPINS: u32 = 100_000;
 
 static MILLIS_LO: AtomicU32 = AtomicU32::new(0);
+/// Status reads the PLL took to lock (see [`pll_lock_spins`]).
+static PLL_SPINS: AtomicU32 = AtomicU32::new(0);
 static MILLIS_HI: AtomicU32 = AtomicU32::new(0);
 
 /// The millisecond clock, as a core [`Clock`] (for the portsock `Stack` and the drivers).
@@ -124,6 +126,13 @@ pub fn now_ms() -> u64 {
     }
 }
 
+/// How many status reads the PLL took to report lock in [`init`]: on silicon an analog
+/// settling time that varies from boot to boot (an entropy source, see `entropy`); under
+/// QEMU always the same.
+pub fn pll_lock_spins() -> u32 {
+    PLL_SPINS.load(Ordering::Relaxed)
+}
+
 /// The same time for smoltcp.
 pub fn smoltcp_now() -> smoltcp::time::Instant {
     smoltcp::time::Instant::from_millis(now_ms() as i64)
@@ -150,6 +159,7 @@ fn start_pll() -> bool {
             return false;
         }
     }
+    PLL_SPINS.store(spins, Ordering::Relaxed);
     write(SYSCTL_RCC, rcc & !RCC_BYPASS);
     true
 }

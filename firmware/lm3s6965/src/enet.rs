@@ -195,7 +195,8 @@ impl Enet {
         self.mac
     }
 
-    /// Frame counters so far.
+    /// Frame counters so far (the control port of test builds reports them).
+    #[cfg(feature = "control")]
     pub fn stats(&self) -> Stats {
         self.stats
     }

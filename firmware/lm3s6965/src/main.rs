@@ -1,8 +1,10 @@
 //! portsock on QEMU's `lm3s6965evb`: a Cortex-M3 with the Stellaris Ethernet MAC.
 //!
-//! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL, a SysTick
-//! millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)), [`stack`]
-//! (peak stack by painting) and [`control`] (the test harness's UDP port). This `main` wires
+//! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL, a
+//! SysTick millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)) and
+//! [`entropy`] (the TCP sequence numbers' seed, and its limits under QEMU); test
+//! builds (feature `control`) add `stack` (peak stack by painting) and `control` (the test
+//! harness's UDP port). This `main` wires
 //! the core's state machines to sockets of portsock-smoltcp's [`Stack`]: everything the
 //! programs do on the wire is `portsock_core`'s; the loop below only accepts connections,
 //! steps each machine in turn, logs its events and waits.
@@ -13,7 +15,7 @@
 //! | 10001 | TCP | [`RecordReceiver`] of `'I 2s f'` (the chapter's binary-record server), logs the values |
 //! | 10002 | UDP | [`DatagramEchoServer`] (the chapter's datagram echo server) |
 //! | 10000 | UDP, group 224.3.29.71 | [`MulticastReceiver`] (the chapter's receiver: acks `b'ack'`) |
-//! | 10099 | UDP | [`control`]: `uptime`, `stack`, `exit` for the test scripts |
+//! | 10099 | UDP | `control`: `uptime`, `stack`, `exit` for the test scripts (feature `control` only: `scripts/firmware-test` turns it on; never in a board's image, as anyone could stop it) |
 //!
 //! The chapter runs its UDP echo server and its multicast receiver on port 10000 each, in
 //! separate programs; on one smoltcp interface a UDP port belongs to one socket, and the two
@@ -25,13 +27,14 @@
 #![no_main]
 
 mod clock;
+#[cfg(feature = "control")]
 mod control;
 mod enet;
+mod entropy;
+#[cfg(feature = "control")]
 mod stack;
 
-use core::mem::MaybeUninit;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
@@ -45,10 +48,12 @@ use portsock_core::transport::{
     Blocking, Interface, Listener, MembershipRequest, Multicast, TransportError,
 };
 use portsock_core::wire::structfmt::Format;
-use portsock_smoltcp::smoltcp::iface::SocketStorage;
 use portsock_smoltcp::smoltcp::socket::udp;
 use portsock_smoltcp::smoltcp::wire::IpCidr;
-use portsock_smoltcp::{Config, Stack, TcpError, TcpListener, TcpStream, UdpSocket};
+use portsock_smoltcp::{
+    Config, Stack, StackResources, TcpError, TcpListener, TcpStream, UdpSocket,
+};
+use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::clock::SysTickPlatform;
 
@@ -78,43 +83,32 @@ const UDP_ECHO_BYTES: usize = 1_024;
 const UDP_ECHO_PACKETS: usize = 2;
 /// The multicast receiver's buffer (the chapter's message is 19 bytes).
 const MCAST_BYTES: usize = 128;
-const UDP_SOCKETS: usize = 3;
+/// UDP echo, multicast, and the control port in test builds.
+const UDP_SOCKETS: usize = 2 + CONTROL_SOCKETS;
+const CONTROL_SOCKETS: usize = if cfg!(feature = "control") { 1 } else { 0 };
 const SOCKETS: usize = TCP_SOCKETS + UDP_SOCKETS;
 
 type FwStack = Stack<'static, enet::Enet, SysTickPlatform>;
 type FwStream = TcpStream<'static, 'static, enet::Enet, SysTickPlatform>;
 
-/// Hands out a `&'static mut` to a static initialised at compile time (so it lives in
-/// `.bss`/`.data`, never on the stack), once; a second call panics.
-macro_rules! take_static {
-    ($ty:ty = $init:expr) => {{
-        static TAKEN: AtomicBool = AtomicBool::new(false);
-        static mut CELL: $ty = $init;
-        assert!(!TAKEN.swap(true, Ordering::AcqRel), "static taken twice");
-        // SAFETY: TAKEN makes this the only reference ever created to CELL, and CELL is
-        // private to this block.
-        unsafe { &mut *(&raw mut CELL) }
-    }};
-}
-
-/// Gives the stack a UDP socket over static buffers: `$packets` datagrams of at most `$bytes`
-/// bytes in all, each way.
+/// A UDP socket's buffers, each in a static of its own (initialised at compile time, so in
+/// `.bss`/`.data`, never on the stack), handed to [`add_udp`]: `$packets` datagrams of at most
+/// `$bytes` bytes in all, each way.
 macro_rules! static_udp {
-    ($stack:expr, $packets:expr, $bytes:expr) => {
-        add_udp(
-            $stack,
-            take_static!(
-                [udp::PacketMetadata; 2 * $packets] = [udp::PacketMetadata::EMPTY; 2 * $packets]
-            ),
-            take_static!([u8; 2 * $bytes] = [0; 2 * $bytes]),
-        )
-    };
+    ($stack:expr, $packets:expr, $bytes:expr) => {{
+        static META: ConstStaticCell<[udp::PacketMetadata; 2 * $packets]> =
+            ConstStaticCell::new([udp::PacketMetadata::EMPTY; 2 * $packets]);
+        static PAYLOAD: ConstStaticCell<[u8; 2 * $bytes]> = ConstStaticCell::new([0; 2 * $bytes]);
+        add_udp($stack, META.take(), PAYLOAD.take())
+    }};
 }
 
 defmt::timestamp!("{=u64:ms}", clock::now_ms());
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
+    // The stack's high-water mark, which the control port of test builds reports.
+    #[cfg(feature = "control")]
     stack::paint();
     let core = cortex_m::Peripherals::take().expect("core peripherals taken once");
     if !clock::init(core.SYST) {
@@ -131,16 +125,17 @@ fn main() -> ! {
     let request =
         MembershipRequest::new(IpAddr::V4(GROUP), Interface::Any).expect("a group address");
     mcast.join(&request).expect("room in the group table");
+    #[cfg(feature = "control")]
     let mut control = UdpSocket::bind(stack, any(control::PORT)).expect("control port");
-    for result in [
-        echo_listener.set_nonblocking(true),
-        record_listener.set_nonblocking(true),
-        udp_echo.set_nonblocking(true),
-        mcast.set_nonblocking(true),
-        control.set_nonblocking(true),
-    ] {
-        result.expect("non-blocking mode");
-    }
+    #[cfg(feature = "control")]
+    assert!(control.set_nonblocking(true).is_ok(), "non-blocking mode");
+    let nonblocking = [
+        echo_listener.set_nonblocking(true).is_ok(),
+        record_listener.set_nonblocking(true).is_ok(),
+        udp_echo.set_nonblocking(true).is_ok(),
+        mcast.set_nonblocking(true).is_ok(),
+    ];
+    assert!(nonblocking.iter().all(|ok| *ok), "non-blocking mode");
 
     let machines = machines();
     // The connection each stream machine serves, if any.
@@ -148,18 +143,13 @@ fn main() -> ! {
     let mut records: Option<FwStream> = None;
 
     info!(
-        "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}, control {=u16}",
-        ip,
-        PREFIX_LEN,
-        mac,
-        TCP_ECHO_PORT,
-        TCP_RECORD_PORT,
-        UDP_ECHO_PORT,
-        GROUP,
-        GROUP_PORT,
-        control::PORT
+        "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}",
+        ip, PREFIX_LEN, mac, TCP_ECHO_PORT, TCP_RECORD_PORT, UDP_ECHO_PORT, GROUP, GROUP_PORT
     );
+    #[cfg(feature = "control")]
+    info!("test build: control port {=u16}", control::PORT);
 
+    #[cfg(feature = "control")]
     let mut exit_at = None;
     loop {
         // One function per service: each one's temporaries leave the stack when it returns,
@@ -169,16 +159,24 @@ fn main() -> ! {
         serve_udp_echo(&mut udp_echo, machines, stack);
         serve_multicast(&mut mcast, machines, stack);
 
-        if let control::Action::Exit = control::serve(&mut control, stack) {
-            exit_at = Some(clock::now_ms() + control::EXIT_GRACE_MS);
+        #[cfg(feature = "control")]
+        {
+            if let control::Action::Exit = control::serve(&mut control, stack) {
+                exit_at = Some(clock::now_ms() + control::EXIT_GRACE_MS);
+            }
+            if exit_at.is_some_and(|at| clock::now_ms() >= at) {
+                control::exit(stack);
+            }
         }
-        if exit_at.is_some_and(|at| clock::now_ms() >= at) {
-            control::exit(stack);
-        }
+        #[cfg(feature = "control")]
+        let deadline =
+            exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1));
+        #[cfg(not(feature = "control"))]
+        let deadline = None;
 
         // Returns at once if a socket changed during the steps; otherwise sleeps until a
         // frame arrives or the interface has a timer due.
-        stack.wait(exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1)));
+        stack.wait(deadline);
     }
 }
 
@@ -276,7 +274,7 @@ fn serve_multicast(socket: &mut FwUdp, machines: &mut Machines, stack: &'static 
 }
 
 /// The machines, with their buffers: in a static rather than in `main`'s frame, and each
-/// (re)made in place by a function of its own, so that a machine under construction never
+/// remade in place by a function of its own, so that a machine under construction never
 /// sits in `main`'s frame beside the live one.
 struct Machines {
     echo: EchoSession<[u8; ECHO_BUF]>,
@@ -285,25 +283,22 @@ struct Machines {
     multicast: MulticastReceiver<'static, &'static mut [u8; MCAST_BYTES]>,
 }
 
-/// The machines, made once, one field at a time (a whole `Machines` would be built on the
-/// stack first).
+/// The machines, made once, in a static.
 #[inline(never)]
 fn machines() -> &'static mut Machines {
     // The machines made once get buffers of their own (a `[u8; N]` argument is a copy on the
     // stack); the stream machines, remade for each connection, hold theirs.
-    let udp_echo_buf = take_static!([u8; UDP_ECHO_BYTES] = [0; UDP_ECHO_BYTES]);
-    let multicast_buf = take_static!([u8; MCAST_BYTES] = [0; MCAST_BYTES]);
-    let cell = take_static!(MaybeUninit<Machines> = MaybeUninit::uninit());
-    let m = cell.as_mut_ptr();
-    // SAFETY: `m` points to the static, ours alone; every field is written before the
-    // `assume_init_mut` below, each once, through a raw place (no reference to uninit data).
-    unsafe {
-        (&raw mut (*m).echo).write(echo_session());
-        (&raw mut (*m).records).write(record_receiver());
-        (&raw mut (*m).udp_echo).write(DatagramEchoServer::new(udp_echo_buf));
-        (&raw mut (*m).multicast).write(MulticastReceiver::new(multicast_buf));
-        cell.assume_init_mut()
-    }
+    static UDP_ECHO_BUF: ConstStaticCell<[u8; UDP_ECHO_BYTES]> =
+        ConstStaticCell::new([0; UDP_ECHO_BYTES]);
+    static MULTICAST_BUF: ConstStaticCell<[u8; MCAST_BYTES]> =
+        ConstStaticCell::new([0; MCAST_BYTES]);
+    static MACHINES: StaticCell<Machines> = StaticCell::new();
+    MACHINES.init_with(|| Machines {
+        echo: echo_session(),
+        records: record_receiver(),
+        udp_echo: DatagramEchoServer::new(UDP_ECHO_BUF.take()),
+        multicast: MulticastReceiver::new(MULTICAST_BUF.take()),
+    })
 }
 
 impl Machines {
@@ -334,53 +329,45 @@ fn record_receiver() -> RecordReceiver<'static, [u8; 16]> {
 /// places) leaves the stack when it returns instead of staying in `main`'s frame.
 #[inline(never)]
 fn bring_up() -> (&'static FwStack, Ipv4Addr, [u8; 6]) {
-    let rx = take_static!([u8; enet::FRAME_MAX] = [0; enet::FRAME_MAX]);
-    let tx = take_static!([u8; enet::FRAME_MAX] = [0; enet::FRAME_MAX]);
-    let device = enet::Enet::new(rx, tx);
+    static RX: ConstStaticCell<[u8; enet::FRAME_MAX]> = ConstStaticCell::new([0; enet::FRAME_MAX]);
+    static TX: ConstStaticCell<[u8; enet::FRAME_MAX]> = ConstStaticCell::new([0; enet::FRAME_MAX]);
+    // The socket table: uninitialised until the stack takes it, so in `.bss`, not in flash.
+    static RESOURCES: ConstStaticCell<StackResources<'static, SOCKETS>> =
+        ConstStaticCell::new(StackResources::new());
+    static STACK: StaticCell<FwStack> = StaticCell::new();
+
+    let device = enet::Enet::new(RX.take(), TX.take());
     let mac = device.mac();
     let ip: Ipv4Addr = IP.parse().expect("PORTSOCK_FW_IP is an IPv4 address");
-    let seed = u64::from(u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]])) ^ clock::now_ms();
+    // TCP's initial sequence numbers come from this seed: see `entropy` for what goes in.
+    let seed = entropy::Seed::gather(mac).finish();
     let config = Config::new(mac)
         .with_address(IpCidr::new(ip.into(), PREFIX_LEN))
         .expect("room for one address")
         .with_random_seed(seed);
-    let storage = socket_storage();
-    let cell = take_static!(MaybeUninit<FwStack> = MaybeUninit::uninit());
-    let stack: &'static FwStack = cell.write(
-        Stack::new(&config, device, SysTickPlatform::new(), storage).expect("a unicast MAC"),
+    let stack: &'static FwStack = STACK.init(
+        Stack::new(&config, device, SysTickPlatform::new(), RESOURCES.take())
+            .expect("a unicast MAC"),
     );
     add_sockets(stack);
     (stack, ip, mac)
 }
 
-/// The socket table, in `.bss`: `SocketStorage::EMPTY` is not all zeros, so a static
-/// initialised with it would put its whole image in flash (2.3 KiB); it is filled at run time.
-fn socket_storage() -> &'static mut [SocketStorage<'static>] {
-    let cell = take_static!(MaybeUninit<[SocketStorage<'static>; SOCKETS]> = MaybeUninit::uninit());
-    let first = cell.as_mut_ptr().cast::<SocketStorage<'static>>();
-    for i in 0..SOCKETS {
-        // SAFETY: `i` is in bounds of the array behind `first`, which is ours alone.
-        unsafe { first.add(i).write(SocketStorage::EMPTY) };
-    }
-    // SAFETY: every element was written above.
-    unsafe { &mut *cell.as_mut_ptr() }
-}
-
 /// Gives the stack its sockets, over static buffers.
 fn add_sockets(stack: &'static FwStack) {
-    let tcp =
-        take_static!([[u8; TCP_RX + TCP_TX]; TCP_SOCKETS] = [[0; TCP_RX + TCP_TX]; TCP_SOCKETS]);
-    for buffers in tcp {
+    static TCP: ConstStaticCell<[[u8; TCP_RX + TCP_TX]; TCP_SOCKETS]> =
+        ConstStaticCell::new([[0; TCP_RX + TCP_TX]; TCP_SOCKETS]);
+    for buffers in TCP.take() {
         let (rx, tx) = buffers.split_at_mut(TCP_RX);
         stack
             .add_tcp_buffers(rx, tx)
             .expect("room for a TCP socket");
     }
-    // One expansion per socket: each `take_static!` is its own static.
+    // One expansion per socket: each has statics of its own.
     static_udp!(stack, UDP_ECHO_PACKETS, UDP_ECHO_BYTES);
     static_udp!(stack, 2, MCAST_BYTES);
+    #[cfg(feature = "control")]
     static_udp!(stack, 2, control::BYTES);
-    const _: () = assert!(UDP_SOCKETS == 3);
 }
 
 /// Gives the stack a UDP socket: the first half of `meta` and `payload` receives, the second
