@@ -6,7 +6,7 @@
 use core::ffi::{c_long, c_ulong};
 use core::fmt::Debug;
 
-use portsock_core::wire::structfmt::{F16, Fields, Record, RecordError, Struct, Value};
+use portsock_core::wire::structfmt::{F16, Fields, Record, Struct, TypedError, Value};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -129,7 +129,7 @@ fn check<T: Fields + AsValues + Debug>(
 ) -> Result<(), TestCaseError> {
     let (rec, dynamic) = match (Record::<T>::new(fmt), Struct::<16>::new(fmt)) {
         (Ok(rec), Ok(dynamic)) => (rec, dynamic),
-        (Err(RecordError::Format(e)), Err(d)) => {
+        (Err(TypedError::Format(e)), Err(d)) => {
             prop_assert_eq!(e, d, "{:?}", fmt);
             return Ok(());
         }

@@ -205,10 +205,12 @@ pub(crate) fn linger(stack: &SmolStack) {
 }
 
 /// `echo server --backend smoltcp --concurrent`: every client at once on one thread, as a
-/// firmware main loop serves them: the listener's pool accepts, each connection gets the
-/// core's `EchoSession`, every socket is non-blocking and stepped in turn, then the stack waits
-/// for the next frame or timer. The lines are the std server's ([`ChapterLines`]). It stops
-/// after `count` connections have closed, or on SIGINT / SIGTERM (closing every connection).
+/// firmware main loop serves them: the listener's pool accepts, and the core's
+/// [`Sessions`](portsock_core::drive::sessions::Sessions) gives each connection an
+/// `EchoSession` and steps every one in turn (up to its budget per turn, so one busy client
+/// cannot starve the others), then the stack waits for the next frame or timer. The lines are
+/// the std server's ([`ChapterLines`]). It stops after `count` connections have closed, or on
+/// SIGINT / SIGTERM (closing every connection).
 pub(crate) fn serve_concurrent(
     stack: &SmolStack,
     addr: SocketAddr,
@@ -219,10 +221,9 @@ pub(crate) fn serve_concurrent(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use portsock_core::drive::step_stream;
+    use portsock_core::drive::sessions::{Event, Sessions, Slot};
     use portsock_core::echo::stream::EchoSession;
-    use portsock_core::machine::Status;
-    use portsock_core::transport::{Blocking, Listener, TransportError};
+    use portsock_core::transport::Blocking;
     use portsock_smoltcp::TcpListener;
     use portsock_std::server::{ChapterLines, Closed, Observer, Peer};
 
@@ -247,56 +248,51 @@ pub(crate) fn serve_concurrent(
         "waiting for connections (up to {MAX_SESSIONS} at once)"
     ));
     let mut lines = ChapterLines::new(std::io::stdout());
-    let mut sessions = Vec::new();
-    let (mut next_id, mut closed) = (0u64, 0usize);
+    let mut slots: Vec<Slot<TcpListener<'_, '_, _, _>, EchoSession<Vec<u8>>>> =
+        std::iter::repeat_with(|| None).take(MAX_SESSIONS).collect();
+    let mut sessions = Sessions::new(&mut slots);
+    let mut make = |_: &SocketAddr| EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
+    let mut closed = 0usize;
+    let mut accept_error = None;
     while !stop.load(Ordering::Relaxed) && count.is_none_or(|n| closed < n) {
-        while sessions.len() < MAX_SESSIONS {
-            match listener.accept() {
-                Ok((mut stream, peer)) => {
-                    stream
-                        .set_nonblocking(true)
-                        .map_err(|e| CliError::new("accept", e))?;
-                    let peer = Peer::Tcp(peer);
-                    lines.accepted(next_id, &peer);
-                    let session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
-                    sessions.push((next_id, peer, stream, session));
-                    next_id += 1;
-                }
-                Err(e) if e.is_would_block() => break,
-                Err(e) => return Err(CliError::new("accept", e)),
-            }
-        }
-        let mut i = 0;
-        while i < sessions.len() {
-            let (id, peer, stream, session) = &mut sessions[i];
-            let step = step_stream(stream, session, &mut |s| {
-                while let Some(event) = s.poll_event() {
-                    lines.event(*id, peer, event);
-                }
-            });
-            let end = match step {
-                Ok(Status::Done) => Some(Ok(())),
-                Ok(Status::Running) => None,
-                Err(e) if e.is_would_block() => None,
-                Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
-            };
-            match end {
-                None => i += 1,
-                Some(result) => {
-                    let (id, peer, _stream, _session) = sessions.swap_remove(i);
-                    match &result {
-                        Ok(()) => lines.closed(id, &peer, Closed::Finished),
-                        Err(e) => lines.closed(id, &peer, Closed::Failed(e)),
-                    }
-                    closed += 1;
+        let turn = sessions.poll(&mut listener, &mut make, &mut |event| match event {
+            Event::Accepted { id, peer, .. } => lines.accepted(id, &Peer::Tcp(*peer)),
+            Event::Stepped { id, peer, machine } => {
+                let peer = Peer::Tcp(*peer);
+                while let Some(event) = machine.poll_event() {
+                    lines.event(id, &peer, event);
                 }
             }
+            Event::Finished { id, peer, .. } => {
+                lines.closed(id, &Peer::Tcp(*peer), Closed::Finished);
+                closed += 1;
+            }
+            Event::Failed {
+                id, peer, error, ..
+            } => {
+                let error = std::io::Error::other(error.to_string());
+                lines.closed(id, &Peer::Tcp(*peer), Closed::Failed(&error));
+                closed += 1;
+            }
+            Event::AcceptFailed { error } => accept_error = Some(error),
+            _ => {}
+        });
+        if let Some(e) = accept_error.take() {
+            return Err(CliError::new("accept", e));
         }
-        stack.wait(None);
+        // A session cut short by its budget has more to read at once: move frames and go on
+        // rather than sleep.
+        if turn.more {
+            stack.poll();
+        } else {
+            stack.wait(None);
+        }
     }
-    for (id, peer, _stream, _session) in sessions.drain(..) {
-        lines.closed(id, &peer, Closed::Shutdown);
-    }
+    sessions.close_all(&mut |event| {
+        if let Event::Closed { id, peer, .. } = event {
+            lines.closed(id, &Peer::Tcp(*peer), Closed::Shutdown);
+        }
+    });
     lines.finish().map_err(|e| CliError::new("stdout", e))?;
     linger(stack);
     Ok(())

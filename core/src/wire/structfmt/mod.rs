@@ -51,7 +51,7 @@ mod tests;
 
 pub use compiled::Struct;
 pub use error::{FormatError, PackError, UnpackError};
-pub use typed::{F16, Field, FieldType, Fields, Record, RecordError, Records};
+pub use typed::{F16, Field, FieldType, Fields, Record, Records, TypedError};
 pub use unpack::{IterUnpack, Unpack};
 
 use pack::{pack_value, region_mut};
