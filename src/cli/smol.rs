@@ -291,7 +291,7 @@ pub(crate) fn serve_concurrent(
         stack.wait(None);
     }
     sessions.clear();
-    let dropped = out.finish(std::time::Duration::from_millis(50));
+    let dropped = out.finish(std::time::Duration::from_millis(20));
     if dropped > 0 {
         eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
     }
