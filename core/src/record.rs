@@ -27,9 +27,7 @@ use core::fmt;
 
 use embedded_io::ErrorKind;
 
-use crate::drive::StreamMachine;
-use crate::echo::Buffer;
-use crate::transport::Shutdown;
+use crate::machine::{Buffer, Shutdown, StreamMachine};
 use crate::wire::structfmt::{Format, PackError, Unpack, UnpackError, Value};
 
 /// The chapter's record format (`struct.Struct('I 2s f')`).

@@ -218,8 +218,9 @@ pub(crate) fn serve_concurrent(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use portsock_core::drive::{Status, step_stream};
+    use portsock_core::drive::step_stream;
     use portsock_core::echo::stream::EchoSession;
+    use portsock_core::machine::Status;
     use portsock_core::transport::{Blocking, Listener, TransportError};
     use portsock_smoltcp::TcpListener;
 
