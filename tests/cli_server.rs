@@ -281,7 +281,10 @@ fn quiet_prints_the_start_errors_and_a_summary_and_idle_clients_are_closed() {
     let mut idle = connect(port);
     let started = Instant::now();
     let mut byte = [0u8; 1];
-    assert_eq!(idle.read(&mut byte).expect("end of stream"), 0);
+    match idle.read(&mut byte) {
+        Ok(0) => {}
+        other => panic!("expected end of stream from the idle timeout, got {other:?}"),
+    }
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(250),
@@ -335,12 +338,18 @@ fn binary_receive_concurrent_takes_records_from_clients_at_once() {
             Some("closing socket")
         );
     }
-    for want in [
-        "unpacked: (1, b'ab', 2.700000047683716)",
-        "unpacked: (7, b'xy', -0.5)",
-    ] {
-        server.wait_for(want, |l| l == want);
-    }
+    // The two records in whichever order they came.
+    let mut unpacked: Vec<String> = (0..2)
+        .map(|_| server.wait_for("unpacked: ...", |l| l.starts_with("unpacked: ")))
+        .collect();
+    unpacked.sort();
+    assert_eq!(
+        unpacked,
+        [
+            "unpacked: (1, b'ab', 2.700000047683716)",
+            "unpacked: (7, b'xy', -0.5)"
+        ]
+    );
     let local = partial.local_addr().expect("address").port();
     drop(partial);
     let error =
