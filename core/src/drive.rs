@@ -24,7 +24,9 @@
 //! `run_*` steps until the machine is done and is meant for **blocking** transports (the
 //! default), where a step waits instead of returning `Blocked`. Given a non-blocking transport
 //! with nothing to do, it does not spin: it returns [`DriveError::Blocked`], as Python's
-//! `sendall` raises `BlockingIOError` on a non-blocking socket. Event loops use `step_*`.
+//! `sendall` raises `BlockingIOError` on a non-blocking socket. Event loops use `step_*`, and
+//! [`sessions::Sessions`] serves many stream sessions over one listener that way, each with a
+//! step budget per turn so that none can starve the others.
 //!
 //! An event loop in miniature: both ends non-blocking, each side stepped in turn:
 //!
@@ -56,6 +58,8 @@
 //! assert_eq!(lines, ["This is the mess", "age.  It will be", " repeated."]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+pub mod sessions;
 
 use core::fmt;
 

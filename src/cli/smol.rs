@@ -204,10 +204,13 @@ pub(crate) fn linger(stack: &SmolStack) {
 }
 
 /// `echo server --backend smoltcp --concurrent`: every client at once on one thread, as a
-/// firmware main loop serves them: the listener's pool accepts, each connection gets the
-/// core's `EchoSession`, every socket is non-blocking and stepped in turn, then the stack waits
-/// for the next frame or timer. The lines are every server's ([`super::lines`]). It stops
-/// after `count` connections have closed, or on SIGINT / SIGTERM (closing every connection).
+/// firmware main loop serves them: the listener's pool accepts, and the core's
+/// [`Sessions`](portsock_core::drive::sessions::Sessions) gives each connection an
+/// `EchoSession` and steps every one in turn (up to its budget per turn, so one busy client
+/// cannot starve the others), then the stack waits for the next frame or timer. The lines are
+/// every server's ([`super::lines`]), through a [`Printer`](super::printer::Printer) so a
+/// stdout nobody reads never stalls the loop. It stops after `count` connections have closed,
+/// or on SIGINT / SIGTERM (closing every connection).
 pub(crate) fn serve_concurrent(
     stack: &SmolStack,
     addr: SocketAddr,
@@ -218,13 +221,13 @@ pub(crate) fn serve_concurrent(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use portsock_core::drive::step_stream;
+    use portsock_core::drive::sessions::{Event, Sessions, Slot};
     use portsock_core::echo::stream::EchoSession;
-    use portsock_core::machine::Status;
-    use portsock_core::transport::{Blocking, Listener, TransportError};
+    use portsock_core::transport::Blocking;
     use portsock_smoltcp::TcpListener;
 
     use super::lines;
+    use super::net::PyAddr;
 
     /// Sessions at once: the sockets the stack has, less the listener's pool of one.
     const MAX_SESSIONS: usize = TCP_SOCKETS - 1;
@@ -243,54 +246,42 @@ pub(crate) fn serve_concurrent(
     first.line(format_args!(
         "waiting for connections (up to {MAX_SESSIONS} at once)"
     ));
-    // The sessions' lines never stall the loop (see `printer`).
     let mut out = super::printer::Printer::stdout().map_err(|e| CliError::new("stdout", e))?;
-    let mut sessions = Vec::new();
+    let mut slots: Vec<Slot<TcpListener<'_, '_, _, _>, EchoSession<Vec<u8>>>> =
+        std::iter::repeat_with(|| None).take(MAX_SESSIONS).collect();
+    let mut sessions = Sessions::new(&mut slots);
+    let mut make = |_: &SocketAddr| EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
     let mut closed = 0usize;
+    let mut accept_error = None;
     while !stop.load(Ordering::Relaxed) && count.is_none_or(|n| closed < n) {
-        while sessions.len() < MAX_SESSIONS {
-            match listener.accept() {
-                Ok((mut stream, peer)) => {
-                    stream
-                        .set_nonblocking(true)
-                        .map_err(|e| CliError::new("accept", e))?;
-                    let peer = super::net::PyAddr(peer);
-                    lines::connection_from(&mut out, &peer);
-                    let session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
-                    sessions.push((peer, stream, session));
-                }
-                Err(e) if e.is_would_block() => break,
-                Err(e) => return Err(CliError::new("accept", e)),
-            }
-        }
-        let mut i = 0;
-        while i < sessions.len() {
-            let (peer, stream, session) = &mut sessions[i];
-            let step = step_stream(stream, session, &mut |s| {
-                while let Some(event) = s.poll_event() {
-                    lines::echo_event(&mut out, peer, event);
-                }
-            });
-            let end = match step {
-                Ok(Status::Done) => Some(Ok(())),
-                Ok(Status::Running | Status::Blocked) => None,
-                Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
-            };
-            match end {
-                None => i += 1,
-                Some(result) => {
-                    let (peer, _stream, _session) = sessions.swap_remove(i);
-                    if let Err(e) = &result {
-                        lines::error_from(&mut out, &peer, e);
-                    }
-                    closed += 1;
+        let turn = sessions.poll(&mut listener, &mut make, &mut |event| match event {
+            Event::Accepted { peer, .. } => lines::connection_from(&mut out, &PyAddr(*peer)),
+            Event::Stepped { peer, machine, .. } => {
+                while let Some(event) = machine.poll_event() {
+                    lines::echo_event(&mut out, &PyAddr(*peer), event);
                 }
             }
+            Event::Finished { .. } => closed += 1,
+            Event::Failed { peer, error, .. } => {
+                lines::error_from(&mut out, &PyAddr(*peer), &error);
+                closed += 1;
+            }
+            Event::AcceptFailed { error } => accept_error = Some(error),
+            _ => {}
+        });
+        if let Some(e) = accept_error.take() {
+            return Err(CliError::new("accept", e));
         }
+        // A session cut short by its budget has more to read at once: move frames and go on
+        // rather than sleep.
         out.flush();
-        stack.wait(None);
+        if turn.more {
+            stack.poll();
+        } else {
+            stack.wait(None);
+        }
     }
-    sessions.clear();
+    sessions.close_all(&mut |_| {});
     let dropped = out.finish(std::time::Duration::from_millis(20));
     if dropped > 0 {
         eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");

@@ -4,8 +4,9 @@
 //! millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)), [`stack`]
 //! (peak stack by painting) and [`control`] (the test harness's UDP port). This `main` wires
 //! the core's state machines to sockets of portsock-smoltcp's [`Stack`]: everything the
-//! programs do on the wire is `portsock_core`'s; the loop below only accepts connections,
-//! steps each machine in turn, logs its events and waits.
+//! programs do on the wire is `portsock_core`'s; the loop below only hands each TCP listener to
+//! the core's [`Sessions`] (which accepts, steps and retires), steps the UDP machines, logs
+//! their events and waits.
 //!
 //! | port | transport | machine |
 //! | --- | --- | --- |
@@ -35,18 +36,19 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
-use portsock_core::drive::{DriveError, step_datagram, step_stream};
+use portsock_core::drive::sessions::{Event, Sessions, Slot};
+use portsock_core::drive::{DriveError, step_datagram};
 use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
 use portsock_core::echo::stream::{EchoSession, SessionEvent};
-use portsock_core::machine::Status;
+use portsock_core::machine::{Status, StreamMachine};
 use portsock_core::multicast::{self, MulticastReceiver};
 use portsock_core::record::{self, RecordReceiver};
-use portsock_core::transport::{Blocking, Interface, Listener, MembershipRequest, Multicast};
+use portsock_core::transport::{Blocking, Interface, MembershipRequest, Multicast};
 use portsock_core::wire::structfmt::Format;
 use portsock_smoltcp::smoltcp::iface::SocketStorage;
 use portsock_smoltcp::smoltcp::socket::udp;
 use portsock_smoltcp::smoltcp::wire::IpCidr;
-use portsock_smoltcp::{Config, Error, Stack, TcpListener, TcpStream, UdpSocket};
+use portsock_smoltcp::{Config, Stack, TcpListener, UdpSocket};
 
 use crate::clock::SysTickPlatform;
 
@@ -80,7 +82,6 @@ const UDP_SOCKETS: usize = 3;
 const SOCKETS: usize = TCP_SOCKETS + UDP_SOCKETS;
 
 type FwStack = Stack<'static, enet::Enet, SysTickPlatform>;
-type FwStream = TcpStream<'static, 'static, enet::Enet, SysTickPlatform>;
 
 /// Hands out a `&'static mut` to a static initialised at compile time (so it lives in
 /// `.bss`/`.data`, never on the stack), once; a second call panics.
@@ -140,10 +141,15 @@ fn main() -> ! {
         result.expect("non-blocking mode");
     }
 
-    let machines = machines();
-    // The connection each stream machine serves, if any.
-    let mut echo: Option<FwStream> = None;
-    let mut records: Option<FwStream> = None;
+    let Machines {
+        echo,
+        records,
+        udp_echo: udp_echo_machine,
+        multicast: multicast_machine,
+    } = machines();
+    // One connection at a time each: a slot apiece.
+    let mut echo = Sessions::new(echo);
+    let mut records = Sessions::new(records);
 
     info!(
         "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}, control {=u16}",
@@ -162,10 +168,10 @@ fn main() -> ! {
     loop {
         // One function per service: each one's temporaries leave the stack when it returns,
         // instead of all of them sitting in `main`'s frame.
-        serve_echo(&mut echo_listener, &mut echo, machines);
-        serve_records(&mut record_listener, &mut records, machines);
-        serve_udp_echo(&mut udp_echo, machines, stack);
-        serve_multicast(&mut mcast, machines, stack);
+        let more = serve_echo(&mut echo_listener, &mut echo)
+            | serve_records(&mut record_listener, &mut records);
+        serve_udp_echo(&mut udp_echo, udp_echo_machine, stack);
+        serve_multicast(&mut mcast, multicast_machine, stack);
 
         if let control::Action::Exit = control::serve(&mut control, stack) {
             exit_at = Some(clock::now_ms() + control::EXIT_GRACE_MS);
@@ -175,76 +181,103 @@ fn main() -> ! {
         }
 
         // Returns at once if a socket changed during the steps; otherwise sleeps until a
-        // frame arrives or the interface has a timer due.
-        stack.wait(exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1)));
+        // frame arrives or the interface has a timer due. A session cut short by its step
+        // budget has more to do at once: then only move frames.
+        if more {
+            stack.poll();
+        } else {
+            stack.wait(
+                exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1)),
+            );
+        }
     }
 }
 
 type FwListener = TcpListener<'static, 'static, enet::Enet, SysTickPlatform>;
 type FwUdp = UdpSocket<'static, 'static, enet::Enet, SysTickPlatform>;
 
-/// TCP echo: accept when idle, then step the session until the client has closed.
+type EchoSlot = Slot<FwListener, EchoSession<[u8; ECHO_BUF]>>;
+type RecordSlot = Slot<FwListener, RecordReceiver<'static, [u8; 16]>>;
+
+/// TCP echo: accept when idle, then step the session until the client has closed. Whether
+/// there is more to do at once.
 #[inline(never)]
-fn serve_echo(listener: &mut FwListener, echo: &mut Option<FwStream>, machines: &mut Machines) {
-    if echo.is_none()
-        && let Some(stream) = accept(listener, "echo")
-    {
-        machines.new_echo();
-        *echo = Some(stream);
-    }
-    if let Some(stream) = echo {
-        let step = step_stream(stream, &mut machines.echo, &mut |s| {
-            while let Some(event) = s.poll_event() {
-                match event {
-                    SessionEvent::Received(data) => {
-                        debug!("echo: received {=usize} bytes", data.len())
+fn serve_echo(
+    listener: &mut FwListener,
+    sessions: &mut Sessions<'static, FwListener, EchoSession<[u8; ECHO_BUF]>>,
+) -> bool {
+    let turn = sessions.poll(
+        listener,
+        &mut |_| echo_session(),
+        &mut |event| match event {
+            Event::Stepped { machine, .. } => {
+                while let Some(event) = machine.poll_event() {
+                    match event {
+                        SessionEvent::Received(data) => {
+                            debug!("echo: received {=usize} bytes", data.len())
+                        }
+                        SessionEvent::PeerClosed => info!("echo: no more data, closing"),
+                        _ => {}
                     }
-                    SessionEvent::PeerClosed => info!("echo: no more data, closing"),
-                    _ => {}
                 }
             }
-        });
-        if finished("echo", step) {
-            *echo = None; // dropping the stream closes it in the background
-        }
-    }
+            // Dropping a finished stream closes it in the background.
+            event => log_session("echo", event),
+        },
+    );
+    turn.more
 }
 
-/// Binary records: one record per connection, unpacked by the core's codec.
+/// Binary records: one record per connection, unpacked by the core's codec. Whether there is
+/// more to do at once.
 #[inline(never)]
 fn serve_records(
     listener: &mut FwListener,
-    records: &mut Option<FwStream>,
-    machines: &mut Machines,
-) {
-    if records.is_none()
-        && let Some(stream) = accept(listener, "records")
-    {
-        machines.new_records();
-        *records = Some(stream);
-    }
-    if let Some(stream) = records {
-        let step = step_stream(stream, &mut machines.records, &mut |r| {
-            while let Some(event) = r.poll_event() {
-                let record::ReceiverEvent::Received { bytes, values } = event else {
-                    continue;
-                };
-                info!("records: received {=[u8]:02x}", bytes);
-                for value in values {
-                    info!("records: unpacked {}", value);
+    sessions: &mut Sessions<'static, FwListener, RecordReceiver<'static, [u8; 16]>>,
+) -> bool {
+    let turn = sessions.poll(
+        listener,
+        &mut |_| record_receiver(),
+        &mut |event| match event {
+            Event::Stepped { machine, .. } => {
+                while let Some(event) = machine.poll_event() {
+                    let record::ReceiverEvent::Received { bytes, values } = event else {
+                        continue;
+                    };
+                    info!("records: received {=[u8]:02x}", bytes);
+                    for value in values {
+                        info!("records: unpacked {}", value);
+                    }
                 }
             }
-        });
-        if finished("records", step) {
-            *records = None;
-        }
+            event => log_session("records", event),
+        },
+    );
+    turn.more
+}
+
+/// Logs a stream session's start and end.
+fn log_session<M>(what: &str, event: Event<'_, FwListener, M>)
+where
+    M: StreamMachine<Error: defmt::Format>,
+{
+    match event {
+        Event::Accepted { peer, .. } => info!("{=str}: connection from {}", what, peer),
+        Event::Finished { .. } => info!("{=str}: done", what),
+        Event::Failed { error, .. } => warn!("{=str}: {}", what, error),
+        Event::AcceptFailed { error } => warn!("{=str}: accept: {}", what, error),
+        _ => {}
     }
 }
 
 /// UDP echo: never finishes.
 #[inline(never)]
-fn serve_udp_echo(socket: &mut FwUdp, machines: &mut Machines, stack: &'static FwStack) {
-    let step = step_datagram(socket, &mut machines.udp_echo, stack, &mut |m| {
+fn serve_udp_echo(
+    socket: &mut FwUdp,
+    machine: &mut DatagramEchoServer<&'static mut [u8; UDP_ECHO_BYTES]>,
+    stack: &'static FwStack,
+) {
+    let step = step_datagram(socket, machine, stack, &mut |m| {
         while let Some(event) = m.poll_event() {
             if let ServerEvent::Received { from, len, .. } = event {
                 info!("udp echo: {=usize} bytes from {}", len, from);
@@ -256,8 +289,12 @@ fn serve_udp_echo(socket: &mut FwUdp, machines: &mut Machines, stack: &'static F
 
 /// The multicast receiver: never finishes.
 #[inline(never)]
-fn serve_multicast(socket: &mut FwUdp, machines: &mut Machines, stack: &'static FwStack) {
-    let step = step_datagram(socket, &mut machines.multicast, stack, &mut |m| {
+fn serve_multicast(
+    socket: &mut FwUdp,
+    machine: &mut MulticastReceiver<'static, &'static mut [u8; MCAST_BYTES]>,
+    stack: &'static FwStack,
+) {
+    let step = step_datagram(socket, machine, stack, &mut |m| {
         while let Some(event) = m.poll_event() {
             match event {
                 multicast::ReceiverEvent::Received { from, data, .. } => {
@@ -273,12 +310,13 @@ fn serve_multicast(socket: &mut FwUdp, machines: &mut Machines, stack: &'static 
     let _ = finished("multicast", step);
 }
 
-/// The machines, with their buffers: in a static rather than in `main`'s frame, and each
-/// (re)made in place by a function of its own, so that a machine under construction never
-/// sits in `main`'s frame beside the live one.
+/// The machines, with their buffers: in a static rather than in `main`'s frame. The stream
+/// machines sit in their listener's session slots, made for each connection by
+/// [`echo_session`] / [`record_receiver`] (out of line, so a machine under construction never
+/// sits in `main`'s frame beside the live one).
 struct Machines {
-    echo: EchoSession<[u8; ECHO_BUF]>,
-    records: RecordReceiver<'static, [u8; 16]>,
+    echo: [EchoSlot; 1],
+    records: [RecordSlot; 1],
     udp_echo: DatagramEchoServer<&'static mut [u8; UDP_ECHO_BYTES]>,
     multicast: MulticastReceiver<'static, &'static mut [u8; MCAST_BYTES]>,
 }
@@ -296,32 +334,20 @@ fn machines() -> &'static mut Machines {
     // SAFETY: `m` points to the static, ours alone; every field is written before the
     // `assume_init_mut` below, each once, through a raw place (no reference to uninit data).
     unsafe {
-        (&raw mut (*m).echo).write(echo_session());
-        (&raw mut (*m).records).write(record_receiver());
+        (&raw mut (*m).echo).write([None]);
+        (&raw mut (*m).records).write([None]);
         (&raw mut (*m).udp_echo).write(DatagramEchoServer::new(udp_echo_buf));
         (&raw mut (*m).multicast).write(MulticastReceiver::new(multicast_buf));
         cell.assume_init_mut()
     }
 }
 
-impl Machines {
-    /// A fresh echo session, for a new connection.
-    #[inline(never)]
-    fn new_echo(&mut self) {
-        self.echo = echo_session();
-    }
-
-    /// A fresh record receiver, for a new connection.
-    #[inline(never)]
-    fn new_records(&mut self) {
-        self.records = record_receiver();
-    }
-}
-
+#[inline(never)]
 fn echo_session() -> EchoSession<[u8; ECHO_BUF]> {
     EchoSession::new([0u8; ECHO_BUF]).with_chunk(ECHO_BUF)
 }
 
+#[inline(never)]
 fn record_receiver() -> RecordReceiver<'static, [u8; 16]> {
     let format = Format::parse(record::CHAPTER_FORMAT).expect("the chapter's format");
     RecordReceiver::new(format, [0u8; 16]).expect("16 bytes hold 'I 2s f'")
@@ -394,22 +420,6 @@ fn add_udp(
     stack
         .add_udp_buffers(rx_meta, rx, tx_meta, tx)
         .expect("room for a UDP socket");
-}
-
-/// A new connection from `listener`, non-blocking, if one is waiting.
-fn accept(listener: &mut FwListener, what: &str) -> Option<FwStream> {
-    match listener.accept() {
-        Ok((mut stream, peer)) => {
-            info!("{=str}: connection from {}", what, peer);
-            stream.set_nonblocking(true).ok()?;
-            Some(stream)
-        }
-        Err(Error::WouldBlock) => None,
-        Err(e) => {
-            warn!("{=str}: accept: {}", what, e);
-            None
-        }
-    }
 }
 
 /// Whether a machine's step ended it: done, or failed (logged). Progress and "blocked" (nothing
