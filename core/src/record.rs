@@ -232,6 +232,22 @@ impl<'f, B: Buffer> RecordReceiver<'f, B> {
         self.filled
     }
 
+    /// Swaps in another buffer while the receiver holds no byte of a record
+    /// ([`received`](Self::received) is 0), and returns the old one; otherwise gives `buf` back
+    /// as the error. A buffer shorter than the record (an empty one, say) makes a receiver that
+    /// reads nothing until it gets one long enough: so a server can lend idle receivers one
+    /// shared buffer.
+    ///
+    /// # Errors
+    ///
+    /// `Err(buf)` once part of a record has arrived.
+    pub fn replace_buffer(&mut self, buf: B) -> Result<B, B> {
+        if self.filled > 0 {
+            return Err(buf);
+        }
+        Ok(core::mem::replace(&mut self.buf, buf))
+    }
+
     /// The record, once it is complete.
     pub fn record(&self) -> Option<&[u8]> {
         self.is_complete()
@@ -445,6 +461,23 @@ mod tests {
         assert_eq!(s.poll_close(), Some(Shutdown::Write));
         s.handle_closed();
         assert!(s.is_done());
+    }
+
+    #[test]
+    fn receiver_lends_its_buffer_only_while_it_holds_no_record_byte() {
+        let format = Format::parse(CHAPTER_FORMAT).unwrap();
+        let mut r = RecordReceiver::new(format, std::vec![0u8; 12]).unwrap();
+        let lent = r.replace_buffer(Vec::new()).unwrap();
+        assert_eq!(lent.len(), 12);
+        assert!(r.recv_buf().is_none()); // no room: it reads nothing
+        r.replace_buffer(lent).unwrap();
+        r.recv_buf().unwrap()[..4].copy_from_slice(&CHAPTER_BYTES[..4]);
+        r.handle_read(4).unwrap();
+        let refused = r.replace_buffer(Vec::new()).unwrap_err();
+        assert!(refused.is_empty());
+        r.recv_buf().unwrap().copy_from_slice(&CHAPTER_BYTES[4..]);
+        r.handle_read(8).unwrap();
+        assert_eq!(r.record(), Some(&CHAPTER_BYTES[..]));
     }
 
     #[test]

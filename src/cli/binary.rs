@@ -7,15 +7,15 @@ use std::fmt;
 
 use clap::{Args, Subcommand};
 use portsock_core::drive::run_stream;
-use portsock_core::record::{
-    CHAPTER_FORMAT, Hexlify, ReceiverEvent, RecordReceiver, RecordSender, SenderEvent,
-};
-use portsock_core::wire::repr::{PyBytes, PyTuple, write_tuple};
+use portsock_core::record::{CHAPTER_FORMAT, Hexlify, RecordReceiver, RecordSender, SenderEvent};
+use portsock_core::wire::repr::{PyBytes, PyTuple};
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 
+use super::concurrent;
 use super::echo::starting_up;
+use super::lines;
 use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out, PyShow, seconds};
 use super::structcmd::{check_record_size, decode_args, parse_values};
 use super::{CliError, Output};
@@ -56,13 +56,26 @@ pub(crate) struct ReceiveArgs {
     #[arg(long, value_name = "F", default_value = CHAPTER_FORMAT)]
     format: String,
     /// Exit after N clients instead of running forever; a client that failed (a short record,
-    /// a reset, a timeout) counts too.
+    /// a reset, a timeout) counts too (with --concurrent: after N connections closed, served or
+    /// failed).
     #[arg(long, value_name = "N")]
     count: Option<usize>,
     /// Seconds a client may keep a read waiting (a record sent in part and held open) before
-    /// it is dropped and the next one is served.
+    /// it is dropped and the next one is served (the one-at-a-time server; with --concurrent,
+    /// see --idle-timeout).
     #[arg(long, value_name = "S", default_value = "10")]
     read_timeout: String,
+    /// Receive from every client at once, one record per connection, on the event-driven
+    /// server; stops on Ctrl-C or SIGTERM, or after --count connections.
+    #[arg(long)]
+    concurrent: bool,
+    /// With --concurrent: print only the first lines, errors and a summary at exit.
+    #[arg(long)]
+    quiet: bool,
+    /// With --concurrent: close a connection on which nothing was read for this many
+    /// seconds (a record cut short and held open).
+    #[arg(long, value_name = "SECONDS")]
+    idle_timeout: Option<String>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -183,6 +196,28 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
     let read_timeout = seconds("--read-timeout", &args.read_timeout)?.into();
+    let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout.as_deref())?;
+    for (given, option) in [
+        (args.concurrent && on_smoltcp, "--concurrent"),
+        (args.quiet, "--quiet"),
+        (idle_timeout.is_some(), "--idle-timeout"),
+    ] {
+        if given && (!args.concurrent || on_smoltcp) {
+            return Err(CliError::new(
+                option,
+                "applies to --concurrent on --backend std only",
+            ));
+        }
+    }
+    if args.concurrent {
+        let addr = hp.resolve("--addr")?;
+        let options = concurrent::Options {
+            count: args.count,
+            quiet: args.quiet,
+            idle_timeout,
+        };
+        return concurrent::serve_records(&hp, addr, fmt, options);
+    }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_receive(&args.backend, &hp, fmt, args.count, read_timeout);
@@ -237,12 +272,8 @@ where
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 run_stream(&mut connection, &mut receiver, &mut |r| {
-                    while let Some(ReceiverEvent::Received { bytes, values }) = r.poll_event() {
-                        let hex = Hexlify(bytes).to_string();
-                        out.line(format_args!("received {}", PyBytes(hex.as_bytes())));
-                        // Writing to a String cannot fail.
-                        let _ = write_tuple(&mut tuple, values);
-                        out.line(format_args!("unpacked: {tuple}"));
+                    while let Some(event) = r.poll_event() {
+                        tuple = lines::record_event(out, event).unwrap_or_default();
                     }
                 })
                 .map_err(|e| e.to_string())

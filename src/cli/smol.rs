@@ -209,8 +209,9 @@ pub(crate) fn linger(stack: &SmolStack) {
 /// [`Sessions`](portsock_core::drive::sessions::Sessions) gives each connection an
 /// `EchoSession` and steps every one in turn (up to its budget per turn, so one busy client
 /// cannot starve the others), then the stack waits for the next frame or timer. The lines are
-/// the std server's ([`ChapterLines`]). It stops after `count` connections have closed, or on
-/// SIGINT / SIGTERM (closing every connection).
+/// every server's ([`super::lines`]), through a [`Printer`](super::printer::Printer) so a
+/// stdout nobody reads never stalls the loop. It stops after `count` connections have closed,
+/// or on SIGINT / SIGTERM (closing every connection).
 pub(crate) fn serve_concurrent(
     stack: &SmolStack,
     addr: SocketAddr,
@@ -225,7 +226,9 @@ pub(crate) fn serve_concurrent(
     use portsock_core::echo::stream::EchoSession;
     use portsock_core::transport::Blocking;
     use portsock_smoltcp::TcpListener;
-    use portsock_std::server::{ChapterLines, Closed, Observer, Peer};
+
+    use super::lines;
+    use super::net::PyAddr;
 
     /// Sessions at once: the sockets the stack has, less one that always listens.
     const MAX_SESSIONS: usize = TCP_SOCKETS - 1;
@@ -242,12 +245,12 @@ pub(crate) fn serve_concurrent(
     listener
         .set_nonblocking(true)
         .map_err(|e| CliError::new("--addr", e))?;
-    let mut out = super::net::Out::stdout();
-    out.line(first_line);
-    out.line(format_args!(
+    let mut first = super::net::Out::stdout();
+    first.line(first_line);
+    first.line(format_args!(
         "waiting for connections (up to {MAX_SESSIONS} at once)"
     ));
-    let mut lines = ChapterLines::new(std::io::stdout());
+    let mut out = super::printer::Printer::stdout().map_err(|e| CliError::new("stdout", e))?;
     let mut slots: Vec<Slot<TcpListener<'_, '_, _, _>, EchoSession<Vec<u8>>>> =
         std::iter::repeat_with(|| None).take(MAX_SESSIONS).collect();
     let mut sessions = Sessions::new(&mut slots);
@@ -256,22 +259,15 @@ pub(crate) fn serve_concurrent(
     let mut accept_error = None;
     while !stop.load(Ordering::Relaxed) && count.is_none_or(|n| closed < n) {
         let turn = sessions.poll(&mut listener, &mut make, &mut |event| match event {
-            Event::Accepted { id, peer, .. } => lines.accepted(id, &Peer::Tcp(*peer)),
-            Event::Stepped { id, peer, machine } => {
-                let peer = Peer::Tcp(*peer);
+            Event::Accepted { peer, .. } => lines::connection_from(&mut out, &PyAddr(*peer)),
+            Event::Stepped { peer, machine, .. } => {
                 while let Some(event) = machine.poll_event() {
-                    lines.event(id, &peer, event);
+                    lines::echo_event(&mut out, &PyAddr(*peer), event);
                 }
             }
-            Event::Finished { id, peer, .. } => {
-                lines.closed(id, &Peer::Tcp(*peer), Closed::Finished);
-                closed += 1;
-            }
-            Event::Failed {
-                id, peer, error, ..
-            } => {
-                let error = std::io::Error::other(error.to_string());
-                lines.closed(id, &Peer::Tcp(*peer), Closed::Failed(&error));
+            Event::Finished { .. } => closed += 1,
+            Event::Failed { peer, error, .. } => {
+                lines::error_from(&mut out, &PyAddr(*peer), &error);
                 closed += 1;
             }
             Event::AcceptFailed { error } => accept_error = Some(error),
@@ -282,18 +278,18 @@ pub(crate) fn serve_concurrent(
         }
         // A session cut short by its budget has more to read at once: move frames and go on
         // rather than sleep.
+        out.flush();
         if turn.more {
             stack.poll();
         } else {
             stack.wait(None);
         }
     }
-    sessions.close_all(&mut |event| {
-        if let Event::Closed { id, peer, .. } = event {
-            lines.closed(id, &Peer::Tcp(*peer), Closed::Shutdown);
-        }
-    });
-    lines.finish().map_err(|e| CliError::new("stdout", e))?;
+    sessions.close_all(&mut |_| {});
+    let dropped = out.finish(std::time::Duration::from_millis(20));
+    if dropped > 0 {
+        eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
+    }
     linger(stack);
     Ok(())
 }
