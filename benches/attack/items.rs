@@ -46,9 +46,9 @@ pub(crate) fn stuck_stdout(
         Row::new(
             item,
             format!("bytes echoed of {}", thousands(sizes.stuck_bytes)),
-            echoed.to_string(),
+            thousands(echoed),
             "all".into(),
-            tokio_echoed.to_string(),
+            thousands(tokio_echoed),
             Met::of(echoed == sizes.stuck_bytes),
         ),
         Row::new(
@@ -135,7 +135,7 @@ pub(crate) fn idle(sizes: &Sizes, dir: &Path, tokio: &mut ServerProcess) -> io::
     let mut server = Cli::start(&Listen::Tcp, &[], Stdout::Null, dir)?;
     let (before, after) = idle_rss(tcp(&server)?, sizes.idle, || server.rss())?;
     server.terminate(TERM_LIMIT)?;
-    let pid = tokio.pid();
+    let pid = tokio.pids()[0];
     let (_, tokio_after) = idle_rss(tokio.addr, sizes.idle, || cli::rss(pid))?;
     let goal = 40 << 20;
     Ok(vec![Row::new(
