@@ -13,7 +13,7 @@ use crate::Sizes;
 use crate::cli::{self, Cli, Listen, Stdout};
 use crate::load::{self, Hogs, Trips};
 use crate::peers::ServerProcess;
-use crate::table::{Met, Row, ms};
+use crate::table::{Met, Row, ms, thousands};
 
 /// How long a probe waits for an echo before counting it lost.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -294,16 +294,4 @@ fn dropped_lines(output: &str) -> Option<String> {
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

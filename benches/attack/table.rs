@@ -85,15 +85,15 @@ pub(crate) fn render(rows: &[Row], sizes: &Sizes, quiet: bool, took: Duration) -
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "portsock: `portsock echo server --concurrent` (release build, its own process; the \
-         chapter's transcript unless `--quiet`). tokio: a tokio echo (multi-threaded runtime, a \
+        "portsock: `portsock echo server --concurrent` (its own process; the chapter's \
+         transcript unless `--quiet`). tokio: a tokio echo (multi-threaded runtime, a \
          task per connection, 64 KiB buffer). 2.1: one client sends {} bytes while stdout is a \
          pipe nobody reads, then two clients make up to {} round trips each. 2.2: {} hogs push \
          {} KiB each and never read, while a fresh client makes 16-byte round trips for {:.1} s \
          (a lost echo counts as the 2 s timeout); SIGTERM {:.2} s after the hogs start, on a \
          fresh server. 2.3: RSS is `VmRSS` of the server process. A server still running 3 s \
          after SIGTERM is killed.{} Run time {:.0} s.",
-        sizes.stuck_bytes,
+        thousands(sizes.stuck_bytes),
         sizes.probes.min(100),
         sizes.hogs,
         sizes.hog_bytes >> 10,
@@ -106,5 +106,18 @@ pub(crate) fn render(rows: &[Row], sizes: &Sizes, quiet: bool, took: Duration) -
         },
         took.as_secs_f64()
     );
+    out
+}
+
+/// `12345` as `12,345`.
+pub(crate) fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
     out
 }

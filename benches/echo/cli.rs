@@ -11,6 +11,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::FileTypeExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::thread;
@@ -51,7 +52,8 @@ pub(crate) enum Listen {
     Unix(PathBuf),
 }
 
-/// A running `portsock echo server --concurrent`, killed when dropped.
+/// A running `portsock echo server --concurrent`, killed when dropped (and when the thread
+/// that started it ends, by `PR_SET_PDEATHSIG`).
 pub(crate) struct Cli {
     child: Child,
     /// Its TCP address (`None` for a Unix server).
@@ -91,6 +93,19 @@ impl Cli {
                 Stdout::Stuck => Stdio::piped(),
             })
             .stderr(fs::File::create(&stderr)?);
+        // SAFETY: runs in the child between fork and exec, and makes one system call,
+        // prctl(2), which is async-signal-safe and touches no memory of ours.
+        unsafe {
+            command.pre_exec(|| {
+                // The server dies with the thread that started it, however that ends: no
+                // server is left running after a benchmark killed mid-run.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            });
+        }
         let mut child = command.spawn()?;
         let stdout = child.stdout.take();
         let mut me = Self {
