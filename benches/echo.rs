@@ -1,6 +1,6 @@
 //! Echo servers side by side, in one run on this machine, every echoed byte checked:
 //!
-//! * **portsock**: portsock-std's event-driven `server::EchoServer` (one thread, mio, the
+//! * **portsock**: portsock-server's event-driven `EchoServer` (one thread, mio, the
 //!   core's `EchoSession` per connection, 64 KiB per session, backlog 4096);
 //! * **std threads**: a plain thread per connection, blocking `read` into 64 KiB and
 //!   `write_all` back (built only for this benchmark, in `echo/peers.rs`);
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use client::{Pattern, PingPong, Target};
 use peers::ServerProcess;
-use portsock::std::server::raise_fd_limit;
+use portsock::server::raise_fd_limit;
 
 /// How much each mode moves.
 struct Sizes {

@@ -4,11 +4,15 @@
 //!
 //! The facade: re-exports [`portsock_core`] as [`core`] (the `no_std` codecs, tables and protocol
 //! machines) and the backends its features enable — [`portsock_std`] as `std` (feature `std`,
-//! default: OS sockets through socket2) and `portsock_smoltcp` as `smoltcp` (feature `smoltcp`).
+//! default: OS sockets through socket2) with [`portsock_server`] as `server` (the event-driven
+//! server for thousands of clients, on portsock-std), and `portsock_smoltcp` as `smoltcp`
+//! (feature `smoltcp`).
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 pub use portsock_core as core;
+#[cfg(feature = "std")]
+pub use portsock_server as server;
 #[cfg(feature = "smoltcp")]
 pub use portsock_smoltcp as smoltcp;
 #[cfg(feature = "std")]

@@ -71,11 +71,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod consts;
+pub mod limits;
 pub mod lookup;
 pub mod multicast;
 pub mod process;
 pub mod resolve;
-pub mod server;
 pub mod tcp;
 pub mod time;
 pub mod udp;

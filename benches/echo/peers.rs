@@ -29,9 +29,7 @@ use std::time::Duration;
 
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::datagram::DatagramEchoServer;
-use portsock::std::server::{
-    EchoServer, ServerConfig, ShutdownHandle, StatsHandle, raise_fd_limit,
-};
+use portsock::server::{EchoServer, ServerConfig, ShutdownHandle, StatsHandle, raise_fd_limit};
 use portsock::std::time::SystemClock;
 use portsock::std::udp::UdpSocket as PortsockUdp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,7 +51,7 @@ enum Kind {
     Portsock {
         stats: StatsHandle,
         stop: ShutdownHandle,
-        thread: thread::JoinHandle<io::Result<portsock::std::server::Stopped>>,
+        thread: thread::JoinHandle<io::Result<portsock::server::Stopped>>,
     },
     Threads {
         active: Arc<AtomicUsize>,

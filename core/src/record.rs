@@ -234,6 +234,22 @@ impl<'f, B: Buffer> RecordReceiver<'f, B> {
         self.filled
     }
 
+    /// Swaps in another buffer while the receiver holds no byte of a record
+    /// ([`received`](Self::received) is 0), and returns the old one; otherwise gives `buf` back
+    /// as the error. A buffer shorter than the record (an empty one, say) makes a receiver that
+    /// reads nothing until it gets one long enough: so a server can lend idle receivers one
+    /// shared buffer.
+    ///
+    /// # Errors
+    ///
+    /// `Err(buf)` once part of a record has arrived.
+    pub fn replace_buffer(&mut self, buf: B) -> Result<B, B> {
+        if self.filled > 0 {
+            return Err(buf);
+        }
+        Ok(core::mem::replace(&mut self.buf, buf))
+    }
+
     /// The record, once it is complete.
     pub fn record(&self) -> Option<&[u8]> {
         self.is_complete()

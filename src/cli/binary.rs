@@ -7,15 +7,15 @@ use std::fmt;
 
 use clap::{Args, Subcommand};
 use portsock_core::drive::run_stream;
-use portsock_core::record::{
-    CHAPTER_FORMAT, Hexlify, ReceiverEvent, RecordReceiver, RecordSender, SenderEvent,
-};
-use portsock_core::wire::repr::{PyBytes, PyTuple, write_tuple};
+use portsock_core::record::{CHAPTER_FORMAT, Hexlify, RecordReceiver, RecordSender, SenderEvent};
+use portsock_core::wire::repr::{PyBytes, PyTuple};
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 
+use super::concurrent;
 use super::echo::starting_up;
+use super::lines;
 use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out};
 use super::structcmd::{check_record_size, decode_args, parse_values};
 use super::{CliError, Output};
@@ -55,9 +55,21 @@ pub(crate) struct ReceiveArgs {
     /// The record's struct format.
     #[arg(long, value_name = "F", default_value = CHAPTER_FORMAT)]
     format: String,
-    /// Exit after N records instead of running forever.
+    /// Exit after N records instead of running forever (with --concurrent: after N
+    /// connections closed, served or failed).
     #[arg(long, value_name = "N")]
     count: Option<usize>,
+    /// Receive from every client at once, one record per connection, on the event-driven
+    /// server; stops on Ctrl-C or SIGTERM, or after --count connections.
+    #[arg(long)]
+    concurrent: bool,
+    /// With --concurrent: print only the first lines, errors and a summary at exit.
+    #[arg(long)]
+    quiet: bool,
+    /// With --concurrent: close a connection on which nothing was read for this many
+    /// seconds (a record cut short and held open).
+    #[arg(long, value_name = "SECONDS")]
+    idle_timeout: Option<f64>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -176,6 +188,28 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
+    let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout)?;
+    for (given, option) in [
+        (args.concurrent && on_smoltcp, "--concurrent"),
+        (args.quiet, "--quiet"),
+        (idle_timeout.is_some(), "--idle-timeout"),
+    ] {
+        if given && (!args.concurrent || on_smoltcp) {
+            return Err(CliError::new(
+                option,
+                "applies to --concurrent on --backend std only",
+            ));
+        }
+    }
+    if args.concurrent {
+        let addr = hp.resolve("--addr")?;
+        let options = concurrent::Options {
+            count: args.count,
+            quiet: args.quiet,
+            idle_timeout,
+        };
+        return concurrent::serve_records(&hp, addr, fmt, options);
+    }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_receive(&args.backend, &hp, fmt, args.count);
@@ -220,12 +254,8 @@ where
             .map_err(|e| CliError::new("format", e))?;
         let mut tuple = String::new();
         run_stream(&mut connection, &mut receiver, &mut |r| {
-            while let Some(ReceiverEvent::Received { bytes, values }) = r.poll_event() {
-                let hex = Hexlify(bytes).to_string();
-                out.line(format_args!("received {}", PyBytes(hex.as_bytes())));
-                // Writing to a String cannot fail.
-                let _ = write_tuple(&mut tuple, values);
-                out.line(format_args!("unpacked: {tuple}"));
+            while let Some(event) = r.poll_event() {
+                tuple = lines::record_event(out, event).unwrap_or_default();
             }
         })
         .map_err(|e| CliError::new("record", e))?;

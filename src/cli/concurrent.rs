@@ -1,23 +1,31 @@
-//! `portsock echo server --concurrent`: every client at once, on portsock-std's event-driven
-//! [`EchoServer`] (one mio loop, an [`EchoSession`](portsock_core::echo::stream::EchoSession)
-//! per connection, bounded memory per connection), printing the chapter's server lines for
-//! every connection as they happen ([`ChapterLines`]; with several clients they interleave).
+//! `--concurrent`: every client at once, on portsock-server's event-driven [`Server`] (one
+//! mio loop, a session per connection, no buffer for an idle one): `echo server` with an
+//! [`EchoSession`](portsock_core::echo::stream::EchoSession) per connection, `binary receive`
+//! with a [`RecordReceiver`]. It prints the chapter's lines for every connection as they
+//! happen (with several clients they interleave), or with `--quiet` only errors and a
+//! summary at the end; the lines go through a [`Printer`], so a stdout nobody reads never
+//! stalls the clients (lines that cannot be written are dropped, and counted on stderr).
 //!
 //! It stops on SIGINT or SIGTERM, closing every connection, or after `--count` connections
 //! have closed.
 
-use std::io;
 use std::path::Path;
+use std::time::Duration;
 
-use portsock_core::echo::stream::SessionEvent;
-use portsock_std::server::{
-    ChapterLines, Closed, EchoServer, Observer, Peer, ServerConfig, ShutdownHandle,
-};
+use portsock_core::record::RecordReceiver;
+use portsock_core::wire::structfmt::Format;
+use portsock_server::{EchoServer, NewSession, Observer, Server, ServerConfig};
 use portsock_std::unix::UnixBindOptions;
 
 use super::CliError;
 use super::echo::starting_up;
-use super::net::{HostPort, Out};
+use super::lines::{self, ServerLines};
+use super::net::{HostPort, Out, seconds};
+use super::printer::Printer;
+
+/// How long the server waits at exit for a stdout that takes nothing before it gives the
+/// rest of its lines up.
+const STDOUT_PATIENCE: Duration = Duration::from_millis(50);
 
 /// Where the concurrent server listens.
 pub(crate) enum Listen<'a> {
@@ -27,18 +35,72 @@ pub(crate) enum Listen<'a> {
     Unix(&'a Path, Option<u32>),
 }
 
-/// Serves until a signal, or until `count` connections have closed.
+/// The options every `--concurrent` server takes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Options {
+    /// Stop after this many connections have closed.
+    pub(crate) count: Option<usize>,
+    /// `--quiet`: the first lines, errors and a summary only.
+    pub(crate) quiet: bool,
+    /// `--idle-timeout`.
+    pub(crate) idle_timeout: Option<Duration>,
+}
+
+impl Options {
+    /// Checks `--idle-timeout SECONDS`.
+    pub(crate) fn idle_timeout(secs: Option<f64>) -> Result<Option<Duration>, CliError> {
+        secs.map(|s| seconds("--idle-timeout", s)).transpose()
+    }
+
+    fn config(&self) -> ServerConfig {
+        ServerConfig::new().with_idle_timeout(self.idle_timeout)
+    }
+}
+
+/// The echo server: serves until a signal, or until `--count` connections have closed.
 ///
 /// # Errors
 ///
 /// Binding failed, or the event loop did.
-pub(crate) fn serve(
-    listen: Listen<'_>,
-    chunk: usize,
-    count: Option<usize>,
+pub(crate) fn serve(listen: Listen<'_>, chunk: usize, options: Options) -> Result<(), CliError> {
+    let server = EchoServer::new(options.config().with_chunk(chunk))
+        .map_err(|e| CliError::new("event loop", e))?;
+    run(server, listen, options, true)
+}
+
+/// `binary receive --concurrent`: a [`RecordReceiver`] of one `fmt` record per connection.
+///
+/// # Errors
+///
+/// Binding failed, or the event loop did.
+pub(crate) fn serve_records(
+    hp: &HostPort,
+    addr: std::net::SocketAddr,
+    fmt: Format<'_>,
+    options: Options,
 ) -> Result<(), CliError> {
-    let config = ServerConfig::new().with_chunk(chunk);
-    let mut server = EchoServer::new(config).map_err(|e| CliError::new("event loop", e))?;
+    let record = vec![0u8; fmt.size()].into_boxed_slice();
+    let mut template = RecordReceiver::new(fmt, record).map_err(|e| CliError::new("format", e))?;
+    // Sessions start without a buffer: the server lends them one of the record's size.
+    let _ = template.replace_buffer(Box::default());
+    let config = options.config().with_buffer_size(fmt.size());
+    let server = Server::with_sessions(config, move || template.clone())
+        .map_err(|e| CliError::new("event loop", e))?;
+    run(server, Listen::Tcp(hp, addr), options, hp.port == 0)
+}
+
+/// Binds, prints the first lines (`starting up on ...` if `announce`), serves, and prints
+/// the summary (`--quiet`).
+fn run<N>(
+    mut server: Server<N>,
+    listen: Listen<'_>,
+    options: Options,
+    announce: bool,
+) -> Result<(), CliError>
+where
+    N: NewSession,
+    ServerLines: Observer<N::Session>,
+{
     let first = match listen {
         Listen::Tcp(hp, addr) => {
             let local = server
@@ -47,12 +109,12 @@ pub(crate) fn serve(
             starting_up(hp, local)
         }
         Listen::Unix(path, mode) => {
-            let mut options = UnixBindOptions::new();
+            let mut bind = UnixBindOptions::new();
             if let Some(mode) = mode {
-                options = options.mode(mode);
+                bind = bind.mode(mode);
             }
             server
-                .bind_unix_with(path, options)
+                .bind_unix_with(path, bind)
                 .map_err(|e| CliError::new("--path", e))?;
             format!("starting up on {}", path.display())
         }
@@ -61,43 +123,29 @@ pub(crate) fn serve(
         .catch_signals()
         .map_err(|e| CliError::new("signals", e))?;
     let mut out = Out::stdout();
-    out.line(first);
+    if announce {
+        out.line(first);
+    }
     out.line("waiting for connections (any number at once)");
-    let mut observer = Counting {
-        lines: ChapterLines::new(io::stdout()),
+    let mut observer = ServerLines {
+        out: Printer::stdout().map_err(|e| CliError::new("stdout", e))?,
+        quiet: options.quiet,
         closed: 0,
-        limit: count,
+        limit: options.count,
         stop: server.shutdown_handle(),
     };
-    server
+    let stopped = server
         .run_with(&mut observer)
-        .map_err(|e| CliError::new("event loop", e))?;
-    Ok(())
-}
-
-/// The chapter's lines, and a stop once `limit` connections have closed.
-struct Counting {
-    lines: ChapterLines<io::Stdout>,
-    closed: usize,
-    limit: Option<usize>,
-    stop: ShutdownHandle,
-}
-
-impl Observer for Counting {
-    fn accepted(&mut self, id: u64, peer: &Peer) {
-        self.lines.accepted(id, peer);
+        .map_err(|e| CliError::new("event loop", e));
+    let mut printer = observer.out;
+    if let Ok(stopped) = &stopped
+        && options.quiet
+    {
+        lines::summary(&mut printer, &stopped.stats, stopped.ran);
     }
-
-    fn event(&mut self, id: u64, peer: &Peer, event: SessionEvent<'_>) {
-        self.lines.event(id, peer, event);
+    let dropped = printer.finish(STDOUT_PATIENCE);
+    if dropped > 0 {
+        eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
     }
-
-    fn closed(&mut self, id: u64, peer: &Peer, how: Closed<'_>) {
-        self.lines.closed(id, peer, how);
-        self.closed += 1;
-        if self.limit.is_some_and(|n| self.closed >= n) {
-            // Waking our own loop cannot fail in a way worth stopping for: the flag is set.
-            let _ = self.stop.shutdown();
-        }
-    }
+    stopped.map(drop)
 }

@@ -16,15 +16,17 @@ use portsock_core::echo::datagram::{
     ClientEvent as DgramClientEvent, DEFAULT_TIMEOUT, DatagramEchoClient, DatagramEchoServer,
     ServerEvent,
 };
-use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession, SessionEvent};
+use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession};
 use portsock_core::echo::{CHAPTER_CHUNK, CHAPTER_DATAGRAM_SIZE, CHAPTER_MESSAGE};
 use portsock_core::wire::repr::PyBytes;
+use portsock_server::ServerConfig;
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;
 use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
 
 use super::concurrent::{self, Listen};
+use super::lines;
 use super::net::{
     BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, UDS_PATH, seconds, thousands,
 };
@@ -74,6 +76,15 @@ pub(crate) struct ServerArgs {
     /// SIGTERM, or after --count connections.
     #[arg(long)]
     concurrent: bool,
+    /// With --concurrent: print only the first lines, errors and a summary at exit
+    /// (connections, bytes, duration, MB/s) instead of the chapter's lines; reads whole
+    /// 64 KiB buffers unless --chunk says otherwise.
+    #[arg(long)]
+    quiet: bool,
+    /// With --concurrent: close a connection on which nothing was read or written for this
+    /// many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    idle_timeout: Option<f64>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -116,7 +127,22 @@ impl EchoCmd {
 fn server(args: ServerArgs) -> Result<(), CliError> {
     let on_smoltcp = args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
-    let chunk = chunk_arg(args.chunk, args.proto)?;
+    let mut chunk = chunk_arg(args.chunk, args.proto)?;
+    let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout)?;
+    for (given, option) in [
+        (args.quiet, "--quiet"),
+        (idle_timeout.is_some(), "--idle-timeout"),
+    ] {
+        if given && (!args.concurrent || on_smoltcp) {
+            return Err(CliError::new(
+                option,
+                "applies to --concurrent on --backend std only",
+            ));
+        }
+    }
+    if args.quiet && args.chunk.is_none() {
+        chunk = ServerConfig::DEFAULT_BUFFER_SIZE; // no transcript: read whole buffers
+    }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_server(
@@ -136,6 +162,11 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
     if args.concurrent {
+        let options = concurrent::Options {
+            count: args.count,
+            quiet: args.quiet,
+            idle_timeout,
+        };
         return match &endpoint {
             Endpoint::Ip(_) if args.proto == Proto::Udp => Err(CliError::new(
                 "--concurrent",
@@ -143,9 +174,9 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
             )),
             Endpoint::Ip(hp) => {
                 let addr = hp.resolve("--addr")?;
-                concurrent::serve(Listen::Tcp(hp, addr), chunk, args.count)
+                concurrent::serve(Listen::Tcp(hp, addr), chunk, options)
             }
-            Endpoint::Unix(path) => concurrent::serve(Listen::Unix(path, mode), chunk, args.count),
+            Endpoint::Unix(path) => concurrent::serve(Listen::Unix(path, mode), chunk, options),
         };
     }
     let mut out = Out::stdout();
@@ -343,21 +374,11 @@ where
         out.line("waiting for a connection");
         let (mut connection, client) = listener.accept().map_err(|e| CliError::new("accept", e))?;
         let client = client.py();
-        out.line(format_args!("connection from {client}"));
+        lines::connection_from(out, &client);
         let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
         run_stream(&mut connection, &mut session, &mut |s| {
             while let Some(event) = s.poll_event() {
-                match event {
-                    SessionEvent::Received(data) => {
-                        out.line(format_args!("received {}", PyBytes(data)))
-                    }
-                    SessionEvent::Sending(_) => out.line("sending data back to the client"),
-                    SessionEvent::PeerClosed => {
-                        out.line("received b''");
-                        out.line(format_args!("no data from {client}"));
-                    }
-                    _ => {}
-                }
+                lines::echo_event(out, &client, event);
             }
         })
         .map_err(|e| CliError::new(format_args!("connection from {client}"), e))?;

@@ -12,9 +12,11 @@ mod concurrent;
 mod consts;
 mod echo;
 mod inet;
+mod lines;
 mod lookup;
 mod multicast;
 mod net;
+mod printer;
 #[cfg(feature = "smoltcp")]
 mod smol;
 mod socketpair;

@@ -206,7 +206,7 @@ pub(crate) fn linger(stack: &SmolStack) {
 /// `echo server --backend smoltcp --concurrent`: every client at once on one thread, as a
 /// firmware main loop serves them: the listener's pool accepts, each connection gets the
 /// core's `EchoSession`, every socket is non-blocking and stepped in turn, then the stack waits
-/// for the next frame or timer. The lines are the std server's ([`ChapterLines`]). It stops
+/// for the next frame or timer. The lines are every server's ([`super::lines`]). It stops
 /// after `count` connections have closed, or on SIGINT / SIGTERM (closing every connection).
 pub(crate) fn serve_concurrent(
     stack: &SmolStack,
@@ -222,7 +222,8 @@ pub(crate) fn serve_concurrent(
     use portsock_core::echo::stream::EchoSession;
     use portsock_core::transport::{Blocking, Listener, TransportError};
     use portsock_smoltcp::TcpListener;
-    use portsock_std::server::{ChapterLines, Closed, Observer, Peer};
+
+    use super::lines;
 
     /// Sessions at once: the sockets the stack has, less the listener's pool of one.
     const MAX_SESSIONS: usize = TCP_SOCKETS - 1;
@@ -236,14 +237,15 @@ pub(crate) fn serve_concurrent(
     listener
         .set_nonblocking(true)
         .map_err(|e| CliError::new("--addr", e))?;
-    let mut out = super::net::Out::stdout();
-    out.line(first_line);
-    out.line(format_args!(
+    let mut first = super::net::Out::stdout();
+    first.line(first_line);
+    first.line(format_args!(
         "waiting for connections (up to {MAX_SESSIONS} at once)"
     ));
-    let mut lines = ChapterLines::new(std::io::stdout());
+    // The sessions' lines never stall the loop (see `printer`).
+    let mut out = super::printer::Printer::stdout().map_err(|e| CliError::new("stdout", e))?;
     let mut sessions = Vec::new();
-    let (mut next_id, mut closed) = (0u64, 0usize);
+    let mut closed = 0usize;
     while !stop.load(Ordering::Relaxed) && count.is_none_or(|n| closed < n) {
         while sessions.len() < MAX_SESSIONS {
             match listener.accept() {
@@ -251,11 +253,10 @@ pub(crate) fn serve_concurrent(
                     stream
                         .set_nonblocking(true)
                         .map_err(|e| CliError::new("accept", e))?;
-                    let peer = Peer::Tcp(peer);
-                    lines.accepted(next_id, &peer);
+                    let peer = super::net::PyAddr(peer);
+                    lines::connection_from(&mut out, &peer);
                     let session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
-                    sessions.push((next_id, peer, stream, session));
-                    next_id += 1;
+                    sessions.push((peer, stream, session));
                 }
                 Err(e) if e.is_would_block() => break,
                 Err(e) => return Err(CliError::new("accept", e)),
@@ -263,10 +264,10 @@ pub(crate) fn serve_concurrent(
         }
         let mut i = 0;
         while i < sessions.len() {
-            let (id, peer, stream, session) = &mut sessions[i];
+            let (peer, stream, session) = &mut sessions[i];
             let step = step_stream(stream, session, &mut |s| {
                 while let Some(event) = s.poll_event() {
-                    lines.event(*id, peer, event);
+                    lines::echo_event(&mut out, peer, event);
                 }
             });
             let end = match step {
@@ -278,21 +279,22 @@ pub(crate) fn serve_concurrent(
             match end {
                 None => i += 1,
                 Some(result) => {
-                    let (id, peer, _stream, _session) = sessions.swap_remove(i);
-                    match &result {
-                        Ok(()) => lines.closed(id, &peer, Closed::Finished),
-                        Err(e) => lines.closed(id, &peer, Closed::Failed(e)),
+                    let (peer, _stream, _session) = sessions.swap_remove(i);
+                    if let Err(e) = &result {
+                        lines::error_from(&mut out, &peer, e);
                     }
                     closed += 1;
                 }
             }
         }
+        out.flush();
         stack.wait(None);
     }
-    for (id, peer, _stream, _session) in sessions.drain(..) {
-        lines.closed(id, &peer, Closed::Shutdown);
+    sessions.clear();
+    let dropped = out.finish(std::time::Duration::from_millis(50));
+    if dropped > 0 {
+        eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
     }
-    lines.finish().map_err(|e| CliError::new("stdout", e))?;
     linger(stack);
     Ok(())
 }

@@ -298,6 +298,42 @@ impl<B: Buffer> EchoSession<B> {
         self.received_total
     }
 
+    /// Swaps in another buffer while the session holds no byte it has yet to echo
+    /// ([`buffered`](Self::buffered) is 0), and returns the old one; otherwise gives `buf`
+    /// back as the error. Its capacity becomes the new buffer's.
+    ///
+    /// So a server can lend idle sessions one shared buffer, and leave a buffer with a session
+    /// only while its echo cannot be sent: an empty buffer (capacity 0) makes a session that
+    /// reads nothing until it gets a real one. The bytes of a [`SessionEvent::Received`] not
+    /// yet polled are gone, as when an echo is sent before its event was polled.
+    ///
+    /// ```
+    /// use portsock_core::echo::stream::EchoSession;
+    ///
+    /// let mut session = EchoSession::new(Vec::new()); // holds nothing, reads nothing
+    /// assert!(!session.wants_read());
+    /// let empty = session.replace_buffer(vec![0u8; 16]).unwrap();  // lent a buffer
+    /// session.handle_input(b"hi")?;
+    /// let refused = session.replace_buffer(empty).unwrap_err();    // "hi" is not echoed yet
+    /// session.handle_sent(2);
+    /// let lent = session.replace_buffer(refused).unwrap();         // given back
+    /// assert_eq!((lent.len(), session.capacity()), (16, 0));
+    /// # Ok::<(), portsock_core::echo::stream::EchoError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Err(buf)` while the session holds bytes not yet echoed.
+    pub fn replace_buffer(&mut self, buf: B) -> Result<B, B> {
+        if self.buffered() > 0 {
+            return Err(buf);
+        }
+        self.filled = 0;
+        self.sent = 0;
+        self.reported = 0;
+        Ok(core::mem::replace(&mut self.buf, buf))
+    }
+
     /// Total bytes echoed.
     pub fn sent(&self) -> u64 {
         self.sent_total

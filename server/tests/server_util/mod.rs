@@ -9,9 +9,13 @@ use std::path::Path;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use portsock_std::server::{
+use portsock_core::echo::stream::EchoSession;
+use portsock_server::{
     EchoServer, Observer, ServerConfig, ShutdownHandle, Stats, StatsHandle, Stopped,
 };
+
+/// The echo server's session type, which its observers watch.
+pub type Echo = EchoSession<Box<[u8]>>;
 
 /// How long any single client operation may wait before the test fails instead of hanging.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
@@ -39,7 +43,7 @@ impl Running {
     }
 }
 
-impl<O: Observer + Send + 'static> Running<O> {
+impl<O: Observer<Echo> + Send + 'static> Running<O> {
     /// As [`Running::start`], with an observer.
     pub fn start_with(config: ServerConfig, unix: Option<&Path>, observer: O) -> Self {
         let mut server = EchoServer::new(config).expect("server");

@@ -3,10 +3,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// An [`EchoServer`](super::EchoServer)'s counters.
+/// A [`Server`](crate::Server)'s counters.
 ///
-/// Always `accepted == active + closed`, `failed <= closed`, `peak_buffered <=
-/// peak_active × buffer_size`.
+/// Always `accepted == active + closed`, `failed + timed_out <= closed`, `peak_buffered <=
+/// peak_active × buffer_size`, `buffers <= active`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -16,22 +16,30 @@ pub struct Stats {
     pub active: u64,
     /// The most connections open at once.
     pub peak_active: u64,
-    /// Connections closed (finished, failed, or closed by the shutdown).
+    /// Connections closed (finished, failed, timed out, or closed by the shutdown).
     pub closed: u64,
-    /// Of those, the ones that failed (reset by the client, broken pipe).
+    /// Of those, the ones that failed (reset by the client, broken pipe, a protocol error).
     pub failed: u64,
-    /// Bytes echoed, over all connections.
-    pub bytes_echoed: u64,
-    /// Bytes received and not yet echoed, over all connections: what the sessions hold now.
+    /// Of those, the ones closed for being idle longer than the idle timeout.
+    pub timed_out: u64,
+    /// Bytes read, over all connections.
+    pub bytes_received: u64,
+    /// Bytes written (for the echo: echoed), over all connections.
+    pub bytes_sent: u64,
+    /// Bytes the sessions hold and still need (for the echo: received and not yet echoed).
     pub buffered: u64,
     /// The most the sessions held at once.
     pub peak_buffered: u64,
+    /// Buffers the sessions keep now: a session keeps one only while it holds bytes; idle
+    /// ones share the server's.
+    pub buffers: u64,
+    /// The most buffers kept at once.
+    pub peak_buffers: u64,
     /// `accept(2)` failures, and accepted sockets that could not be set up (they are closed).
     pub accept_errors: u64,
 }
 
-/// Reads an [`EchoServer`](super::EchoServer)'s [`Stats`] from any thread, while it runs and
-/// after.
+/// Reads a [`Server`](crate::Server)'s [`Stats`] from any thread, while it runs and after.
 ///
 /// The event loop publishes its counters each time it has handled a batch of events and
 /// before it waits for the next, so a snapshot is at most one batch behind, exact while the
@@ -44,10 +52,10 @@ pub struct StatsHandle {
 /// The published counters. A mutex rather than one atomic per field, so that a snapshot is
 /// one publication, whose invariants hold; the loop takes it once per batch of events.
 #[derive(Debug, Default)]
-pub(super) struct Counters(Mutex<Stats>);
+pub(crate) struct Counters(Mutex<Stats>);
 
 impl StatsHandle {
-    pub(super) fn new(counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(counters: Arc<Counters>) -> Self {
         Self { counters }
     }
 
@@ -58,11 +66,11 @@ impl StatsHandle {
 }
 
 impl Counters {
-    pub(super) fn publish(&self, stats: &Stats) {
+    pub(crate) fn publish(&self, stats: &Stats) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = *stats;
     }
 
-    pub(super) fn snapshot(&self) -> Stats {
+    pub(crate) fn snapshot(&self) -> Stats {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -82,10 +90,14 @@ mod tests {
             peak_active: 3,
             closed: 4,
             failed: 5,
-            bytes_echoed: 6,
-            buffered: 7,
-            peak_buffered: 8,
-            accept_errors: 9,
+            timed_out: 6,
+            bytes_received: 7,
+            bytes_sent: 8,
+            buffered: 9,
+            peak_buffered: 10,
+            buffers: 11,
+            peak_buffers: 12,
+            accept_errors: 13,
         };
         counters.publish(&stats);
         assert_eq!(handle.snapshot(), stats);

@@ -14,19 +14,51 @@ use std::time::{Duration, Instant};
 
 use common::TempDir;
 use portsock_core::echo::CHAPTER_MESSAGE;
-use portsock_std::server::{ChapterLines, EchoServer, ServerConfig, StopReason};
+use portsock_core::echo::stream::SessionEvent;
+use portsock_server::{Closed, EchoServer, Observer, Peer, ServerConfig, StopReason};
 use server_util::{
-    ClientStream, IO_TIMEOUT, Running, check_echo, echo_full_duplex, pattern, read_to_eof, wait_for,
+    ClientStream, Echo, IO_TIMEOUT, Running, check_echo, echo_full_duplex, pattern, read_to_eof,
+    wait_for,
 };
 use signal_hook::consts::SIGTERM;
 use socket2::{Domain, Socket, Type};
 
 const SOON: Duration = Duration::from_secs(10);
 
+/// Writes down what the server tells its observer, as text.
+#[derive(Default)]
+struct Transcript(Vec<String>);
+
+impl Observer<Echo> for Transcript {
+    fn accepted(&mut self, id: u64, peer: &Peer) {
+        let Peer::Tcp(addr) = peer else {
+            panic!("{peer:?}")
+        };
+        self.0.push(format!("{id} accepted {}", addr.port()));
+    }
+
+    fn events(&mut self, id: u64, _peer: &Peer, session: &mut Echo) {
+        while let Some(event) = session.poll_event() {
+            self.0.push(match event {
+                SessionEvent::Received(data) => {
+                    format!("{id} received {}", String::from_utf8_lossy(data))
+                }
+                SessionEvent::Sending(n) => format!("{id} sending {n}"),
+                SessionEvent::PeerClosed => format!("{id} peer closed"),
+                _ => format!("{id} {event:?}"),
+            });
+        }
+    }
+
+    fn closed(&mut self, id: u64, _peer: &Peer, how: Closed<'_>) {
+        self.0.push(format!("{id} closed {how:?}"));
+    }
+}
+
 #[test]
-fn prints_the_chapter_lines_for_the_chapter_message() {
+fn the_observer_sees_each_chunk_before_its_echo_and_the_close() {
     let config = ServerConfig::new().with_chunk(16);
-    let server = Running::start_with(config, None, ChapterLines::new(Vec::new()));
+    let server = Running::start_with(config, None, Transcript::default());
     let mut client = TcpStream::connect(server.addr).unwrap();
     client.set_timeouts(IO_TIMEOUT).unwrap();
     let port = client.local_addr().unwrap().port();
@@ -38,21 +70,22 @@ fn prints_the_chapter_lines_for_the_chapter_message() {
     wait_for(&server.stats, SOON, "the close", |s| s.closed == 1);
 
     let ended = server.stop();
-    let lines = String::from_utf8(ended.observer.finish().unwrap()).unwrap();
-    let from = format!("('127.0.0.1', {port})");
     let expected = [
-        format!("connection from {from}"),
-        "received b'This is the mess'".into(),
-        "sending data back to the client".into(),
-        "received b'age.  It will be'".into(),
-        "sending data back to the client".into(),
-        "received b' repeated.'".into(),
-        "sending data back to the client".into(),
-        "received b''".into(),
-        format!("no data from {from}"),
+        format!("0 accepted {port}"),
+        "0 received This is the mess".into(),
+        "0 sending 16".into(),
+        "0 received age.  It will be".into(),
+        "0 sending 16".into(),
+        "0 received  repeated.".into(),
+        "0 sending 10".into(),
+        "0 peer closed".into(),
+        "0 closed Finished".into(),
     ];
-    assert_eq!(lines.lines().collect::<Vec<_>>(), expected);
-    assert_eq!(ended.stopped.stats.failed, 0);
+    assert_eq!(ended.observer.0, expected);
+    let s = ended.stopped.stats;
+    assert_eq!((s.failed, s.bytes_received, s.bytes_sent), (0, 42, 42));
+    // The session only ever borrowed the server's buffer.
+    assert_eq!((s.buffers, s.peak_buffers), (0, 0), "{s:?}");
 }
 
 #[test]
@@ -65,7 +98,7 @@ fn half_close_gets_the_rest_of_the_echo_then_end_of_stream() {
     tcp.shutdown_write().unwrap(); // data and FIN before the first echo byte is read
     assert_eq!(read_to_eof(&mut tcp).unwrap(), b"0123456789");
     let s = wait_for(&server.stats, SOON, "the close", |s| s.closed == 1);
-    assert_eq!((s.failed, s.bytes_echoed), (0, 10));
+    assert_eq!((s.failed, s.bytes_sent), (0, 10));
     server.stop();
 
     // Larger than every buffer on the way, over both transports.
@@ -82,7 +115,7 @@ fn half_close_gets_the_rest_of_the_echo_then_end_of_stream() {
 
     let s = wait_for(&server.stats, SOON, "two closes", |s| s.closed == 2);
     assert_eq!(s.failed, 0);
-    assert_eq!(s.bytes_echoed, 2 * big as u64);
+    assert_eq!(s.bytes_sent, 2 * big as u64);
     assert_eq!(s.buffered, 0);
     assert!(s.peak_buffered <= 16 * 1024, "{s:?}");
     server.stop();
@@ -124,7 +157,7 @@ fn a_client_that_stops_reading_is_held_to_one_buffer_then_served_again() {
 
     let s = wait_for(&server.stats, SOON, "both closes", |s| s.closed == 2);
     assert_eq!(s.failed, 0);
-    assert_eq!(s.bytes_echoed, sent as u64 + 300_000);
+    assert_eq!(s.bytes_sent, sent as u64 + 300_000);
     // The staller's full buffer, plus at most one more for the other client.
     assert!(s.peak_buffered >= BUF as u64, "{s:?}");
     assert!(s.peak_buffered <= s.peak_active * BUF as u64, "{s:?}");
@@ -200,44 +233,6 @@ fn the_unix_socket_file_is_removed_when_the_server_stops() {
     echo_full_duplex(unix, pattern(3, 1000)).unwrap();
     server.stop();
     assert!(!path.exists());
-}
-
-#[test]
-fn accept_nonblocking_gives_streams_that_never_block() {
-    use portsock_std::prelude::{Blocking, Listener, Read as _};
-    use portsock_std::tcp::TcpListener;
-    use portsock_std::unix::UnixListener;
-
-    let mut tcp = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    tcp.set_nonblocking(true).unwrap();
-    let err = tcp.accept_nonblocking().unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::WouldBlock); // nothing pending
-    let _client = TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
-    let (mut conn, _) = accept_soon(|| tcp.accept_nonblocking());
-    let err = conn.read(&mut [0u8; 8]).unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::WouldBlock); // not TimedOut: non-blocking mode
-
-    let dir = TempDir::new("server-accept-nb");
-    let path = dir.join("uds_socket");
-    let mut unix = UnixListener::bind(&path).unwrap();
-    let _client = UnixStream::connect(&path).unwrap();
-    let (mut conn, _) = unix.accept_nonblocking().unwrap(); // blocking listener: waits
-    let err = conn.read(&mut [0u8; 8]).unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
-}
-
-/// Retries a non-blocking accept for up to 10 s.
-fn accept_soon<T>(mut accept: impl FnMut() -> io::Result<T>) -> T {
-    let deadline = Instant::now() + SOON;
-    loop {
-        match accept() {
-            Ok(t) => return t,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(1));
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    }
 }
 
 /// The most a staller may get into the server before the test calls backpressure broken.

@@ -1,0 +1,229 @@
+//! The chapter's server lines, written once for every server of the command line: the
+//! one-at-a-time servers (`echo`), the mio server behind `--concurrent` (`concurrent`,
+//! `binary`) and the smoltcp one (`smol`).
+//!
+//! ```text
+//! connection from ('127.0.0.1', 52186)
+//! received b'This is the mess'
+//! sending data back to the client
+//! ...
+//! received b''
+//! no data from ('127.0.0.1', 52186)
+//! ```
+//!
+//! With many clients at once their lines interleave. A failed connection, which would end the
+//! chapter's server with a traceback, gets `error from ADDR: ERROR`.
+
+use std::fmt;
+
+use portsock_core::echo::stream::{EchoSession, SessionEvent};
+use portsock_core::record::{Hexlify, ReceiverEvent, RecordReceiver};
+use portsock_core::wire::repr::{PyBytes, write_tuple};
+use portsock_server::{Closed, Observer, Peer, Stats};
+
+use super::net::{Out, PyAddr, PyShow, thousands};
+use super::printer::Printer;
+
+/// Where lines go: stdout at once ([`Out`]), or through the event loop's [`Printer`].
+pub(crate) trait Lines {
+    fn line(&mut self, line: fmt::Arguments<'_>);
+}
+
+impl Lines for Out {
+    fn line(&mut self, line: fmt::Arguments<'_>) {
+        Self::line(self, line);
+    }
+}
+
+impl Lines for Printer {
+    fn line(&mut self, line: fmt::Arguments<'_>) {
+        Self::line(self, line);
+    }
+}
+
+/// `connection from ('127.0.0.1', 52186)`.
+pub(crate) fn connection_from(out: &mut impl Lines, peer: &dyn fmt::Display) {
+    out.line(format_args!("connection from {peer}"));
+}
+
+/// An echo session's event as the chapter prints it.
+pub(crate) fn echo_event(out: &mut impl Lines, peer: &dyn fmt::Display, event: SessionEvent<'_>) {
+    match event {
+        SessionEvent::Received(data) => out.line(format_args!("received {}", PyBytes(data))),
+        SessionEvent::Sending(_) => out.line(format_args!("sending data back to the client")),
+        SessionEvent::PeerClosed => {
+            out.line(format_args!("received b''"));
+            out.line(format_args!("no data from {peer}"));
+        }
+        _ => {}
+    }
+}
+
+/// A record received: `received b'<hex>'` and `unpacked: (...)`; returns the tuple as Python
+/// prints it.
+pub(crate) fn record_event(out: &mut impl Lines, event: ReceiverEvent<'_>) -> Option<String> {
+    let ReceiverEvent::Received { bytes, values } = event else {
+        return None;
+    };
+    let hex = Hexlify(bytes).to_string();
+    out.line(format_args!("received {}", PyBytes(hex.as_bytes())));
+    let mut tuple = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_tuple(&mut tuple, values);
+    out.line(format_args!("unpacked: {tuple}"));
+    Some(tuple)
+}
+
+/// How a connection ended, when it is worth a line: `error from ADDR: ERROR`, or
+/// `idle timeout: closed ADDR`.
+pub(crate) fn closed(out: &mut impl Lines, peer: &dyn fmt::Display, how: Closed<'_>) {
+    match how {
+        Closed::Failed(e) => error_from(out, peer, e),
+        Closed::IdleTimeout => out.line(format_args!("idle timeout: closed {peer}")),
+        _ => {}
+    }
+}
+
+/// `error from ADDR: ERROR`: a connection failed (where the chapter's server would stop with a
+/// traceback).
+pub(crate) fn error_from(out: &mut impl Lines, peer: &dyn fmt::Display, error: &dyn fmt::Display) {
+    out.line(format_args!("error from {peer}: {error}"));
+}
+
+/// The `--quiet` server's last line: connections, bytes, duration and rate.
+pub(crate) fn summary(out: &mut impl Lines, stats: &Stats, ran: std::time::Duration) {
+    let secs = ran.as_secs_f64();
+    let rate = if secs > 0.0 {
+        stats.bytes_received as f64 / secs / 1e6
+    } else {
+        0.0
+    };
+    out.line(format_args!(
+        "served {} connections ({} failed, {} timed out): {} bytes in, {} bytes out, {secs:.3} s, {rate:.1} MB/s",
+        thousands(stats.accepted as usize),
+        thousands(stats.failed as usize),
+        thousands(stats.timed_out as usize),
+        thousands(stats.bytes_received as usize),
+        thousands(stats.bytes_sent as usize),
+    ));
+}
+
+/// A client's address as Python's `print()` shows what `accept()` returned.
+pub(crate) struct PyPeer<'a>(pub(crate) &'a Peer);
+
+impl fmt::Display for PyPeer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Peer::Tcp(addr) => PyAddr(*addr).fmt(f),
+            Peer::Unix(addr) => f.write_str(&addr.py()),
+            _ => write!(f, "{:?}", self.0),
+        }
+    }
+}
+
+/// The server observer of the command line: the chapter's lines for every connection (or, if
+/// `quiet`, only the errors), through a [`Printer`]; it stops the server once `limit`
+/// connections have closed.
+pub(crate) struct ServerLines {
+    pub(crate) out: Printer,
+    pub(crate) quiet: bool,
+    pub(crate) closed: usize,
+    pub(crate) limit: Option<usize>,
+    pub(crate) stop: portsock_server::ShutdownHandle,
+}
+
+impl ServerLines {
+    fn count_close(&mut self, peer: &Peer, how: Closed<'_>) {
+        closed(&mut self.out, &PyPeer(peer), how);
+        self.closed += 1;
+        if self.limit.is_some_and(|n| self.closed >= n) {
+            // Waking our own loop cannot fail in a way worth stopping for: the flag is set.
+            let _ = self.stop.shutdown();
+        }
+    }
+}
+
+impl Observer<EchoSession<Box<[u8]>>> for ServerLines {
+    fn accepted(&mut self, _id: u64, peer: &Peer) {
+        if !self.quiet {
+            connection_from(&mut self.out, &PyPeer(peer));
+        }
+    }
+
+    fn events(&mut self, _id: u64, peer: &Peer, session: &mut EchoSession<Box<[u8]>>) {
+        if self.quiet {
+            return;
+        }
+        while let Some(event) = session.poll_event() {
+            echo_event(&mut self.out, &PyPeer(peer), event);
+        }
+    }
+
+    fn closed(&mut self, _id: u64, peer: &Peer, how: Closed<'_>) {
+        self.count_close(peer, how);
+    }
+
+    fn turn_done(&mut self) {
+        self.out.flush();
+    }
+}
+
+impl Observer<RecordReceiver<'_, Box<[u8]>>> for ServerLines {
+    fn events(&mut self, _id: u64, _peer: &Peer, receiver: &mut RecordReceiver<'_, Box<[u8]>>) {
+        if self.quiet {
+            return;
+        }
+        while let Some(event) = receiver.poll_event() {
+            record_event(&mut self.out, event);
+        }
+    }
+
+    fn closed(&mut self, _id: u64, peer: &Peer, how: Closed<'_>) {
+        self.count_close(peer, how);
+    }
+
+    fn turn_done(&mut self) {
+        self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_print_as_python_prints_them() {
+        let v4 = Peer::Tcp("127.0.0.1:10000".parse().unwrap());
+        assert_eq!(PyPeer(&v4).to_string(), "('127.0.0.1', 10000)");
+        let v6 = Peer::Tcp("[::1]:10000".parse().unwrap());
+        assert_eq!(PyPeer(&v6).to_string(), "('::1', 10000, 0, 0)");
+        let unix = Peer::Unix(portsock_std::unix::UnixAddr::Unnamed);
+        assert_eq!(PyPeer(&unix).to_string(), "");
+    }
+
+    #[test]
+    fn the_chapter_lines_of_a_session() {
+        let mut out = Out::buffer();
+        let peer = PyAddr("127.0.0.1:52186".parse().unwrap());
+        connection_from(&mut out, &peer);
+        echo_event(&mut out, &peer, SessionEvent::Received(b"This is the mess"));
+        echo_event(&mut out, &peer, SessionEvent::Sending(16));
+        echo_event(&mut out, &peer, SessionEvent::PeerClosed);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        closed(&mut out, &peer, Closed::Failed(&reset));
+        closed(&mut out, &peer, Closed::Shutdown);
+        closed(&mut out, &peer, Closed::IdleTimeout);
+        assert_eq!(
+            out.into_lines(),
+            [
+                "connection from ('127.0.0.1', 52186)".to_owned(),
+                "received b'This is the mess'".into(),
+                "sending data back to the client".into(),
+                "received b''".into(),
+                "no data from ('127.0.0.1', 52186)".into(),
+                format!("error from ('127.0.0.1', 52186): {reset}"),
+                "idle timeout: closed ('127.0.0.1', 52186)".into(),
+            ]
+        );
+    }
+}
