@@ -39,7 +39,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portsock::std::server::raise_fd_limit;
+use portsock::server::raise_fd_limit;
 
 /// How big each attack is.
 pub(crate) struct Sizes {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use cli::{Cli, Listen, Stdout};
 use players::{Players, Tally};
-use portsock::std::server::raise_fd_limit;
+use portsock::server::raise_fd_limit;
 
 /// The run's shape.
 struct Plan {
