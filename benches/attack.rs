@@ -25,6 +25,8 @@
 #[allow(dead_code)]
 #[path = "echo/cli.rs"]
 mod cli;
+#[path = "common/format.rs"]
+mod format;
 #[path = "attack/items.rs"]
 mod items;
 #[path = "attack/load.rs"]

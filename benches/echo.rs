@@ -528,7 +528,7 @@ fn render(
     let _ = writeln!(
         out,
         "Figures are medians of {reps} run(s) per server, the servers taking turns (the accept \
-         burst: one run each). portsock: portsock-std's EchoServer in the benchmark's child \
+         burst: one run each). portsock: portsock-server's EchoServer in the benchmark's child \
          process; CLI: {}. \
          \"vs better peer\": how many times better portsock's (or the CLI's) median is than the \
          better peer's (above 1.00×: better; for latencies and times, the peer's figure over \

@@ -17,6 +17,8 @@ mod cli;
 #[allow(dead_code)]
 #[path = "echo/client.rs"]
 mod client;
+#[path = "common/format.rs"]
+mod format;
 #[path = "soak/players.rs"]
 mod players;
 
@@ -26,6 +28,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cli::{Cli, Listen, Stdout};
+use format::{mib, thousands};
 use players::{Players, Tally};
 use portsock::server::raise_fd_limit;
 
@@ -140,9 +143,9 @@ fn row(s: &mut Sample) -> String {
         secs / 60,
         secs % 60,
         mib(s.rss),
-        s.tally.round_trips,
+        thousands(s.tally.round_trips),
         s.tally.errors,
-        s.tally.late,
+        thousands(s.tally.late),
     )
 }
 
@@ -171,8 +174,8 @@ fn report(
     let _ = writeln!(
         out,
         "`portsock echo server --concurrent{}` (stdout to /dev/null), {} \
-         connections each making one 64-byte round trip every {} ms, for {} s: {trips} round \
-         trips, every byte checked, {errors} errors{first_error}, {late} turns skipped because \
+         connections each making one 64-byte round trip every {} ms, for {} s: {} round \
+         trips, every byte checked, {errors} errors{first_error}, {} turns skipped because \
          the last echo was not back yet. RSS is the server process's `VmRSS`, {} before the \
          connections were made; the 0:00 row is with them connected, before any round trip. \
          Each row's round trips, errors, late turns and p99 are those since the row before. The \
@@ -181,6 +184,8 @@ fn report(
         plan.conns,
         plan.interval.as_millis(),
         plan.seconds,
+        thousands(trips),
+        thousands(late),
         mib(idle_rss),
         exit.map_or_else(
             || "not within 3 s (killed)".into(),
@@ -222,14 +227,10 @@ fn verdict(samples: &[Sample]) -> String {
     };
     format!(
         "Verdict: **{shape}**: over {} samples from the first minute on, RSS between {} and {} \
-         (max − min {}; flat means within 1 MiB + 2% of the smallest).",
+         (max − min {} KiB; flat means within 1 MiB + 2% of the smallest).",
         settled.len(),
         mib(min),
         mib(max),
-        mib(spread)
+        spread >> 10
     )
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }

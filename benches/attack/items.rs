@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use crate::Sizes;
 use crate::cli::{self, Cli, Listen, Stdout};
+use crate::format::{mib, thousands};
 use crate::load::{self, Hogs, Trips};
 use crate::peers::ServerProcess;
-use crate::table::{Met, Row, ms, thousands};
+use crate::table::{Met, Row, ms};
 
 /// How long a probe waits for an echo before counting it lost.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -45,10 +46,10 @@ pub(crate) fn stuck_stdout(
     Ok(vec![
         Row::new(
             item,
-            format!("bytes echoed of {}", thousands(sizes.stuck_bytes)),
-            thousands(echoed),
+            format!("bytes echoed of {}", thousands(sizes.stuck_bytes as u64)),
+            thousands(echoed as u64),
             "all".into(),
-            thousands(tokio_echoed),
+            thousands(tokio_echoed as u64),
             Met::of(echoed == sizes.stuck_bytes),
         ),
         Row::new(
@@ -140,10 +141,13 @@ pub(crate) fn idle(sizes: &Sizes, dir: &Path, tokio: &mut ServerProcess) -> io::
     let goal = 40 << 20;
     Ok(vec![Row::new(
         "2.3 idle",
-        format!("{} idle connections: server RSS", thousands(sizes.idle)),
-        format!("{} (at start {})", mb(after), mb(before)),
+        format!(
+            "{} idle connections: server RSS",
+            thousands(sizes.idle as u64)
+        ),
+        format!("{} (at start {})", mib(after), mib(before)),
         "≤ 40 MiB".into(),
-        mb(tokio_after),
+        mib(tokio_after),
         Met::of(after <= goal),
     )])
 }
@@ -210,7 +214,7 @@ fn attack(addr: SocketAddr, sizes: &Sizes) -> io::Result<Trips> {
     let trips = load::probe(addr, PROBE, usize::MAX, PROBE_TIMEOUT, until)?;
     eprintln!(
         "{addr}: the hogs pushed {} in {:.1} s",
-        mb(hogs.sent()),
+        mib(hogs.sent()),
         sizes.window.as_secs_f64()
     );
     hogs.stop()?;
@@ -290,8 +294,4 @@ fn dropped_lines(output: &str) -> Option<String> {
     } else {
         format!("{} lines", thousands(number.parse().unwrap_or(0)))
     })
-}
-
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }

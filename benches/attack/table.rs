@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::Sizes;
+use crate::format::thousands;
 
 /// Whether a goal was met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +94,7 @@ pub(crate) fn render(rows: &[Row], sizes: &Sizes, quiet: bool, took: Duration) -
          (a lost echo counts as the 2 s timeout); SIGTERM {:.2} s after the hogs start, on a \
          fresh server. 2.3: RSS is `VmRSS` of the server process. A server still running 3 s \
          after SIGTERM is killed.{} Run time {:.0} s.",
-        thousands(sizes.stuck_bytes),
+        thousands(sizes.stuck_bytes as u64),
         sizes.probes.min(100),
         sizes.hogs,
         sizes.hog_bytes >> 10,
@@ -106,18 +107,5 @@ pub(crate) fn render(rows: &[Row], sizes: &Sizes, quiet: bool, took: Duration) -
         },
         took.as_secs_f64()
     );
-    out
-}
-
-/// `12345` as `12,345`.
-pub(crate) fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
     out
 }
