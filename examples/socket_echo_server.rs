@@ -17,11 +17,11 @@ mod common;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
-use portsock::core::wire::repr::PyBytes;
+use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::tcp::TcpListener;
 
-use common::{HOST, PyAddr};
+use common::HOST;
 
 fn main() -> common::Result {
     let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");

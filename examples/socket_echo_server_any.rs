@@ -17,11 +17,9 @@ mod common;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
-use portsock::core::wire::repr::PyBytes;
+use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::tcp::TcpListener;
-
-use common::PyAddr;
 
 /// Any address: `''` in Python, `INADDR_ANY`.
 const ANY: &str = "";

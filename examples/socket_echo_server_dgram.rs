@@ -17,11 +17,11 @@ mod common;
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::CHAPTER_DATAGRAM_SIZE;
 use portsock::core::echo::datagram::{DatagramEchoServer, ServerEvent};
-use portsock::core::wire::repr::PyBytes;
+use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::udp::UdpSocket;
 
-use common::{HOST, PyAddr};
+use common::HOST;
 
 fn main() -> common::Result {
     let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");

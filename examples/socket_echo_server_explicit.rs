@@ -16,11 +16,9 @@ mod common;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
-use portsock::core::wire::repr::PyBytes;
+use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::tcp::TcpListener;
-
-use common::PyAddr;
 
 fn main() -> common::Result {
     let args = common::Args::parse("HOST [PORT] [--count N | --once]");

@@ -21,11 +21,9 @@ use portsock::core::drive::run_datagram;
 use portsock::core::multicast::{
     CHAPTER_GROUP, CHAPTER_RECEIVE_SIZE, MulticastReceiver, ReceiverEvent,
 };
-use portsock::core::wire::repr::PyBytes;
+use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::udp::UdpSocket;
-
-use common::PyAddr;
 
 fn main() -> common::Result {
     let args = common::Args::parse("[GROUP] [PORT] [--iface ADDR] [--count N | --once]");

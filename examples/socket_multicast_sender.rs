@@ -21,12 +21,10 @@ use portsock::core::multicast::{
     CHAPTER_GROUP, CHAPTER_MESSAGE, CHAPTER_REPLY_SIZE, CHAPTER_TIMEOUT, CHAPTER_TTL,
     MulticastSender, SenderEvent,
 };
-use portsock::core::wire::repr::PyBytes;
+use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::multicast::membership;
 use portsock::std::prelude::*;
 use portsock::std::udp::UdpSocket;
-
-use common::PyAddr;
 
 /// What it sends to the group.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;

@@ -25,14 +25,15 @@ mod common;
 use std::io;
 use std::thread;
 
-use portsock::core::drive::{DriveError, Status, run_stream, step_stream};
+use portsock::core::drive::{DriveError, run_stream, step_stream};
 use portsock::core::echo::stream::{ClientEvent, EchoClient, EchoSession};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
-use portsock::core::wire::repr::{PyBytes, PyFloat};
+use portsock::core::machine::Status;
+use portsock::core::wire::repr::{PyAddr, PyBytes, PyFloat};
 use portsock::std::prelude::*;
 use portsock::std::tcp::{TcpListener, TcpStream};
 
-use common::{HOST, PyAddr};
+use common::HOST;
 
 /// How long a blocking `recv` waits (`settimeout(0.2)`).
 const TIMEOUT: Duration = Duration::from_millis(200);

@@ -4,10 +4,11 @@
 
 use std::net::SocketAddr;
 
-use portsock_core::drive::{DriveError, Status, StreamMachine, step_datagram, step_stream};
+use portsock_core::drive::{DriveError, step_datagram, step_stream};
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoError, DatagramEchoServer};
 use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession, SessionEvent};
+use portsock_core::machine::{Status, StreamMachine};
 use portsock_core::multicast::{MulticastReceiver, MulticastSender, SenderEvent};
 use portsock_core::record::{ReceiverEvent, RecordReceiver, RecordSender};
 use portsock_core::time::{Clock, Duration};

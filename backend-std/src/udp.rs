@@ -39,6 +39,7 @@ use std::net::SocketAddr;
 
 use portsock_core::time::Instant;
 use portsock_core::transport::{Datagram, Received};
+use portsock_core::wire::repr::Thousands;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::resolve;
@@ -212,23 +213,10 @@ fn check_payload(len: usize, to: &SocketAddr) -> io::Result<()> {
         io::ErrorKind::InvalidInput,
         format!(
             "datagram of {} bytes to {to}: UDP over {family} carries at most {} bytes",
-            thousands(len),
-            thousands(limit)
+            Thousands(len as u64),
+            Thousands(limit as u64)
         ),
     ))
-}
-
-/// `65507` as `65,507`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -263,13 +251,5 @@ mod tests {
             err.to_string(),
             "datagram of 100,000 bytes to [::1]:9: UDP over IPv6 carries at most 65,527 bytes"
         );
-    }
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

@@ -1,11 +1,13 @@
 //! Drivers: run any state machine over any transport, blocking or not.
 //!
-//! Every machine in this crate is one of two kinds, and implements the matching trait:
+//! This is the only module that knows both the machines ([`machine`](crate::machine)) and the
+//! transports ([`transport`](crate::transport)); neither knows the other. Every machine is one
+//! of two kinds, and each kind has one driver:
 //!
-//! | trait | machines | driver |
-//! |---|---|---|
-//! | [`StreamMachine`] | [`EchoSession`](crate::echo::stream::EchoSession), [`EchoClient`](crate::echo::stream::EchoClient), [`RecordSender`](crate::record::RecordSender), [`RecordReceiver`](crate::record::RecordReceiver) | [`run_stream`] / [`step_stream`] over a [`Stream`] |
-//! | [`DatagramMachine`] | [`DatagramEchoServer`](crate::echo::datagram::DatagramEchoServer), [`DatagramEchoClient`](crate::echo::datagram::DatagramEchoClient), [`MulticastSender`](crate::multicast::MulticastSender), [`MulticastReceiver`](crate::multicast::MulticastReceiver) | [`run_datagram`] / [`step_datagram`] over a [`Datagram`] and a [`Clock`] |
+//! | machine trait | driver |
+//! |---|---|
+//! | [`StreamMachine`] | [`run_stream`] / [`step_stream`] over a [`Stream`] |
+//! | [`DatagramMachine`] | [`run_datagram`] / [`step_datagram`] over a [`Datagram`] and a [`Clock`] |
 //!
 //! So there is one small loop per transport kind rather than one per machine: poll_transmit →
 //! write, poll_timeout → deadline, read → handle_*, and after each of them an observer closure
@@ -61,115 +63,9 @@ use core::fmt;
 
 use embedded_io::{Error, ErrorKind};
 
-use crate::time::{Clock, Instant};
-use crate::transport::{Datagram, Received, Shutdown, Stream, TransportError};
-
-/// A sans-IO protocol machine over a byte stream.
-///
-/// The driver's calling order, after each input, is: the observer (which polls the machine's
-/// events), [`poll_transmit`](Self::poll_transmit) / [`handle_sent`](Self::handle_sent) while
-/// there is something to write, [`poll_close`](Self::poll_close) /
-/// [`handle_closed`](Self::handle_closed), then [`recv_buf`](Self::recv_buf) / read /
-/// [`handle_read`](Self::handle_read) or [`handle_peer_closed`](Self::handle_peer_closed).
-///
-/// Events are not part of the trait: each machine has its own `poll_event` returning its own
-/// event type, and the driver hands the observer the machine itself to poll them. (A generic
-/// `FnMut(M::Event<'_>)` observer would force every machine to be `'static`, a known limit of
-/// generic associated types in higher-ranked bounds, and machines borrow their buffers.)
-pub trait StreamMachine {
-    /// The protocol error.
-    type Error: Error;
-
-    /// Bytes to write next, if any. The machine keeps them until [`handle_sent`](Self::handle_sent).
-    fn poll_transmit(&self) -> Option<&[u8]>;
-    /// The transport accepted the first `n` bytes of [`poll_transmit`](Self::poll_transmit).
-    fn handle_sent(&mut self, n: usize);
-    /// Where to read into, or `None` if the machine does not want to read now (backpressure,
-    /// or nothing more expected). Never empty.
-    fn recv_buf(&mut self) -> Option<&mut [u8]>;
-    /// The transport filled the first `n` bytes of [`recv_buf`](Self::recv_buf) (`n > 0`).
-    ///
-    /// # Errors
-    ///
-    /// The protocol's verdict on the bytes.
-    fn handle_read(&mut self, n: usize) -> Result<(), Self::Error>;
-    /// The peer closed its sending direction (a read returned end of stream).
-    ///
-    /// # Errors
-    ///
-    /// If the protocol expected more.
-    fn handle_peer_closed(&mut self) -> Result<(), Self::Error>;
-    /// A direction to shut down now, if any.
-    fn poll_close(&self) -> Option<Shutdown>;
-    /// The shutdown asked for by [`poll_close`](Self::poll_close) was done.
-    fn handle_closed(&mut self);
-    /// Whether the machine has finished.
-    fn is_done(&self) -> bool;
-}
-
-/// A datagram to send: where, and what.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Transmit<'a, A> {
-    /// The destination.
-    pub to: &'a A,
-    /// The payload.
-    pub payload: &'a [u8],
-}
-
-/// A sans-IO protocol machine over datagrams, with timers.
-///
-/// The driver's calling order, after each input, is: the observer (which polls the machine's
-/// events), [`poll_transmit`](Self::poll_transmit) / [`handle_sent`](Self::handle_sent) while
-/// there is something to send, [`poll_timeout`](Self::poll_timeout) (and
-/// [`handle_timeout`](Self::handle_timeout) once it has passed), then
-/// [`recv_buf`](Self::recv_buf) / receive with `poll_timeout` as the deadline /
-/// [`handle_received`](Self::handle_received). Events are the machine's own, as for
-/// [`StreamMachine`].
-pub trait DatagramMachine {
-    /// The peer address type.
-    type Addr;
-    /// The protocol error.
-    type Error: Error;
-
-    /// A datagram to send next, if any. The machine keeps it until [`handle_sent`](Self::handle_sent).
-    fn poll_transmit(&self) -> Option<Transmit<'_, Self::Addr>>;
-    /// The datagram from [`poll_transmit`](Self::poll_transmit) was sent at `now`.
-    fn handle_sent(&mut self, now: Instant);
-    /// Where to receive into, or `None` if the machine does not want to receive now. Never
-    /// empty.
-    fn recv_buf(&mut self) -> Option<&mut [u8]>;
-    /// A datagram arrived at `now` in [`recv_buf`](Self::recv_buf).
-    ///
-    /// # Errors
-    ///
-    /// The protocol's verdict on the datagram.
-    fn handle_received(
-        &mut self,
-        now: Instant,
-        received: Received<Self::Addr>,
-    ) -> Result<(), Self::Error>;
-    /// When the machine wants [`handle_timeout`](Self::handle_timeout) called, if ever.
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// Time has reached `now`; expired timers fire.
-    ///
-    /// # Errors
-    ///
-    /// If a timer's expiry is a protocol failure (e.g. no reply).
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), Self::Error>;
-    /// Whether the machine has finished.
-    fn is_done(&self) -> bool;
-}
-
-/// What a step achieved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Status {
-    /// Progress was made; step again.
-    Running,
-    /// The machine has finished.
-    Done,
-}
+use crate::machine::{DatagramMachine, Status, StreamMachine};
+use crate::time::Clock;
+use crate::transport::{Datagram, Stream, TransportError};
 
 /// Why a driver stopped: the transport failed, the protocol failed, or the pair misbehaved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,6 +312,7 @@ mod tests {
 
     use super::*;
     use crate::echo::stream::{EchoClient, EchoError};
+    use crate::machine::Shutdown;
     use crate::mem::{MemError, StreamPair};
     use crate::transport::{ErrorType, Read, Write};
 

@@ -11,17 +11,25 @@
 //!            \________________________________/
 //!                            |
 //!                     portsock-core
-//!   drive      : the blocking loops that run any machine over any transport
-//!   echo/, multicast, record : sans-IO state machines (handle_* in, poll_* out)
-//!   transport  : the traits every backend implements (embedded-io streams, datagrams,
-//!                multicast, timeouts); mem: an in-memory implementation for tests
+//!
+//!   drive      : the loops that run any machine over any transport (step_* / run_*)
+//!        |            \
+//!   echo/, multicast,   transport : the traits every backend implements (embedded-io
+//!   record: sans-IO                 streams, listeners, datagrams, multicast, timeouts);
+//!   state machines                  mem: an in-memory implementation for tests
+//!        |            /
+//!   machine    : the sans-IO vocabulary: StreamMachine, DatagramMachine, Status,
+//!                Buffer, Transmit, Received, Shutdown
 //!   time       : Instant / Duration in milliseconds; time is always an argument
 //!   wire/      : struct codec, inet text <-> bytes, mreq layouts, Python reprs
 //!   table/     : socket constants, services, protocols
 //! ```
 //!
-//! Each layer depends only on the ones below it: the wire codecs know nothing of machines, the
-//! machines know nothing of sockets, and only the drivers touch a transport.
+//! Each layer depends only on the ones below it: the wire codecs know nothing of machines; the
+//! machines (`echo`, `multicast`, `record`) know [`machine`] and nothing of sockets or
+//! drivers; the transports know [`machine`]'s `Shutdown` and `Received` and nothing of
+//! machines; and [`drive`] alone joins a machine to a transport, as quinn drives quinn-proto
+//! and quinn-proto never imports quinn.
 //!
 //! ```
 //! use portsock_core::wire::structfmt::{Format, Value};
@@ -42,6 +50,7 @@ extern crate std;
 pub mod drive;
 pub mod echo;
 mod log;
+pub mod machine;
 pub mod mem;
 pub mod multicast;
 pub mod record;

@@ -9,7 +9,7 @@
 //! use core::net::SocketAddr;
 //! use portsock_core::multicast::{MulticastSender, SenderEvent, CHAPTER_TIMEOUT};
 //! use portsock_core::time::Instant;
-//! use portsock_core::transport::Received;
+//! use portsock_core::machine::Received;
 //!
 //! let group: SocketAddr = "224.3.29.71:10000".parse()?;
 //! let mut sender = MulticastSender::<4, 16>::new(b"very important data", group, CHAPTER_TIMEOUT);
@@ -36,11 +36,9 @@
 use core::convert::Infallible;
 use core::net::{Ipv4Addr, SocketAddr};
 
-use crate::drive::{DatagramMachine, Transmit};
-use crate::echo::Buffer;
-use crate::echo::responder::{Responder, Step};
+use crate::machine::responder::{Responder, Step};
+use crate::machine::{Buffer, DatagramMachine, Received, Transmit};
 use crate::time::{Duration, Instant};
-use crate::transport::Received;
 
 /// The chapter's group (`socket_multicast_sender.py`: `('224.3.29.71', 10000)`).
 pub const CHAPTER_GROUP: Ipv4Addr = Ipv4Addr::new(224, 3, 29, 71);

@@ -27,9 +27,7 @@ use core::fmt;
 
 use embedded_io::ErrorKind;
 
-use crate::drive::StreamMachine;
-use crate::echo::Buffer;
-use crate::transport::Shutdown;
+use crate::machine::{Buffer, Shutdown, StreamMachine};
 use crate::wire::structfmt::{Format, PackError, Unpack, UnpackError, Value};
 
 /// The chapter's record format (`struct.Struct('I 2s f')`).
@@ -463,6 +461,23 @@ mod tests {
         assert_eq!(s.poll_close(), Some(Shutdown::Write));
         s.handle_closed();
         assert!(s.is_done());
+    }
+
+    #[test]
+    fn receiver_lends_its_buffer_only_while_it_holds_no_record_byte() {
+        let format = Format::parse(CHAPTER_FORMAT).unwrap();
+        let mut r = RecordReceiver::new(format, std::vec![0u8; 12]).unwrap();
+        let lent = r.replace_buffer(Vec::new()).unwrap();
+        assert_eq!(lent.len(), 12);
+        assert!(r.recv_buf().is_none()); // no room: it reads nothing
+        r.replace_buffer(lent).unwrap();
+        r.recv_buf().unwrap()[..4].copy_from_slice(&CHAPTER_BYTES[..4]);
+        r.handle_read(4).unwrap();
+        let refused = r.replace_buffer(Vec::new()).unwrap_err();
+        assert!(refused.is_empty());
+        r.recv_buf().unwrap().copy_from_slice(&CHAPTER_BYTES[4..]);
+        r.handle_read(8).unwrap();
+        assert_eq!(r.record(), Some(&CHAPTER_BYTES[..]));
     }
 
     #[test]

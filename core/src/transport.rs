@@ -104,6 +104,7 @@ use core::fmt::Debug;
 
 pub use embedded_io::{Error, ErrorKind, ErrorType, Read, ReadReady, Write, WriteReady};
 
+pub use crate::machine::{Received, Shutdown};
 pub use crate::wire::mreq::{Interface, MembershipRequest};
 
 use crate::time::{Duration, Instant};
@@ -139,20 +140,6 @@ impl TransportError for std::io::Error {
     fn is_would_block(&self) -> bool {
         self.kind() == std::io::ErrorKind::WouldBlock
     }
-}
-
-/// Which direction(s) of a stream [`Stream::shutdown`] closes (`shutdown(2)`'s `SHUT_RD`,
-/// `SHUT_WR`, `SHUT_RDWR`). Complete: there is no other direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Shutdown {
-    /// No more reading; further reads return end of stream.
-    Read,
-    /// No more writing; the peer reads end of stream (TCP sends FIN) once the data sent so far
-    /// has arrived.
-    Write,
-    /// Both.
-    Both,
 }
 
 /// A connected byte stream (TCP, Unix stream socket): [`Read`] + [`Write`], plus shutdown and
@@ -210,28 +197,6 @@ pub trait Listener: ErrorType<Error: TransportError> {
     ///
     /// The backend's error.
     fn local_addr(&self) -> Result<Self::Addr, Self::Error>;
-}
-
-/// A datagram received by [`Datagram::recv_from`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Received<A> {
-    /// The datagram's full size, even when the buffer was shorter and the rest was discarded.
-    pub len: usize,
-    /// Who sent it.
-    pub from: A,
-}
-
-impl<A> Received<A> {
-    /// How many bytes landed in a buffer of `capacity` bytes: `min(len, capacity)`.
-    pub fn copied(&self, capacity: usize) -> usize {
-        self.len.min(capacity)
-    }
-
-    /// Whether a buffer of `capacity` bytes was too short for the datagram.
-    pub fn is_truncated(&self, capacity: usize) -> bool {
-        self.len > capacity
-    }
 }
 
 /// An unconnected datagram socket (UDP, Unix datagram socket), bound to a local address.
@@ -379,15 +344,6 @@ pub trait Blocking: ErrorType<Error: TransportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn received_reports_truncation() {
-        let r = Received { len: 10, from: () };
-        assert_eq!(r.copied(4), 4);
-        assert_eq!(r.copied(16), 10);
-        assert!(r.is_truncated(9));
-        assert!(!r.is_truncated(10));
-    }
 
     #[test]
     fn bare_error_kinds_never_would_block() {

@@ -9,11 +9,12 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use machines_util::{Transcript, Turn, py, run, turn};
-use portsock_core::drive::{DriveError, Status, run_datagram, step_datagram};
+use portsock_core::drive::{DriveError, run_datagram, step_datagram};
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::datagram::{
     ClientEvent, DatagramEchoClient, DatagramEchoError, DatagramEchoServer, ServerEvent,
 };
+use portsock_core::machine::Status;
 use portsock_core::mem::{ManualClock, MemError, Network};
 use portsock_core::time::{Duration, Instant};
 use portsock_core::transport::{Blocking, Datagram};
@@ -52,7 +53,10 @@ fn client_lines(t: &mut Transcript, c: &mut DatagramEchoClient<'_, [u8; 4096]>) 
     }
 }
 
-fn server_lines<B: portsock_core::echo::Buffer>(t: &mut Transcript, s: &mut DatagramEchoServer<B>) {
+fn server_lines<B: portsock_core::machine::Buffer>(
+    t: &mut Transcript,
+    s: &mut DatagramEchoServer<B>,
+) {
     while let Some(event) = s.poll_event() {
         match event {
             ServerEvent::Waiting => t.line(format_args!("waiting to receive message")),
@@ -68,7 +72,7 @@ fn server_lines<B: portsock_core::echo::Buffer>(t: &mut Transcript, s: &mut Data
 
 /// Runs `client` against `server` on a fresh network (both sockets non-blocking); the server
 /// stops when the client has finished.
-fn converse<B: portsock_core::echo::Buffer>(
+fn converse<B: portsock_core::machine::Buffer>(
     clock: &ManualClock,
     net: &Net<'_>,
     client: &mut DatagramEchoClient<'_, [u8; 4096]>,

@@ -7,9 +7,11 @@ mod machines_util;
 use std::cell::RefCell;
 
 use machines_util::{Transcript, Turn, py, run, turn};
-use portsock_core::drive::{DriveError, Status, run_stream, step_stream};
+use portsock_core::drive::{DriveError, run_stream, step_stream};
+use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoError, EchoSession, SessionEvent};
-use portsock_core::echo::{Buffer, CHAPTER_MESSAGE};
+use portsock_core::machine::Buffer;
+use portsock_core::machine::Status;
 use portsock_core::mem::{ManualClock, MemError, MemListener, MemStream, StreamPair};
 use portsock_core::time::{Duration, Instant};
 use portsock_core::transport::{Blocking, Error as _, ErrorKind, Listener, Stream, Write};

@@ -1,5 +1,4 @@
-//! What the examples share: their command line, Python's way of printing an address, and an
-//! error type that prints as a sentence.
+//! What the examples share: their command line and an error type that prints as a sentence.
 //!
 //! Every example takes a few optional positional arguments (host, port, path, group) that
 //! override the chapter's defaults, plus the options its usage line lists:
@@ -191,27 +190,6 @@ pub(crate) fn client_bind_addr(server: SocketAddr) -> SocketAddr {
         (false, SocketAddr::V6(_)) => std::net::Ipv6Addr::UNSPECIFIED.into(),
     };
     SocketAddr::new(ip, 0)
-}
-
-/// An IP socket address as Python prints it: `('127.0.0.1', 10000)` for IPv4,
-/// `('::1', 10000, 0, 0)` for IPv6 (address, port, flow info, scope id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PyAddr(pub(crate) SocketAddr);
-
-impl fmt::Display for PyAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            SocketAddr::V4(a) => write!(f, "('{}', {})", a.ip(), a.port()),
-            SocketAddr::V6(a) => write!(
-                f,
-                "('{}', {}, {}, {})",
-                a.ip(),
-                a.port(),
-                a.flowinfo(),
-                a.scope_id()
-            ),
-        }
-    }
 }
 
 /// What `main` returns: any error, printed by the runtime as `Error: <message>` with exit

@@ -6,8 +6,8 @@
 //! echo the client has not taken yet, part of a record), so an idle connection costs no
 //! buffer at all.
 
-use portsock_core::drive::StreamMachine;
 use portsock_core::echo::stream::EchoSession;
+use portsock_core::machine::StreamMachine;
 use portsock_core::record::RecordReceiver;
 
 /// A stream machine the [`Server`](crate::Server) can serve, one per connection.

@@ -136,10 +136,11 @@ fn a_client_that_stops_reading_is_held_to_one_buffer_then_served_again() {
         sent < CAP,
         "sent {sent} bytes and the server kept taking them"
     );
-    // The server stopped reading it with exactly one full buffer.
-    wait_for(&server.stats, SOON, "a full session", |s| {
+    // The server stopped reading it with exactly one full buffer, the one buffer it keeps.
+    let s = wait_for(&server.stats, SOON, "a full session", |s| {
         s.buffered == BUF as u64
     });
+    assert_eq!(s.buffers, 1, "{s:?}");
 
     // Meanwhile another client is served as usual.
     let other = TcpStream::connect(server.addr).unwrap();
@@ -158,6 +159,9 @@ fn a_client_that_stops_reading_is_held_to_one_buffer_then_served_again() {
     let s = wait_for(&server.stats, SOON, "both closes", |s| s.closed == 2);
     assert_eq!(s.failed, 0);
     assert_eq!(s.bytes_sent, sent as u64 + 300_000);
+    // Drained, the staller gave its buffer back.
+    assert_eq!((s.buffers, s.buffered), (0, 0), "{s:?}");
+    assert!((1..=2).contains(&s.peak_buffers), "{s:?}");
     // The staller's full buffer, plus at most one more for the other client.
     assert!(s.peak_buffered >= BUF as u64, "{s:?}");
     assert!(s.peak_buffered <= s.peak_active * BUF as u64, "{s:?}");

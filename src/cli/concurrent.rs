@@ -25,7 +25,7 @@ use super::printer::Printer;
 
 /// How long the server waits at exit for a stdout that takes nothing before it gives the
 /// rest of its lines up.
-const STDOUT_PATIENCE: Duration = Duration::from_millis(50);
+const STDOUT_PATIENCE: Duration = Duration::from_millis(20);
 
 /// Where the concurrent server listens.
 pub(crate) enum Listen<'a> {

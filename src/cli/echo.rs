@@ -28,7 +28,7 @@ use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
 use super::concurrent::{self, Listen};
 use super::lines;
 use super::net::{
-    BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, UDS_PATH, seconds, thousands,
+    BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, Thousands, UDS_PATH, seconds,
 };
 use super::{CliError, Output};
 
@@ -243,9 +243,9 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
                         "--message",
                         format_args!(
                             "a datagram of {} bytes to {server} is too large: UDP over {} carries at most {} bytes",
-                            thousands(message.len()),
+                            Thousands(message.len() as u64),
                             if server.is_ipv4() { "IPv4" } else { "IPv6" },
-                            thousands(limit)
+                            Thousands(limit as u64)
                         ),
                     ));
                 }

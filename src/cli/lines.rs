@@ -21,7 +21,7 @@ use portsock_core::record::{Hexlify, ReceiverEvent, RecordReceiver};
 use portsock_core::wire::repr::{PyBytes, write_tuple};
 use portsock_server::{Closed, Observer, Peer, Stats};
 
-use super::net::{Out, PyAddr, PyShow, thousands};
+use super::net::{Out, PyAddr, PyShow, Thousands};
 use super::printer::Printer;
 
 /// Where lines go: stdout at once ([`Out`]), or through the event loop's [`Printer`].
@@ -100,11 +100,11 @@ pub(crate) fn summary(out: &mut impl Lines, stats: &Stats, ran: std::time::Durat
     };
     out.line(format_args!(
         "served {} connections ({} failed, {} timed out): {} bytes in, {} bytes out, {secs:.3} s, {rate:.1} MB/s",
-        thousands(stats.accepted as usize),
-        thousands(stats.failed as usize),
-        thousands(stats.timed_out as usize),
-        thousands(stats.bytes_received as usize),
-        thousands(stats.bytes_sent as usize),
+        Thousands(stats.accepted),
+        Thousands(stats.failed),
+        Thousands(stats.timed_out),
+        Thousands(stats.bytes_received),
+        Thousands(stats.bytes_sent),
     ));
 }
 

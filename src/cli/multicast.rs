@@ -24,7 +24,7 @@ use portsock_std::multicast::membership;
 use portsock_std::prelude::*;
 use portsock_std::udp::UdpSocket;
 
-use super::net::{BackendArg, Out, PyAddr, parse_interface, port_arg, seconds, thousands};
+use super::net::{BackendArg, Out, PyAddr, Thousands, parse_interface, port_arg, seconds};
 use super::{CliError, Output};
 
 /// How many replies a sender keeps (more are still printed).
@@ -176,8 +176,8 @@ fn send(args: SendArgs) -> Result<(), CliError> {
             "--message",
             format_args!(
                 "{} bytes do not fit in one datagram (at most {})",
-                thousands(message.len()),
-                thousands(limit)
+                Thousands(message.len() as u64),
+                Thousands(limit as u64)
             ),
         ));
     }

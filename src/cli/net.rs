@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use clap::Args;
 use portsock_core::echo::CHAPTER_PORT;
 use portsock_core::transport::Interface;
+pub(crate) use portsock_core::wire::repr::{PyAddr, Thousands};
 use portsock_std::resolve;
 use portsock_std::unix::UnixAddr;
 
@@ -221,27 +222,6 @@ fn interface_index(name: &str) -> io::Result<u32> {
     })
 }
 
-/// An IP socket address as Python prints it: `('127.0.0.1', 10000)`, and
-/// `('::1', 10000, 0, 0)` for IPv6 (address, port, flow info, scope id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PyAddr(pub(crate) SocketAddr);
-
-impl fmt::Display for PyAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            SocketAddr::V4(a) => write!(f, "('{}', {})", a.ip(), a.port()),
-            SocketAddr::V6(a) => write!(
-                f,
-                "('{}', {}, {}, {})",
-                a.ip(),
-                a.port(),
-                a.flowinfo(),
-                a.scope_id()
-            ),
-        }
-    }
-}
-
 /// A peer address as `print(client_address)` shows it.
 pub(crate) trait PyShow {
     /// Python's `str()` of the address.
@@ -311,19 +291,6 @@ pub(crate) fn seconds(what: &str, secs: f64) -> Result<std::time::Duration, CliE
     Ok(std::time::Duration::from_secs_f64(secs))
 }
 
-/// `65507` as `65,507`.
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,15 +321,7 @@ mod tests {
     }
 
     #[test]
-    fn addresses_print_as_python_tuples() {
-        assert_eq!(
-            PyAddr("127.0.0.1:65141".parse().unwrap()).to_string(),
-            "('127.0.0.1', 65141)"
-        );
-        assert_eq!(
-            PyAddr("[::1]:5".parse().unwrap()).to_string(),
-            "('::1', 5, 0, 0)"
-        );
+    fn unnamed_unix_clients_print_as_nothing() {
         assert_eq!(UnixAddr::Unnamed.py(), "");
     }
 
@@ -380,13 +339,6 @@ mod tests {
         assert!(parse_interface("::1").is_err());
         assert!(parse_interface("no-such-if0").is_err());
         assert!(parse_interface("../x").is_err());
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(65_507), "65,507");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

@@ -218,8 +218,9 @@ pub(crate) fn serve_concurrent(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use portsock_core::drive::{Status, step_stream};
+    use portsock_core::drive::step_stream;
     use portsock_core::echo::stream::EchoSession;
+    use portsock_core::machine::Status;
     use portsock_core::transport::{Blocking, Listener, TransportError};
     use portsock_smoltcp::TcpListener;
 
@@ -291,7 +292,7 @@ pub(crate) fn serve_concurrent(
         stack.wait(None);
     }
     sessions.clear();
-    let dropped = out.finish(std::time::Duration::from_millis(50));
+    let dropped = out.finish(std::time::Duration::from_millis(20));
     if dropped > 0 {
         eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
     }

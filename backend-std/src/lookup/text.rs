@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 use portsock_core::wire::inet::{inet_ntop4, inet_ntop6};
+use portsock_core::wire::repr::PyAddr;
 
 /// An address as glibc's `inet_ntop(3)` (and so Python) writes it: `::ffff:1.2.3.4`, and
 /// glibc's own embedded-IPv4 forms such as `::0.1.0.2` (see `portsock_core::wire::inet`).
@@ -71,22 +72,10 @@ where
 
 /// The socket-address tuple Python's `getaddrinfo` returns, as `print` shows it:
 /// `('1.2.3.4', 80)` for IPv4 and `('::1', 80, flowinfo, scope_id)` for IPv6. The address
-/// text carries no `%zone`, as in CPython's tuple; the scope is the fourth field.
+/// text carries no `%zone`, as in CPython's tuple; the scope is the fourth field (this is
+/// [`PyAddr`] as a `String`).
 pub fn sockaddr_repr(addr: &SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(a) => format!(
-            "({}, {})",
-            py_str_repr(&ip_text(&(*a.ip()).into())),
-            a.port()
-        ),
-        SocketAddr::V6(a) => format!(
-            "({}, {}, {}, {})",
-            py_str_repr(&ip_text(&(*a.ip()).into())),
-            a.port(),
-            a.flowinfo(),
-            a.scope_id()
-        ),
-    }
+    PyAddr(*addr).to_string()
 }
 
 #[cfg(test)]

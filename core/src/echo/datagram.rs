@@ -6,11 +6,9 @@ use core::net::SocketAddr;
 
 use embedded_io::ErrorKind;
 
-use super::Buffer;
-use super::responder::{Responder, Step};
-use crate::drive::{DatagramMachine, Transmit};
+use crate::machine::responder::{Responder, Step};
+use crate::machine::{Buffer, DatagramMachine, Received, Transmit};
 use crate::time::{Duration, Instant};
-use crate::transport::Received;
 
 /// How long a [`DatagramEchoClient`] waits for the echo, by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -36,7 +34,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 /// ```
 /// use core::net::SocketAddr;
 /// use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
-/// use portsock_core::transport::Received;
+/// use portsock_core::machine::Received;
 ///
 /// let peer: SocketAddr = "127.0.0.1:5000".parse()?;
 /// let mut server = DatagramEchoServer::new([0u8; 4096]);

@@ -8,13 +8,13 @@
 //!   [`DatagramEchoClient`](datagram::DatagramEchoClient) (`socket_echo_server_dgram.py`,
 //!   `socket_echo_client_dgram.py`), with a reply timeout so loss is an error, not a hang.
 //!
-//! The machines read no clock, own no socket and allocate nothing: they work in a buffer the
-//! caller gives them (`[u8; N]`, `&mut [u8]`, or a `Vec<u8>` on a host), are fed with `handle_*`
-//! and asked with `poll_*`, as quinn-proto's `Connection`. The [`drive`](crate::drive) module
-//! runs them over any transport; the chapter's lines are printed from their events.
+//! The machines read no clock, own no socket and allocate nothing: they work in a
+//! [`Buffer`](crate::machine::Buffer) the caller gives them (`[u8; N]`, `&mut [u8]`, or a
+//! `Vec<u8>` on a host), are fed with `handle_*` and asked with `poll_*`, as quinn-proto's
+//! `Connection` (see [`machine`](crate::machine)). A driver runs them over any transport; the
+//! chapter's lines are printed from their events.
 
 pub mod datagram;
-pub(crate) mod responder;
 pub mod stream;
 
 /// The chapter's message (`socket_echo_client.py`, `socket_echo_client_dgram.py`).
@@ -28,9 +28,3 @@ pub const CHAPTER_DATAGRAM_SIZE: usize = 4096;
 
 /// The chapter's port.
 pub const CHAPTER_PORT: u16 = 10_000;
-
-/// Bytes the caller lends a machine: anything that is a mutable byte slice (`[u8; N]`,
-/// `&mut [u8]`, `Vec<u8>`, `Box<[u8]>`).
-pub trait Buffer: AsRef<[u8]> + AsMut<[u8]> {}
-
-impl<B: AsRef<[u8]> + AsMut<[u8]> + ?Sized> Buffer for B {}

@@ -4,9 +4,8 @@ use core::fmt;
 
 use embedded_io::ErrorKind;
 
-use super::{Buffer, CHAPTER_CHUNK};
-use crate::drive::StreamMachine;
-use crate::transport::Shutdown;
+use super::CHAPTER_CHUNK;
+use crate::machine::{Buffer, Shutdown, StreamMachine};
 
 /// How far an [`EchoClient`] sends ahead of what has come back, by default: small enough for
 /// any TCP path's buffers, so a blocking client never deadlocks with a server that stops
@@ -46,7 +45,7 @@ pub const DEFAULT_WINDOW: usize = 64 * 1024;
 ///
 /// ```
 /// use portsock_core::echo::stream::{EchoSession, SessionEvent};
-/// use portsock_core::transport::Shutdown;
+/// use portsock_core::machine::Shutdown;
 ///
 /// let mut session = EchoSession::new([0u8; 16]);
 /// session.handle_input(b"This is the mess")?;          // what a 16-byte read returned

@@ -2,7 +2,9 @@
 //!
 //! [`PyFloat`], [`PyBytes`] and [`PyTuple`] print exactly what CPython 3.11's `repr` prints, so
 //! `print(struct.unpack(...))` can be reproduced byte for byte with [`write_tuple`]. A
-//! [`Value`] displays as the `repr` of the Python object it stands for.
+//! [`Value`] displays as the `repr` of the Python object it stands for. [`PyAddr`] prints a
+//! socket address as `print(addr)` shows the tuple `accept()` or `recvfrom()` returned, and
+//! [`Thousands`] a count as `f"{n:,}"` does.
 //!
 //! ```
 //! use portsock_core::wire::repr::{PyBytes, PyFloat, write_tuple};
@@ -15,11 +17,18 @@
 //! let mut out = String::new();
 //! write_tuple(&mut out, [Value::Int(1), Value::Bytes(b"ab"), Value::Bool(true)])?;
 //! assert_eq!(out, "(1, b'ab', True)");
-//! # Ok::<(), core::fmt::Error>(())
+//!
+//! use portsock_core::wire::repr::{PyAddr, Thousands};
+//! assert_eq!(PyAddr("127.0.0.1:10000".parse()?).to_string(), "('127.0.0.1', 10000)");
+//! assert_eq!(PyAddr("[::1]:10000".parse()?).to_string(), "('::1', 10000, 0, 0)");
+//! assert_eq!(Thousands(65_507).to_string(), "65,507");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use core::fmt::{self, Write};
+use core::net::SocketAddr;
 
+use super::inet::{inet_ntop4, inet_ntop6};
 use super::structfmt::Value;
 
 /// Displays a float as Python's `repr(float)`: the shortest digits that round-trip, in
@@ -38,6 +47,18 @@ pub struct PyBytes<'a>(pub &'a [u8]);
 /// Displays values as Python's `repr(tuple)`: `()`, `(True,)`, `(1, b'ab', 2.5)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PyTuple<'v, 'a>(pub &'v [Value<'a>]);
+
+/// Displays an IP socket address as Python's `print()` shows the tuple the socket calls return:
+/// `('127.0.0.1', 10000)` for IPv4 and `('::1', 10000, 0, 0)` for IPv6 (host, port, flow info,
+/// scope id). The host is written as glibc's `inet_ntop(3)` writes it, as CPython's is, so
+/// `::1:2` shows as `'::0.1.0.2'`; it carries no `%zone` (the scope is the fourth field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PyAddr(pub SocketAddr);
+
+/// Displays a count with a comma between groups of three digits, as Python's `f"{n:,}"`:
+/// `65,507`, `999`, `1,000,000`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thousands(pub u64);
 
 /// Writes the values as Python's `repr(tuple)`, as [`PyTuple`] does, from any iterator (such
 /// as an [`Unpack`](super::structfmt::Unpack)).
@@ -62,6 +83,47 @@ pub fn write_tuple<'a, W: Write>(
         w.write_char(',')?;
     }
     w.write_char(')')
+}
+
+impl fmt::Display for PyAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            SocketAddr::V4(a) => write!(f, "('{}', {})", inet_ntop4(a.ip()), a.port()),
+            SocketAddr::V6(a) => write!(
+                f,
+                "('{}', {}, {}, {})",
+                inet_ntop6(a.ip()),
+                a.port(),
+                a.flowinfo(),
+                a.scope_id()
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Thousands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // u64::MAX has 20 digits.
+        let mut digits = [0u8; 20];
+        let mut n = self.0;
+        let mut len = 0;
+        loop {
+            // The remainder is below 10, so the cast keeps it.
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for i in (0..len).rev() {
+            f.write_char(char::from(digits[i]))?;
+            if i > 0 && i % 3 == 0 {
+                f.write_char(',')?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for PyFloat {
@@ -303,6 +365,29 @@ mod tests {
     use std::string::{String, ToString};
 
     use super::*;
+
+    #[test]
+    fn addresses_print_as_python_tuples() {
+        let addr = |s: &str| PyAddr(s.parse().unwrap()).to_string();
+        assert_eq!(addr("127.0.0.1:10000"), "('127.0.0.1', 10000)");
+        assert_eq!(addr("0.0.0.0:0"), "('0.0.0.0', 0)");
+        assert_eq!(addr("[::1]:10000"), "('::1', 10000, 0, 0)");
+        // glibc's text, not std's: CPython prints `::1:2` with an embedded IPv4 address.
+        assert_eq!(addr("[::1:2]:7"), "('::0.1.0.2', 7, 0, 0)");
+        let scoped = core::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 80, 3, 1);
+        assert_eq!(PyAddr(scoped.into()).to_string(), "('fe80::1', 80, 3, 1)");
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        let t = |n: u64| Thousands(n).to_string();
+        assert_eq!(t(0), "0");
+        assert_eq!(t(999), "999");
+        assert_eq!(t(1_000), "1,000");
+        assert_eq!(t(65_507), "65,507");
+        assert_eq!(t(1_234_567), "1,234,567");
+        assert_eq!(t(u64::MAX), "18,446,744,073,709,551,615");
+    }
 
     #[test]
     fn float_positional_and_exponent() {

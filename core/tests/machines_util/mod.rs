@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 
-use portsock_core::drive::{DriveError, Status};
+use portsock_core::drive::DriveError;
+use portsock_core::machine::Status;
 use portsock_core::mem::ManualClock;
 use portsock_core::time::Instant;
 use portsock_core::transport::TransportError;

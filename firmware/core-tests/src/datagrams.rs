@@ -9,7 +9,8 @@
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use portsock_core::drive::{DriveError, Status, run_datagram, step_datagram};
+use portsock_core::drive::{DriveError, run_datagram, step_datagram};
+use portsock_core::machine::Status;
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::datagram::{
     ClientEvent, DatagramEchoClient, DatagramEchoError, DatagramEchoServer, ServerEvent,

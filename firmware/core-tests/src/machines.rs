@@ -5,7 +5,8 @@
 //! Each conversation is stepped round-robin, both ends non-blocking, for a bounded number of
 //! rounds; "would block" is a normal turn, any other error fails the test.
 
-use portsock_core::drive::{Status, run_stream, step_stream};
+use portsock_core::drive::{run_stream, step_stream};
+use portsock_core::machine::Status;
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession, SessionEvent};
 use portsock_core::mem::StreamPair;

@@ -35,7 +35,8 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
-use portsock_core::drive::{DriveError, Status, step_datagram, step_stream};
+use portsock_core::drive::{DriveError, step_datagram, step_stream};
+use portsock_core::machine::Status;
 use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
 use portsock_core::echo::stream::{EchoSession, SessionEvent};
 use portsock_core::multicast::{self, MulticastReceiver};

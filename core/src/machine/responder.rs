@@ -1,13 +1,11 @@
-//! The shared core of [`DatagramEchoServer`](super::datagram::DatagramEchoServer) and
+//! The shared core of [`DatagramEchoServer`](crate::echo::datagram::DatagramEchoServer) and
 //! [`MulticastReceiver`](crate::multicast::MulticastReceiver): receive one datagram, reply to
 //! its sender (or not), repeat.
 
-use super::Buffer;
-use crate::drive::Transmit;
-use crate::transport::Received;
+use super::{Buffer, Received, Transmit};
 
 /// Receive one datagram, optionally reply to its sender, repeat: the shared core of
-/// [`DatagramEchoServer`] and [`MulticastReceiver`](crate::multicast::MulticastReceiver).
+/// [`DatagramEchoServer`](crate::echo::datagram::DatagramEchoServer) and [`MulticastReceiver`](crate::multicast::MulticastReceiver).
 #[derive(Debug, Clone)]
 pub(crate) struct Responder<B, A> {
     buf: B,
