@@ -1,16 +1,10 @@
 //! Figures as the benchmarks' tables print them.
 
-/// `12345` as `12,345`.
+use portsock::core::wire::repr::Thousands;
+
+/// `12345` as `12,345` (the core's [`Thousands`]).
 pub(crate) fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    Thousands(n).to_string()
 }
 
 /// Bytes in MiB, two decimals.
