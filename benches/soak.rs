@@ -181,7 +181,7 @@ fn report(
          Each row's round trips, errors, late turns and p99 are those since the row before. The \
          server exited {} after SIGTERM.",
         if quiet { " --quiet" } else { "" },
-        plan.conns,
+        thousands(plan.conns as u64),
         plan.interval.as_millis(),
         plan.seconds,
         thousands(trips),
