@@ -226,7 +226,8 @@ fn verdict(samples: &[Sample]) -> String {
         "varying"
     };
     format!(
-        "Verdict: **{shape}**: over {} samples from the first minute on, RSS between {} and {} \
+        "Verdict: **{shape}**: over {} samples (from the first minute on; in a shorter run, all \
+         but the first), RSS between {} and {} \
          (max − min {} KiB; flat means within 1 MiB + 2% of the smallest).",
         settled.len(),
         mib(min),
