@@ -1,7 +1,7 @@
 //! Echo servers side by side, in one run on this machine, every echoed byte checked:
 //!
 //! * **portsock**: portsock-server's event-driven `EchoServer` (one thread, mio, the
-//!   core's `EchoSession` per connection, 64 KiB per session, backlog 4096);
+//!   core's `EchoSession` per connection, one shared 64 KiB buffer, backlog 4096);
 //! * **std threads**: a plain thread per connection, blocking `read` into 64 KiB and
 //!   `write_all` back (built only for this benchmark, in `echo/peers.rs`);
 //! * **tokio**: tokio's multi-threaded runtime, a task per connection doing the same;

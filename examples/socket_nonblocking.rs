@@ -11,8 +11,8 @@
 //! The two failures stay apart: on Linux the kernel reports both as `EAGAIN`, and portsock's
 //! sockets tell them apart by their mode. The last part runs the core's echo machines,
 //! [`EchoClient`] and [`EchoSession`], over two non-blocking ends of one connection in a
-//! single thread, one [`step_stream`] at a time, treating "would block" as "nothing to do
-//! yet" rather than as an error.
+//! single thread, one [`step_stream`] at a time: each step says whether it made progress, found
+//! nothing to do yet ([`Status::Blocked`], "would block"), or finished; an error is a real one.
 //!
 //! It needs no server: it listens on a free port of `localhost` and connects to itself.
 //!
@@ -25,7 +25,7 @@ mod common;
 use std::io;
 use std::thread;
 
-use portsock::core::drive::{DriveError, run_stream, step_stream};
+use portsock::core::drive::{run_stream, step_stream};
 use portsock::core::echo::stream::{ClientEvent, EchoClient, EchoSession};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
 use portsock::core::machine::Status;
@@ -87,9 +87,9 @@ fn main() -> common::Result {
         }
     };
     while !client.is_done() {
-        let client_idle = would_block(step_stream(&mut sock, &mut client, &mut print))?;
-        let server_idle = would_block(step_stream(&mut connection, &mut session, &mut |_| {}))?;
-        if client_idle && server_idle {
+        let client_step = step_stream(&mut sock, &mut client, &mut print)?;
+        let server_step = step_stream(&mut connection, &mut session, &mut |_| {})?;
+        if client_step == Status::Blocked && server_step == Status::Blocked {
             thread::sleep(IDLE);
         }
     }
@@ -108,16 +108,5 @@ fn outcome(result: io::Result<usize>) -> String {
     match result {
         Ok(n) => format!("{n} bytes"),
         Err(e) => format!("{:?}", e.kind()),
-    }
-}
-
-/// Whether a step found nothing to do ("would block"), or the step's real error.
-fn would_block<E: TransportError, P>(
-    step: Result<Status, DriveError<E, P>>,
-) -> Result<bool, DriveError<E, P>> {
-    match step {
-        Ok(_) => Ok(false),
-        Err(e) if e.is_would_block() => Ok(true),
-        Err(e) => Err(e),
     }
 }

@@ -14,15 +14,19 @@
 //! that polls the machine's events as they happen (that is where the examples print the
 //! chapter's lines): `&mut |m| while let Some(event) = m.poll_event() { ... }`.
 //!
-//! `run_*` blocks until the machine is done; it expects a blocking transport. `step_*` makes
-//! as much progress as it can and returns; on a non-blocking transport it fails with a
-//! would-block [`DriveError::Transport`] (see [`DriveError::is_would_block`]) when nothing could
-//! be done, which an event loop treats as "wait for readiness, or until the machine's
-//! `poll_timeout`, and step again". State is never lost: a machine remembers everything the
-//! transport accepted.
+//! `step_*` makes as much progress as it can without blocking and says how it went: a
+//! [`Status`] of [`Running`](Status::Running) (step again), [`Blocked`](Status::Blocked)
+//! (nothing could be done now: wait for readiness, or until the machine's `poll_timeout`, and
+//! step again) or [`Done`](Status::Done). "Would block" is that status, never an error: a
+//! [`DriveError`] is always a real failure. State is never lost: a machine remembers
+//! everything the transport accepted.
 //!
-//! An event loop in miniature: both ends non-blocking, each side stepped in turn, "would
-//! block" meaning "nothing to do now":
+//! `run_*` steps until the machine is done and is meant for **blocking** transports (the
+//! default), where a step waits instead of returning `Blocked`. Given a non-blocking transport
+//! with nothing to do, it does not spin: it returns [`DriveError::Blocked`], as Python's
+//! `sendall` raises `BlockingIOError` on a non-blocking socket. Event loops use `step_*`.
+//!
+//! An event loop in miniature: both ends non-blocking, each side stepped in turn:
 //!
 //! ```
 //! use portsock_core::drive::step_stream;
@@ -39,21 +43,15 @@
 //! let mut session = EchoSession::new([0u8; 16]);
 //! let mut lines = Vec::new();
 //! while !client.is_done() {
-//!     let step = step_stream(&mut client_end, &mut client, &mut |c| {
+//!     // Each side's status is Running, Blocked (the other side has not caught up) or Done.
+//!     step_stream(&mut client_end, &mut client, &mut |c| {
 //!         while let Some(event) = c.poll_event() {
 //!             if let ClientEvent::Received(data) = event {
 //!                 lines.push(String::from_utf8_lossy(data).into_owned());
 //!             }
 //!         }
-//!     });
-//!     match step {
-//!         Err(e) if !e.is_would_block() => return Err(e.into()),
-//!         _ => {}
-//!     }
-//!     match step_stream(&mut server_end, &mut session, &mut |_| {}) {
-//!         Err(e) if !e.is_would_block() => return Err(e.into()),
-//!         _ => {}
-//!     }
+//!     })?;
+//!     step_stream(&mut server_end, &mut session, &mut |_| {})?;
 //! }
 //! assert_eq!(lines, ["This is the mess", "age.  It will be", " repeated."]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -72,8 +70,8 @@ use crate::transport::{Datagram, Stream, TransportError};
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum DriveError<E, P> {
-    /// The transport's error (including would-block and timed out; see
-    /// [`is_would_block`](Self::is_would_block)).
+    /// The transport's error, such as timed out or reset (never "would block", which is
+    /// [`Status::Blocked`]).
     Transport(E),
     /// The machine's protocol error.
     Protocol(P),
@@ -81,13 +79,10 @@ pub enum DriveError<E, P> {
     WriteZero,
     /// The machine is not done but asked for no I/O and no timer (e.g. a zero-length buffer).
     Stalled,
-}
-
-impl<E: TransportError, P> DriveError<E, P> {
-    /// Whether this is the transport saying "would block": nothing could be done now.
-    pub fn is_would_block(&self) -> bool {
-        matches!(self, Self::Transport(e) if e.is_would_block())
-    }
+    /// `run_*` was given a non-blocking transport and nothing could be done without waiting.
+    /// `run_*` is for blocking transports; an event loop calls `step_*`, which reports this as
+    /// [`Status::Blocked`]. The machine lost nothing: run or step it again once ready.
+    Blocked,
 }
 
 impl<E: fmt::Display, P: fmt::Display> fmt::Display for DriveError<E, P> {
@@ -97,6 +92,9 @@ impl<E: fmt::Display, P: fmt::Display> fmt::Display for DriveError<E, P> {
             Self::Protocol(e) => write!(f, "protocol: {e}"),
             Self::WriteZero => f.write_str("transport: write accepted 0 bytes"),
             Self::Stalled => f.write_str("machine stalled: not done, but wants no i/o"),
+            Self::Blocked => {
+                f.write_str("transport would block (run_* needs a blocking transport; use step_*)")
+            }
         }
     }
 }
@@ -112,7 +110,7 @@ impl<E: Error, P: Error> Error for DriveError<E, P> {
             Self::Transport(e) => e.kind(),
             Self::Protocol(e) => e.kind(),
             Self::WriteZero => ErrorKind::WriteZero,
-            Self::Stalled => ErrorKind::Other,
+            Self::Stalled | Self::Blocked => ErrorKind::Other,
         }
     }
 }
@@ -129,7 +127,8 @@ pub type DatagramDriveError<T, M> =
 ///
 /// # Errors
 ///
-/// The first error of [`step_stream`]; on a non-blocking stream that includes would-block.
+/// The first error of [`step_stream`]; [`DriveError::Blocked`] if the stream is non-blocking
+/// and a step could do nothing.
 pub fn run_stream<S, M, F>(
     stream: &mut S,
     machine: &mut M,
@@ -140,18 +139,17 @@ where
     M: StreamMachine,
     F: FnMut(&mut M),
 {
-    while step_stream(stream, machine, observe)? == Status::Running {}
-    Ok(())
+    run(|| step_stream(stream, machine, observe))
 }
 
 /// One round: write what the machine has to send, shut down what it wants shut, and read once
-/// if it wants to read.
+/// if it wants to read. Returns [`Status::Blocked`] if the stream is non-blocking and none of
+/// that could be done now.
 ///
 /// # Errors
 ///
-/// [`DriveError::Transport`] with a would-block error if nothing could be done without
-/// blocking; any other transport error; the machine's protocol error; [`DriveError::WriteZero`];
-/// [`DriveError::Stalled`].
+/// A transport error other than "would block"; the machine's protocol error;
+/// [`DriveError::WriteZero`]; [`DriveError::Stalled`].
 pub fn step_stream<S, M, F>(
     stream: &mut S,
     machine: &mut M,
@@ -167,7 +165,7 @@ where
         return Ok(Status::Done);
     }
     let mut progressed = false;
-    let mut blocked = None;
+    let mut blocked = false;
     while let Some(data) = machine.poll_transmit() {
         match stream.write(data) {
             Ok(0) => return Err(DriveError::WriteZero),
@@ -176,34 +174,37 @@ where
                 progressed = true;
             }
             Err(e) if e.is_would_block() => {
-                blocked = Some(e);
+                blocked = true;
                 break;
             }
             Err(e) => return Err(DriveError::Transport(e)),
         }
     }
     observe(machine);
-    if blocked.is_none()
-        && let Some(how) = machine.poll_close()
-    {
+    if !blocked && let Some(how) = machine.poll_close() {
         match stream.flush().and_then(|()| stream.shutdown(how)) {
             Ok(()) => {
                 machine.handle_closed();
                 progressed = true;
             }
-            Err(e) if e.is_would_block() => blocked = Some(e),
+            Err(e) if e.is_would_block() => blocked = true,
             Err(e) => return Err(DriveError::Transport(e)),
         }
         observe(machine);
     }
     if let Some(buf) = machine.recv_buf() {
         match stream.read(buf) {
-            Ok(0) => machine.handle_peer_closed().map_err(DriveError::Protocol)?,
-            Ok(n) => machine.handle_read(n).map_err(DriveError::Protocol)?,
-            Err(e) if e.is_would_block() => blocked = Some(e),
+            Ok(0) => {
+                machine.handle_peer_closed().map_err(DriveError::Protocol)?;
+                progressed = true;
+            }
+            Ok(n) => {
+                machine.handle_read(n).map_err(DriveError::Protocol)?;
+                progressed = true;
+            }
+            Err(e) if e.is_would_block() => blocked = true,
             Err(e) => return Err(DriveError::Transport(e)),
         }
-        progressed |= blocked.is_none();
         observe(machine);
     }
     finish(machine.is_done(), progressed, blocked)
@@ -214,7 +215,8 @@ where
 ///
 /// # Errors
 ///
-/// The first error of [`step_datagram`]; on a non-blocking socket that includes would-block.
+/// The first error of [`step_datagram`]; [`DriveError::Blocked`] if the socket is non-blocking
+/// and a step could do nothing.
 pub fn run_datagram<T, M, C, F>(
     socket: &mut T,
     machine: &mut M,
@@ -227,12 +229,12 @@ where
     C: Clock + ?Sized,
     F: FnMut(&mut M),
 {
-    while step_datagram(socket, machine, clock, observe)? == Status::Running {}
-    Ok(())
+    run(|| step_datagram(socket, machine, clock, observe))
 }
 
 /// One round: send what the machine has to send, fire its timer if due, and receive once
-/// (until its timer at most) if it wants to receive.
+/// (until its timer at most) if it wants to receive. Returns [`Status::Blocked`] if the socket
+/// is non-blocking and none of that could be done now.
 ///
 /// # Errors
 ///
@@ -254,7 +256,7 @@ where
         return Ok(Status::Done);
     }
     let mut progressed = false;
-    let mut blocked = None;
+    let mut blocked = false;
     while let Some(t) = machine.poll_transmit() {
         match socket.send_to(t.payload, t.to) {
             Ok(()) => {
@@ -263,7 +265,7 @@ where
                 observe(machine);
             }
             Err(e) if e.is_would_block() => {
-                blocked = Some(e);
+                blocked = true;
                 break;
             }
             Err(e) => return Err(DriveError::Transport(e)),
@@ -274,35 +276,50 @@ where
     if deadline.is_some_and(|at| at <= now) {
         machine.handle_timeout(now).map_err(DriveError::Protocol)?;
         observe(machine);
-        return finish(machine.is_done(), true, None);
+        return finish(machine.is_done(), true, false);
     }
     if let Some(buf) = machine.recv_buf() {
         match socket.recv_from(buf, deadline) {
-            Ok(Some(received)) => machine
-                .handle_received(clock.now(), received)
-                .map_err(DriveError::Protocol)?,
-            Ok(None) => machine
-                .handle_timeout(clock.now())
-                .map_err(DriveError::Protocol)?,
-            Err(e) if e.is_would_block() => blocked = Some(e),
+            Ok(Some(received)) => {
+                let now = clock.now();
+                machine
+                    .handle_received(now, received)
+                    .map_err(DriveError::Protocol)?;
+                progressed = true;
+            }
+            Ok(None) => {
+                machine
+                    .handle_timeout(clock.now())
+                    .map_err(DriveError::Protocol)?;
+                progressed = true;
+            }
+            Err(e) if e.is_would_block() => blocked = true,
             Err(e) => return Err(DriveError::Transport(e)),
         }
-        progressed |= blocked.is_none();
         observe(machine);
     }
     finish(machine.is_done(), progressed, blocked)
 }
 
-fn finish<E, P>(
-    done: bool,
-    progressed: bool,
-    blocked: Option<E>,
-) -> Result<Status, DriveError<E, P>> {
+/// Steps until done; a blocked step ends the run (see [`DriveError::Blocked`]).
+fn run<E, P>(
+    mut step: impl FnMut() -> Result<Status, DriveError<E, P>>,
+) -> Result<(), DriveError<E, P>> {
+    loop {
+        match step()? {
+            Status::Running => {}
+            Status::Blocked => return Err(DriveError::Blocked),
+            Status::Done => return Ok(()),
+        }
+    }
+}
+
+fn finish<E, P>(done: bool, progressed: bool, blocked: bool) -> Result<Status, DriveError<E, P>> {
     match (done, progressed, blocked) {
         (true, _, _) => Ok(Status::Done),
         (false, true, _) => Ok(Status::Running),
-        (false, false, Some(e)) => Err(DriveError::Transport(e)),
-        (false, false, None) => Err(DriveError::Stalled),
+        (false, false, true) => Ok(Status::Blocked),
+        (false, false, false) => Err(DriveError::Stalled),
     }
 }
 
@@ -314,7 +331,7 @@ mod tests {
     use crate::echo::stream::{EchoClient, EchoError};
     use crate::machine::Shutdown;
     use crate::mem::{MemError, StreamPair};
-    use crate::transport::{ErrorType, Read, Write};
+    use crate::transport::{Blocking, ErrorType, Read, Write};
 
     /// A stream that accepts writes with `Ok(0)`, which embedded-io forbids.
     struct ZeroWriter;
@@ -369,18 +386,45 @@ mod tests {
     }
 
     #[test]
-    fn would_block_is_reported_when_nothing_moves() {
+    fn would_block_is_a_status_when_nothing_moves() {
         let pair = StreamPair::<8>::new();
         let (mut a, _b) = pair.split();
+        a.set_nonblocking(true).unwrap();
         let mut client = EchoClient::new(b"abc", [0u8; 4]);
         // First step sends; the echo is not there yet, but sending was progress.
         assert_eq!(
             step_stream(&mut a, &mut client, &mut |_| {}),
             Ok(Status::Running)
         );
-        let err = step_stream(&mut a, &mut client, &mut |_| {}).unwrap_err();
-        assert!(err.is_would_block());
-        assert_eq!(err, DriveError::Transport(MemError::WouldBlock));
+        assert_eq!(
+            step_stream(&mut a, &mut client, &mut |_| {}),
+            Ok(Status::Blocked)
+        );
+        // run_* does not spin on a non-blocking stream: it says what happened.
+        let err = run_stream(&mut a, &mut client, &mut |_| {}).unwrap_err();
+        assert_eq!(err, DriveError::Blocked);
+        assert_eq!(client.sent(), 3);
+    }
+
+    #[test]
+    fn a_read_after_a_blocked_write_is_progress() {
+        let pair = StreamPair::<8>::new();
+        let (mut a, mut b) = pair.split();
+        a.set_nonblocking(true).unwrap();
+        let message = b"0123456789abcdef";
+        let mut client = EchoClient::new(message, [0u8; 16]);
+        assert_eq!(
+            step_stream(&mut a, &mut client, &mut |_| {}),
+            Ok(Status::Running)
+        );
+        assert_eq!(client.sent(), 8); // the pipe holds 8 bytes
+        // The peer echoes 3 bytes without reading more: writing still blocks, reading works.
+        b.write_all(&message[..3]).unwrap();
+        assert_eq!(
+            step_stream(&mut a, &mut client, &mut |_| {}),
+            Ok(Status::Running)
+        );
+        assert_eq!((client.sent(), client.received()), (8, 3));
     }
 
     #[test]
@@ -396,6 +440,7 @@ mod tests {
         let e: DriveError<MemError, EchoError> = DriveError::Transport(MemError::TimedOut);
         assert_eq!(e.to_string(), "transport: timed out");
         assert_eq!(e.kind(), ErrorKind::TimedOut);
-        assert!(!e.is_would_block());
+        let e: DriveError<MemError, EchoError> = DriveError::Blocked;
+        assert!(e.to_string().contains("use step_*"), "{e}");
     }
 }

@@ -106,12 +106,16 @@ pub struct Transmit<'a, A> {
     pub payload: &'a [u8],
 }
 
-/// What one step of a driver achieved.
+/// What one step of a driver achieved. None of these is a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Status {
     /// Progress was made; step again.
     Running,
+    /// Nothing could be done now: the transport is non-blocking and would have had to wait.
+    /// Wait until it is ready (mio, an interface poll) or until the machine's `poll_timeout`,
+    /// then step again. The machine lost nothing.
+    Blocked,
     /// The machine has finished.
     Done,
 }

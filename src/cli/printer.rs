@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The most bytes waiting for the writer before batches are dropped.
-pub(crate) const QUEUE_LIMIT: usize = 1 << 20;
+pub(crate) const QUEUE_LIMIT: usize = 4 << 20;
 /// A batch this large is handed over without waiting for the end of the turn.
 const BATCH_LIMIT: usize = 64 * 1024;
 
@@ -56,7 +56,15 @@ impl Printer {
     ///
     /// Duplicating the descriptor or starting the thread failed.
     pub(crate) fn stdout() -> io::Result<Self> {
-        let out = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+        Self::new(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+    }
+
+    /// A printer to `out`, with its writer thread.
+    ///
+    /// # Errors
+    ///
+    /// Starting the thread failed.
+    pub(crate) fn new(out: impl io::Write + Send + 'static) -> io::Result<Self> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             changed: Condvar::new(),
@@ -139,7 +147,7 @@ impl Shared {
     }
 
     /// The writer thread: takes what is queued and writes it, until closed and drained.
-    fn write_all_to(&self, mut out: File) {
+    fn write_all_to(&self, mut out: impl io::Write) {
         let mut broken = false;
         loop {
             let mut queue = self.lock();
@@ -174,5 +182,60 @@ impl Shared {
             queue.in_flight = 0;
             self.changed.notify_all();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    #[test]
+    fn every_line_arrives_in_order_when_the_reader_keeps_up() {
+        let (mut reader, writer) = io::pipe().unwrap();
+        let reading = thread::spawn(move || {
+            let mut text = String::new();
+            reader.read_to_string(&mut text).map(|_| text)
+        });
+        let mut printer = Printer::new(writer).unwrap();
+        for i in 0..100_000 {
+            printer.line(format_args!("line {i}"));
+            if i % 1000 == 0 {
+                printer.flush();
+            }
+        }
+        assert_eq!(printer.finish(Duration::from_secs(10)), 0);
+        let text = reading.join().unwrap().unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 100_000);
+        assert!(
+            lines
+                .iter()
+                .enumerate()
+                .all(|(i, l)| *l == format!("line {i}"))
+        );
+    }
+
+    #[test]
+    fn a_reader_that_never_reads_costs_dropped_lines_not_a_stall() {
+        let (_reader, writer) = io::pipe().unwrap(); // kept open, never read
+        let mut printer = Printer::new(writer).unwrap();
+        let line = "x".repeat(99);
+        let started = Instant::now();
+        let total = 2 * QUEUE_LIMIT / 100; // twice what may wait, and a pipe's worth more
+        for _ in 0..total {
+            printer.line(format_args!("{line}"));
+        }
+        let dropped = printer.finish(Duration::from_millis(20));
+        // The pipe took some (64 KiB by default), the queue held the rest until given up:
+        // nearly all were lost, and nothing blocked for long.
+        assert!(dropped > total as u64 / 2, "{dropped} of {total}");
+        assert!(dropped <= total as u64);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

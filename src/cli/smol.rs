@@ -273,8 +273,7 @@ pub(crate) fn serve_concurrent(
             });
             let end = match step {
                 Ok(Status::Done) => Some(Ok(())),
-                Ok(Status::Running) => None,
-                Err(e) if e.is_would_block() => None,
+                Ok(Status::Running | Status::Blocked) => None,
                 Err(e) => Some(Err(std::io::Error::other(e.to_string()))),
             };
             match end {

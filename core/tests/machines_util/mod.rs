@@ -10,7 +10,6 @@ use portsock_core::drive::DriveError;
 use portsock_core::machine::Status;
 use portsock_core::mem::ManualClock;
 use portsock_core::time::Instant;
-use portsock_core::transport::TransportError;
 use portsock_core::wire::repr::PyBytes;
 
 /// What one side did in a round.
@@ -24,9 +23,9 @@ pub enum Turn {
     Blocked(Option<Instant>),
 }
 
-/// Turns a driver step into a [`Turn`]: would-block is [`Turn::Blocked`] with `wake`, any other
-/// error is recorded in `failure` and ends the side.
-pub fn turn<E: TransportError, P>(
+/// Turns a driver step into a [`Turn`]: [`Status::Blocked`] is [`Turn::Blocked`] with `wake`,
+/// an error is recorded in `failure` and ends the side.
+pub fn turn<E, P>(
     result: Result<Status, DriveError<E, P>>,
     wake: Option<Instant>,
     failure: &mut Option<DriveError<E, P>>,
@@ -34,7 +33,7 @@ pub fn turn<E: TransportError, P>(
     match result {
         Ok(Status::Done) => Turn::Done,
         Ok(Status::Running) => Turn::Progress,
-        Err(e) if e.is_would_block() => Turn::Blocked(wake),
+        Ok(Status::Blocked) => Turn::Blocked(wake),
         Err(e) => {
             *failure = Some(e);
             Turn::Done

@@ -10,18 +10,18 @@
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use portsock_core::drive::{DriveError, run_datagram, step_datagram};
-use portsock_core::machine::Status;
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::datagram::{
     ClientEvent, DatagramEchoClient, DatagramEchoError, DatagramEchoServer, ServerEvent,
 };
+use portsock_core::machine::Status;
 use portsock_core::mem::{ManualClock, Network};
 use portsock_core::multicast::{
     self, CHAPTER_ACK, CHAPTER_GROUP, CHAPTER_TIMEOUT, CHAPTER_TTL, MulticastReceiver,
     MulticastSender, SenderEvent,
 };
 use portsock_core::time::{Duration, Instant};
-use portsock_core::transport::{Blocking, Interface, MembershipRequest, Multicast, TransportError};
+use portsock_core::transport::{Blocking, Interface, MembershipRequest, Multicast};
 use portsock_core::wire::mreq::chapter_request;
 
 use crate::{Failure, Outcome, ensure, fail};
@@ -39,14 +39,14 @@ enum Turn {
     Blocked(Option<Instant>),
 }
 
-fn turn<E: TransportError + core::fmt::Debug, P: core::fmt::Debug>(
+fn turn<E: core::fmt::Debug, P: core::fmt::Debug>(
     step: Result<Status, DriveError<E, P>>,
     wake: Option<Instant>,
 ) -> Result<Turn, Failure> {
     match step {
         Ok(Status::Done) => Ok(Turn::Done),
         Ok(Status::Running) => Ok(Turn::Progress),
-        Err(e) if e.is_would_block() => Ok(Turn::Blocked(wake)),
+        Ok(Status::Blocked) => Ok(Turn::Blocked(wake)),
         Err(e) => Err(fail(format_args!("{e:?}"))),
     }
 }

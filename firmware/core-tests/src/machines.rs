@@ -6,9 +6,9 @@
 //! rounds; "would block" is a normal turn, any other error fails the test.
 
 use portsock_core::drive::{run_stream, step_stream};
-use portsock_core::machine::Status;
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession, SessionEvent};
+use portsock_core::machine::Status;
 use portsock_core::mem::StreamPair;
 use portsock_core::record::{
     CHAPTER_FORMAT, ReceiverEvent, RecordReceiver, RecordSender, SenderEvent, chapter_values,
@@ -22,13 +22,12 @@ use crate::{Outcome, ensure, fail};
 const MAX_ROUNDS: usize = 10_000;
 
 /// One side's step: `Ok(true)` when done, `Ok(false)` to go on (progress or would block).
-fn turn<E: portsock_core::transport::TransportError + core::fmt::Debug, P: core::fmt::Debug>(
+fn turn<E: core::fmt::Debug, P: core::fmt::Debug>(
     step: Result<Status, portsock_core::drive::DriveError<E, P>>,
 ) -> Result<bool, crate::Failure> {
     match step {
         Ok(Status::Done) => Ok(true),
-        Ok(Status::Running) => Ok(false),
-        Err(e) if e.is_would_block() => Ok(false),
+        Ok(Status::Running | Status::Blocked) => Ok(false),
         Err(e) => Err(fail(format_args!("{e:?}"))),
     }
 }

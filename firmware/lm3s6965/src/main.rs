@@ -36,14 +36,12 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
 use portsock_core::drive::{DriveError, step_datagram, step_stream};
-use portsock_core::machine::Status;
 use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
 use portsock_core::echo::stream::{EchoSession, SessionEvent};
+use portsock_core::machine::Status;
 use portsock_core::multicast::{self, MulticastReceiver};
 use portsock_core::record::{self, RecordReceiver};
-use portsock_core::transport::{
-    Blocking, Interface, Listener, MembershipRequest, Multicast, TransportError,
-};
+use portsock_core::transport::{Blocking, Interface, Listener, MembershipRequest, Multicast};
 use portsock_core::wire::structfmt::Format;
 use portsock_smoltcp::smoltcp::iface::SocketStorage;
 use portsock_smoltcp::smoltcp::socket::udp;
@@ -414,19 +412,18 @@ fn accept(listener: &mut FwListener, what: &str) -> Option<FwStream> {
     }
 }
 
-/// Whether a machine's step ended it: done, or failed (logged). Would-block and progress are
-/// not an end.
-fn finished<E: TransportError + defmt::Format, P: defmt::Format>(
+/// Whether a machine's step ended it: done, or failed (logged). Progress and "blocked" (nothing
+/// to do now) are not an end.
+fn finished<E: defmt::Format, P: defmt::Format>(
     what: &str,
     step: Result<Status, DriveError<E, P>>,
 ) -> bool {
     match step {
-        Ok(Status::Running) => false,
+        Ok(Status::Running | Status::Blocked) => false,
         Ok(Status::Done) => {
             info!("{=str}: done", what);
             true
         }
-        Err(e) if e.is_would_block() => false,
         Err(e) => {
             warn!("{=str}: {}", what, e);
             true
