@@ -493,7 +493,12 @@ fn render(
             Some(s) => format_figure(s.median),
         };
         let (advantage, met, goal) = row.verdict(0);
-        let (cli_advantage, cli_met, _) = row.verdict(1);
+        let (cli_advantage, cli_met, cli_goal) = row.verdict(1);
+        // The goal against tokio's p99 carries each server's own ratio.
+        let goal = match (row.goal, row.values[1], cli_goal.rsplit_once(": ")) {
+            (Goal::HalfOfTokio, Some(_), Some((_, ratio))) => format!("{goal}, CLI {ratio}"),
+            _ => goal,
+        };
         let word = |met: Met| match met {
             Met::Yes => "yes",
             Met::Tie => "tie",
