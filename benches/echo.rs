@@ -4,7 +4,9 @@
 //!   core's `EchoSession` per connection, one shared 64 KiB buffer, backlog 4096);
 //! * **std threads**: a plain thread per connection, blocking `read` into 64 KiB and
 //!   `write_all` back (built only for this benchmark, in `echo/peers.rs`);
-//! * **tokio**: tokio's multi-threaded runtime, a task per connection doing the same.
+//! * **tokio**: tokio's multi-threaded runtime, a task per connection doing the same;
+//! * **CLI**: the `portsock` binary's `echo server --concurrent --quiet --chunk 65536` (the
+//!   release build, two processes: one on TCP, one on the Unix socket; `echo/cli.rs`).
 //!
 //! Modes: TCP echo throughput (1 and 16 connections, 64 KiB writes), ping-pong round trips
 //! per second with p50/p99 latency at 1, 100, 1,000 and 10,000 connections (64-byte
@@ -16,8 +18,11 @@
 //! `scripts/bench-echo` runs this (`cargo bench --bench echo`) and writes the table to
 //! `docs/benchmarks-echo.md`. Without `--bench` on the command line (as `cargo test
 //! --benches` runs it), or with `--quick`, it makes a small smoke run of every mode.
-#![allow(missing_docs)]
+#![allow(missing_docs, unsafe_code)]
 
+#[allow(dead_code)]
+#[path = "echo/cli.rs"]
+mod cli;
 #[path = "echo/client.rs"]
 mod client;
 #[path = "echo/peers.rs"]
@@ -124,6 +129,7 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
     let pattern = Pattern::new();
     let mut servers = [
         ServerProcess::start("portsock", dir.path())?,
+        ServerProcess::start("cli", dir.path())?,
         ServerProcess::start("threads", dir.path())?,
         ServerProcess::start("tokio", dir.path())?,
     ];
@@ -162,7 +168,9 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
         let mut runs = repeat(mode, filter, &mut udp, sizes.reps, |s| {
             client::udp_ping_pong(s.addr, sizes.udp_rounds, &pattern)
         })?;
-        runs.push(Vec::new()); // no tokio UDP peer
+        // No CLI server and no tokio peer for UDP.
+        runs.insert(1, Vec::new());
+        runs.push(Vec::new());
         rows.extend(ping_pong_rows(mode, &runs, false));
     }
     let mode = "Unix throughput, 1 conn";
@@ -199,10 +207,11 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
     let peak = servers[0].peak_buffered()?.unwrap_or(0);
     let took = started.elapsed();
     let names = [udp[0].name.clone(), udp[1].name.clone()];
+    let quiet = servers[1].name.contains("--quiet");
     for server in servers.into_iter().chain(udp) {
         server.stop()?;
     }
-    Ok(render(&rows, &names, sizes.reps, peak, took))
+    Ok(render(&rows, &names, quiet, sizes.reps, peak, took))
 }
 
 /// Runs `f` `reps` times against every server, the servers taking turns, waiting after each
@@ -277,7 +286,7 @@ impl Probe {
         Self {
             wall: Instant::now(),
             client: cpu_time("self"),
-            server: cpu_time(&server.pid().to_string()),
+            server: server_cpu_time(server),
         }
     }
 
@@ -288,9 +297,14 @@ impl Probe {
             "{mode:>16} {:>12}: {wall:6.2} s, client {:3.0}% cpu, server {:3.0}% cpu",
             server.name,
             share(cpu_time("self"), self.client),
-            share(cpu_time(&server.pid().to_string()), self.server),
+            share(server_cpu_time(server), self.server),
         );
     }
+}
+
+/// The CPU time of a server's processes.
+fn server_cpu_time(server: &ServerProcess) -> Duration {
+    server.pids().iter().map(|p| cpu_time(&p.to_string())).sum()
 }
 
 /// User + system time of process `pid` (or `self`) from `/proc/PID/stat`, in the usual
@@ -349,7 +363,12 @@ impl Stat {
     }
 }
 
-/// One line of the table: portsock's figure, then std's and tokio's.
+/// Where the peers' figures start in [`Row::values`] (after portsock's and the CLI
+/// server's), and tokio's.
+const PEERS: usize = 2;
+const TOKIO: usize = 3;
+
+/// One line of the table: portsock's figure, the CLI server's, then std's and tokio's.
 struct Row {
     mode: String,
     values: Vec<Option<Stat>>,
@@ -406,7 +425,7 @@ impl Row {
 
     /// The better peer's figure.
     fn best_peer(&self) -> Option<Stat> {
-        let peers = self.values[1..].iter().flatten().copied();
+        let peers = self.values[PEERS..].iter().flatten().copied();
         if self.higher_is_better {
             peers.max_by(|a, b| a.median.total_cmp(&b.median))
         } else {
@@ -414,9 +433,10 @@ impl Row {
         }
     }
 
-    /// The advantage over the better peer, whether the goal is met, and the goal's text.
-    fn verdict(&self) -> (f64, Met, String) {
-        let (Some(ours), Some(best)) = (self.values[0], self.best_peer()) else {
+    /// The advantage of `self.values[ours]` (portsock's, or the CLI server's) over the
+    /// better peer, whether the goal is met, and the goal's text.
+    fn verdict(&self, ours: usize) -> (f64, Met, String) {
+        let (Some(ours), Some(best)) = (self.values[ours], self.best_peer()) else {
             return (f64::NAN, Met::No, "—".into());
         };
         let advantage = self.advantage(ours.median, best.median);
@@ -435,7 +455,7 @@ impl Row {
             Goal::BestPeer => (advantage, against_peer, "≥ better peer".into()),
             Goal::HalfOfTokio => {
                 let tokio =
-                    self.values[2].map_or(f64::NAN, |t| self.advantage(ours.median, t.median));
+                    self.values[TOKIO].map_or(f64::NAN, |t| self.advantage(ours.median, t.median));
                 let met = if tokio >= 2.0 { Met::Yes } else { Met::No };
                 (advantage, met, format!("p99 ≤ ½ tokio's: {tokio:.2}×"))
             }
@@ -451,45 +471,83 @@ impl Row {
     }
 }
 
-fn render(rows: &[Row], udp: &[String; 2], reps: usize, peak: u64, took: Duration) -> String {
+fn render(
+    rows: &[Row],
+    udp: &[String; 2],
+    quiet: bool,
+    reps: usize,
+    peak: u64,
+    took: Duration,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| mode | portsock | std threads | tokio | vs better peer | goal | met |"
+        "| mode | portsock | CLI | std threads | tokio | vs better peer | CLI vs better peer \
+         | goal | met | CLI met |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|:-:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|:-:|:-:|");
     for row in rows {
         let cell = |v: Option<Stat>| match v {
             None => "—".to_string(),
             Some(s) if s.at_least => format!("> {}", format_figure(s.median)),
             Some(s) => format_figure(s.median),
         };
-        let (advantage, met, goal) = row.verdict();
-        let met = match met {
+        let (advantage, met, goal) = row.verdict(0);
+        let (cli_advantage, cli_met, cli_goal) = row.verdict(1);
+        // The goal against tokio's p99 carries each server's own ratio.
+        let goal = match (row.goal, row.values[1], cli_goal.rsplit_once(": ")) {
+            (Goal::HalfOfTokio, Some(_), Some((_, ratio))) => format!("{goal}, CLI {ratio}"),
+            _ => goal,
+        };
+        let word = |met: Met| match met {
             Met::Yes => "yes",
             Met::Tie => "tie",
             Met::No => "**no**",
         };
+        let ratio = |r: f64| {
+            if r.is_nan() {
+                "—".to_string()
+            } else {
+                format!("{r:.2}×")
+            }
+        };
+        let cli_met = if row.values[1].is_some() {
+            word(cli_met)
+        } else {
+            "—"
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {advantage:.2}× | {goal} | {met} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {goal} | {} | {cli_met} |",
             row.mode,
             cell(row.values[0]),
             cell(row.values[1]),
             cell(row.values[2]),
+            cell(row.values[3]),
+            ratio(advantage),
+            ratio(cli_advantage),
+            word(met),
         );
     }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
         "Figures are medians of {reps} run(s) per server, the servers taking turns (the accept \
-         burst: one run each). \"vs better peer\": how many times better portsock's median is \
-         than the better peer's (above 1.00×: better; for latencies and times, the peer's \
-         figure over portsock's). \"tie\": below the better peer's median, but portsock's best \
+         burst: one run each). portsock: portsock-server's EchoServer in the benchmark's child \
+         process; CLI: {}. \
+         \"vs better peer\": how many times better portsock's (or the CLI's) median is than the \
+         better peer's (above 1.00×: better; for latencies and times, the peer's figure over \
+         portsock's). \"tie\": below the better peer's median, but portsock's best \
          run beats that peer's worst, so the gap is within run-to-run noise. UDP: \"{}\" is \
          the core's DatagramEchoServer over portsock-std's UdpSocket, \"{}\" (std column) a \
          plain std recv_from/send_to loop. portsock's sessions held at most {peak} bytes at \
          once over the whole run. Run time {:.0} s.",
+        if quiet {
+            "`portsock echo server --concurrent --quiet --chunk 65536` in processes of its own"
+        } else {
+            "`portsock echo server --concurrent --chunk 65536` in processes of its own (this \
+             build has no `--quiet`: its transcript goes to /dev/null)"
+        },
         udp[0],
         udp[1],
         took.as_secs_f64()

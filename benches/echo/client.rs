@@ -20,7 +20,7 @@ pub(crate) const WRITE: usize = 64 * 1024;
 /// The size of each ping-pong message.
 pub(crate) const MESSAGE: usize = 64;
 /// The pattern's period: a prime, so it lines up with no write or read size.
-const PERIOD: usize = 65_521;
+pub(crate) const PERIOD: usize = 65_521;
 /// How long the event loop may see nothing happen before a run is declared stuck.
 const STALL: Duration = Duration::from_secs(30);
 /// How long an accept burst may take before it is reported as "more than this".
@@ -70,7 +70,7 @@ impl Pattern {
     }
 
     /// `len` (at most [`WRITE`]) bytes of the stream that starts at `start`, from `at` on.
-    fn at(&self, start: usize, at: u64, len: usize) -> &[u8] {
+    pub(crate) fn at(&self, start: usize, at: u64, len: usize) -> &[u8] {
         let from = (start as u64 + at) % PERIOD as u64;
         let from = from as usize;
         &self.0[from..from + len]
@@ -575,7 +575,7 @@ fn finish<'c>(poll: &mut Poll, conns: impl IntoIterator<Item = &'c mut Conn>) ->
 }
 
 /// Fails naming the first byte where `got` differs from `expected`.
-fn check(expected: &[u8], got: &[u8], offset: u64) -> io::Result<()> {
+pub(crate) fn check(expected: &[u8], got: &[u8], offset: u64) -> io::Result<()> {
     if expected[..got.len()] == *got {
         return Ok(());
     }

@@ -13,6 +13,9 @@
 //! limit for 10,000 connections, and share no allocator or runtime. The child prints its
 //! addresses, then answers `active` (connections open) and `peak` (portsock's peak buffered
 //! bytes) on its standard input, one line each, and stops at end of input.
+//!
+//! The `portsock` binary's own concurrent server (`echo/cli.rs`) is a contestant too: two
+//! processes of it, one on TCP and one on the Unix socket, stopped by SIGTERM.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -22,6 +25,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
+use std::time::Duration;
 
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::datagram::DatagramEchoServer;
@@ -29,6 +33,8 @@ use portsock::server::{EchoServer, ServerConfig, ShutdownHandle, StatsHandle, ra
 use portsock::std::time::SystemClock;
 use portsock::std::udp::UdpSocket as PortsockUdp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::cli::{self, Cli, Listen, Stdout};
 
 /// Each peer's buffer per connection, and each UDP echo's.
 const BUF: usize = 64 * 1024;
@@ -263,7 +269,8 @@ where
     }
 }
 
-/// A server running in a child process.
+/// A server running in a child process (two for the CLI server: one on TCP, one on the Unix
+/// socket).
 pub(crate) struct ServerProcess {
     pub(crate) name: String,
     /// Its TCP address, or its UDP address for a UDP server.
@@ -271,15 +278,33 @@ pub(crate) struct ServerProcess {
     pub(crate) unix: PathBuf,
     /// Connections the server holds that no client has any more (see `settle`).
     orphans: usize,
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    process: Process,
+}
+
+enum Process {
+    /// This benchmark's binary with `--serve KIND DIR`, answering questions on its stdin.
+    Bench {
+        child: Child,
+        stdin: ChildStdin,
+        stdout: BufReader<ChildStdout>,
+    },
+    /// `portsock echo server --concurrent`, asked nothing: its open connections are its open
+    /// descriptors beyond those it had when idle.
+    Cli {
+        tcp: Cli,
+        unix: Cli,
+        idle_fds: usize,
+    },
 }
 
 impl ServerProcess {
     /// Starts `kind` (`portsock`, `threads`, `tokio`, `udp-portsock`, `udp-std`) in a child,
-    /// with its Unix socket in `dir`.
+    /// with its Unix socket in `dir`; or `cli`, the `portsock` binary's concurrent server with
+    /// `--quiet` (where the binary has it) and 64 KiB reads, as the peers read.
     pub(crate) fn start(kind: &str, dir: &Path) -> io::Result<Self> {
+        if kind == "cli" {
+            return Self::cli(dir);
+        }
         let mut child = Command::new(std::env::current_exe()?)
             .args(["--serve", kind])
             .arg(dir)
@@ -299,9 +324,11 @@ impl ServerProcess {
             addr: loopback(),
             unix: PathBuf::new(),
             orphans: 0,
-            child,
-            stdin,
-            stdout: BufReader::new(stdout),
+            process: Process::Bench {
+                child,
+                stdin,
+                stdout: BufReader::new(stdout),
+            },
         };
         me.name = me.line()?;
         me.addr = me
@@ -312,18 +339,57 @@ impl ServerProcess {
         Ok(me)
     }
 
-    /// The child's process id.
-    pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+    fn cli(dir: &Path) -> io::Result<Self> {
+        let mut args = vec!["--chunk", "65536"];
+        let name = if cli::has_quiet() {
+            args.push("--quiet");
+            "CLI --quiet"
+        } else {
+            eprintln!("note: this portsock has no --quiet: the CLI server prints its transcript");
+            "CLI"
+        };
+        let unix = dir.join("cli.sock");
+        let tcp = Cli::start(&Listen::Tcp, &args, Stdout::Null, dir)?;
+        let addr = tcp.addr.ok_or_else(|| io::Error::other("no TCP address"))?;
+        let on_unix = Cli::start(&Listen::Unix(unix.clone()), &args, Stdout::Null, dir)?;
+        let idle_fds = tcp.open_fds()? + on_unix.open_fds()?;
+        Ok(Self {
+            name: name.into(),
+            addr,
+            unix,
+            orphans: 0,
+            process: Process::Cli {
+                tcp,
+                unix: on_unix,
+                idle_fds,
+            },
+        })
+    }
+
+    /// Its processes' ids.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        match &self.process {
+            Process::Bench { child, .. } => vec![child.id()],
+            Process::Cli { tcp, unix, .. } => vec![tcp.pid(), unix.pid()],
+        }
     }
 
     /// Connections the server holds open now (0 for a UDP server), orphans not counted.
     pub(crate) fn active(&mut self) -> io::Result<usize> {
-        let n: usize = match self.ask("active")?.as_str() {
-            "-" => 0,
-            n => n
-                .parse()
-                .map_err(|e| io::Error::other(format!("active: {e}")))?,
+        let n: usize = if let Process::Cli {
+            tcp,
+            unix,
+            idle_fds,
+        } = &self.process
+        {
+            (tcp.open_fds()? + unix.open_fds()?).saturating_sub(*idle_fds)
+        } else {
+            match self.ask("active")?.as_str() {
+                "-" => 0,
+                n => n
+                    .parse()
+                    .map_err(|e| io::Error::other(format!("active: {e}")))?,
+            }
         };
         Ok(n.saturating_sub(self.orphans))
     }
@@ -333,34 +399,58 @@ impl ServerProcess {
         self.orphans += n;
     }
 
-    /// portsock's peak buffered bytes (`None` for the peers).
+    /// portsock's peak buffered bytes (`None` for the peers and the CLI server).
     pub(crate) fn peak_buffered(&mut self) -> io::Result<Option<u64>> {
+        if matches!(self.process, Process::Cli { .. }) {
+            return Ok(None);
+        }
         Ok(self.ask("peak")?.parse().ok())
     }
 
-    /// Ends the child (end of its input) and waits for it.
+    /// Ends the child (end of its input; SIGTERM for the CLI server) and waits for it.
     pub(crate) fn stop(self) -> io::Result<()> {
-        let Self {
-            mut child, stdin, ..
-        } = self;
-        drop(stdin);
-        let status = child.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!("server process: {status}")))
+        match self.process {
+            Process::Bench {
+                mut child, stdin, ..
+            } => {
+                drop(stdin);
+                let status = child.wait()?;
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(io::Error::other(format!("server process: {status}")))
+                }
+            }
+            Process::Cli {
+                mut tcp, mut unix, ..
+            } => {
+                for cli in [&mut tcp, &mut unix] {
+                    if cli.terminate(Duration::from_secs(3))?.is_none() {
+                        return Err(io::Error::other(
+                            "portsock echo server still ran 3 s after SIGTERM",
+                        ));
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
     fn ask(&mut self, question: &str) -> io::Result<String> {
-        writeln!(self.stdin, "{question}")?;
-        self.stdin.flush()?;
+        let Process::Bench { stdin, .. } = &mut self.process else {
+            return Err(io::Error::other("the CLI server answers no questions"));
+        };
+        writeln!(stdin, "{question}")?;
+        stdin.flush()?;
         self.line()
     }
 
     fn line(&mut self) -> io::Result<String> {
+        let Process::Bench { stdout, .. } = &mut self.process else {
+            return Err(io::Error::other("the CLI server answers no questions"));
+        };
         let mut line = String::new();
-        if self.stdout.read_line(&mut line)? == 0 {
+        if stdout.read_line(&mut line)? == 0 {
             return Err(io::Error::other("server process exited"));
         }
         Ok(line.trim_end().to_string())
