@@ -486,6 +486,19 @@ fn bad_input_is_one_error_line_before_any_traffic() {
         (vec!["echo", "server", "--chunk", "0"], "--chunk"),
         (vec!["echo", "server", "--mode", "600"], "unix"),
         (
+            vec!["echo", "server", "--concurrent", "--read-timeout", "5"],
+            "one-at-a-time",
+        ),
+        (
+            vec!["echo", "server", "--read-timeout", "0"],
+            "--read-timeout 0",
+        ),
+        (
+            vec!["binary", "receive", "--read-timeout", "nan"],
+            "--read-timeout nan",
+        ),
+        (vec!["multicast", "send", "--deadline", "0"], "--deadline 0"),
+        (
             vec!["binary", "send", "--format", "I", "1", "2"],
             "expected 1 values",
         ),
@@ -515,23 +528,280 @@ fn bad_input_is_one_error_line_before_any_traffic() {
     }
 }
 
+/// Input that was once accepted and then misbehaved (joined "any" interface, bound any
+/// address, served on, failed later against the wrong option) is refused up front. Run with a
+/// time limit: before the fixes these commands served forever.
+#[test]
+fn once_accepted_bad_input_is_refused_up_front() {
+    let cases: [(&[&str], &str); 9] = [
+        // Index 0 is "any interface" to the kernel, not an interface.
+        (
+            &["multicast", "receive", "--group", "ff02::1", "--iface", "0"],
+            "--iface \"0\"",
+        ),
+        (
+            &["multicast", "send", "--group", "ff02::1", "--iface", "0"],
+            "--iface \"0\"",
+        ),
+        (&["multicast", "receive", "--iface", "0"], "--iface \"0\""),
+        // Empty brackets are not an IPv6 address (the any address is spelled `:PORT`).
+        (&["echo", "server", "--addr", "[]:0"], "--addr \"[]:0\""),
+        (
+            &["binary", "receive", "--addr", "[localhost]:0"],
+            "--addr \"[localhost]:0\"",
+        ),
+        // A timeout the clock cannot count is the timeout's error, not the address's.
+        (
+            &[
+                "echo",
+                "client",
+                "--timeout",
+                "1e-300",
+                "--addr",
+                "127.0.0.1:9",
+            ],
+            "--timeout 1e-300",
+        ),
+        (
+            &["echo", "client", "--proto", "udp", "--timeout", "0.0004"],
+            "--timeout 0.0004",
+        ),
+        (
+            &["multicast", "send", "--timeout", "1e300"],
+            "--timeout 1e300",
+        ),
+        // Octal digits only.
+        (
+            &[
+                "echo",
+                "server",
+                "--proto",
+                "unix",
+                "--path",
+                "/nonexistent/s",
+                "--mode",
+                "+600",
+            ],
+            "--mode \"+600\"",
+        ),
+    ];
+    for (argv, mentions) in cases {
+        let what = argv.join(" ");
+        let done = Running::portsock(argv).finish();
+        assert_eq!(done.status.code(), Some(1), "{what}: {done:?}");
+        assert!(done.stdout.is_empty(), "{what}: {done:?}");
+        assert_eq!(done.stderr.lines().count(), 1, "{what}: {done:?}");
+        assert!(
+            done.stderr.starts_with("error: ") && done.stderr.contains(mentions),
+            "{what}: {:?} should name {mentions}",
+            done.stderr
+        );
+    }
+}
+
+#[test]
+fn udp_server_reports_what_a_truncated_datagram_left() {
+    let mut server = Running::portsock([
+        "echo",
+        "server",
+        "--proto",
+        "udp",
+        "--addr",
+        "127.0.0.1:0",
+        "--count",
+        "1",
+    ]);
+    let port = server.wait_for_port();
+    server.wait_for("waiting to receive message", |l| {
+        l == "waiting to receive message"
+    });
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    client
+        .set_read_timeout(Some(common::WAIT))
+        .expect("read timeout");
+    client
+        .send_to(&[b'x'; 5_000], ("127.0.0.1", port))
+        .expect("send 5,000 bytes");
+    let mut echo = [0u8; 8_192];
+    let (n, _) = client.recv_from(&mut echo).expect("the echo");
+    assert_eq!(n, 4_096, "the default buffer holds 4,096 bytes");
+    let done = server.finish();
+    assert!(done.status.success(), "{done:?}");
+    let me = client.local_addr().expect("address").port();
+    // As CPython's recvfrom(4096) reports it: what was received, not what was sent.
+    assert_eq!(
+        done.stdout[3],
+        format!("received 4096 bytes from ('127.0.0.1', {me})")
+    );
+    assert_eq!(
+        done.stdout[5],
+        format!("sent 4096 bytes back to ('127.0.0.1', {me})")
+    );
+    assert!(
+        done.stderr.contains("5000") && done.stderr.contains("4096"),
+        "the truncation is reported on stderr: {:?}",
+        done.stderr
+    );
+}
+
+#[test]
+fn multicast_sender_stops_at_its_deadline_while_replies_keep_coming() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let group: std::net::Ipv4Addr = "224.3.29.71".parse().unwrap();
+    let peer = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+    peer.join_multicast_v4(&group, &std::net::Ipv4Addr::LOCALHOST)
+        .expect("join on the loopback");
+    peer.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+        .expect("read timeout");
+    let port = peer.local_addr().expect("address").port();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stop_peer = stop.clone();
+    // A peer that answers every 50 ms, for at most 30 s: the sender's per-reply timeout
+    // (0.2 s) never runs out.
+    let chatter = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        let started = std::time::Instant::now();
+        let mut sender = None;
+        while !stop_peer.load(Ordering::Relaxed) && started.elapsed().as_secs() < 30 {
+            if let Ok((_, from)) = peer.recv_from(&mut buf) {
+                sender = Some(from);
+            }
+            if let Some(to) = sender {
+                let _ = peer.send_to(b"ack", to);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let done = Running::portsock([
+        "multicast",
+        "send",
+        "--port",
+        &port.to_string(),
+        "--deadline",
+        "1",
+    ])
+    .finish();
+    stop.store(true, Ordering::Relaxed);
+    chatter.join().expect("peer thread");
+    assert!(done.status.success(), "{done:?}");
+    let replies = done
+        .stdout
+        .iter()
+        .filter(|l| l.starts_with("received b'ack' from "))
+        .count();
+    assert!(replies >= 2, "the peer kept answering: {done:?}");
+    assert_eq!(
+        done.stdout[done.stdout.len() - 2..],
+        ["timed out, no more responses", "closing socket"]
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "stopped near its 1 s deadline"
+    );
+}
+
+/// Each command's help is its own: the usage line names the command, the first line says what
+/// it does (the chapter program it stands for), and every option it takes is described.
 #[test]
 fn help_for_every_network_command() {
-    for argv in [
-        vec!["echo", "server", "--help"],
-        vec!["echo", "client", "--help"],
-        vec!["multicast", "send", "--help"],
-        vec!["multicast", "receive", "--help"],
-        vec!["binary", "send", "--help"],
-        vec!["binary", "receive", "--help"],
-        vec!["socketpair", "--help"],
-        vec!["tour", "--help"],
-    ] {
-        let out = portsock(&argv);
-        assert!(out.status.success(), "{argv:?}");
+    let stream_flags: &[&str] = &[
+        "--proto <PROTO>",
+        "--addr <HOST:PORT>",
+        "--path <PATH>",
+        "--chunk <N>",
+    ];
+    let cases: [(&[&str], &str, &str, Vec<&str>); 8] = [
+        (
+            &["echo", "server"],
+            "portsock echo server [OPTIONS]",
+            "socket_echo_server",
+            [
+                stream_flags,
+                &[
+                    "--count <N>",
+                    "--mode <OCTAL>",
+                    "--concurrent",
+                    "--read-timeout <S>",
+                    "[default: 60]",
+                    "--backend <BACKEND>",
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            &["echo", "client"],
+            "portsock echo client [OPTIONS]",
+            "socket_echo_client",
+            [
+                stream_flags,
+                &["--message <TEXT>", "--timeout <S>", "--backend <BACKEND>"],
+            ]
+            .concat(),
+        ),
+        (
+            &["multicast", "send"],
+            "portsock multicast send [OPTIONS]",
+            "Send one datagram to the group",
+            vec![
+                "--group <G>",
+                "--port <P>",
+                "--iface <ADDR>",
+                "--ttl <N>",
+                "--timeout <S>",
+                "--deadline <S>",
+                "[default: 5]",
+                "--message <TEXT>",
+            ],
+        ),
+        (
+            &["multicast", "receive"],
+            "portsock multicast receive [OPTIONS]",
+            "Join the group",
+            vec!["--group <G>", "--port <P>", "--iface <ADDR>", "--count <N>"],
+        ),
+        (
+            &["binary", "send"],
+            "portsock binary send [OPTIONS] [VALUES]...",
+            "socket_binary_client",
+            vec!["--addr <HOST:PORT>", "--format <F>", "[VALUES]..."],
+        ),
+        (
+            &["binary", "receive"],
+            "portsock binary receive [OPTIONS]",
+            "socket_binary_server",
+            vec![
+                "--addr <HOST:PORT>",
+                "--format <F>",
+                "--count <N>",
+                "--read-timeout <S>",
+                "[default: 10]",
+            ],
+        ),
+        (
+            &["socketpair"],
+            "portsock socketpair",
+            "socketpair()",
+            vec![],
+        ),
+        (
+            &["tour"],
+            "portsock tour",
+            "The whole chapter end to end",
+            vec![],
+        ),
+    ];
+    for (command, usage, about, flags) in cases {
+        let out = portsock([command, &["--help"]].concat());
+        let help = common::stdout_ok(&out, &command.join(" "));
+        let first = help.lines().next().unwrap_or_default();
+        assert!(first.contains(about), "{command:?}: first line {first:?}");
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Usage: portsock"),
-            "{argv:?}"
+            help.lines().any(|l| l == format!("Usage: {usage}")),
+            "{command:?}: no usage line {usage:?} in {help}"
         );
+        for flag in flags {
+            assert!(help.contains(flag), "{command:?}: {flag} not in {help}");
+        }
     }
 }

@@ -84,7 +84,6 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -520,17 +519,13 @@ impl EchoServer {
             .register(&mut SourceFd(&fd), token, Interest::READABLE)
     }
 
-    /// Removes the socket files of the paths this server bound, if they are still sockets.
+    /// Removes the socket files of the paths this server bound, if they are still its own
+    /// ([`UnixListener::remove_node`]: another server's node in their place is left alone).
     fn remove_socket_files(&mut self) {
         for listener in self.listeners.drain(..) {
-            if let Listening::Unix(listener, Some(path)) = listener {
-                drop(listener);
-                let is_socket =
-                    std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_socket());
-                if is_socket {
-                    // Best effort: a leftover file is removed as stale by the next bind.
-                    let _ = std::fs::remove_file(&path);
-                }
+            if let Listening::Unix(listener, Some(_)) = listener {
+                // Best effort: a leftover file is removed as stale by the next bind.
+                let _ = listener.remove_node();
             }
         }
     }

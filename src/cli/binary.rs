@@ -16,7 +16,7 @@ use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 
 use super::echo::starting_up;
-use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out};
+use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out, PyShow, seconds};
 use super::structcmd::{check_record_size, decode_args, parse_values};
 use super::{CliError, Output};
 
@@ -55,9 +55,14 @@ pub(crate) struct ReceiveArgs {
     /// The record's struct format.
     #[arg(long, value_name = "F", default_value = CHAPTER_FORMAT)]
     format: String,
-    /// Exit after N records instead of running forever.
+    /// Exit after N clients instead of running forever; a client that failed (a short record,
+    /// a reset, a timeout) counts too.
     #[arg(long, value_name = "N")]
     count: Option<usize>,
+    /// Seconds a client may keep a read waiting (a record sent in part and held open) before
+    /// it is dropped and the next one is served.
+    #[arg(long, value_name = "S", default_value = "10")]
+    read_timeout: String,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -126,6 +131,7 @@ fn smoltcp_receive(
     hp: &HostPort,
     fmt: Format<'_>,
     count: Option<usize>,
+    read_timeout: Duration,
 ) -> Result<(), CliError> {
     let stack = super::smol::stack(backend)?;
     let addr = super::smol::bind_addr(&stack, hp, "--addr")?;
@@ -138,7 +144,7 @@ fn smoltcp_receive(
     let mut listener = portsock_smoltcp::TcpListener::bind(&stack, addr, super::smol::BACKLOG)
         .map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
-    receive_records(&mut listener, fmt, count, &mut out)?;
+    receive_records(&mut listener, fmt, count, Some(read_timeout), &mut out)?;
     super::smol::linger(&stack);
     Ok(())
 }
@@ -176,9 +182,10 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
+    let read_timeout = seconds("--read-timeout", &args.read_timeout)?.into();
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
-        return smoltcp_receive(&args.backend, &hp, fmt, args.count);
+        return smoltcp_receive(&args.backend, &hp, fmt, args.count, read_timeout);
     }
     let addr = hp.resolve("--addr")?;
     let mut listener = TcpListener::bind(addr).map_err(|e| CliError::new("--addr", e))?;
@@ -190,46 +197,60 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
             .map_err(|e| CliError::new("--addr", e))?;
         out.line(starting_up(&hp, local));
     }
-    receive_records(&mut listener, fmt, args.count, &mut out)?;
+    receive_records(&mut listener, fmt, args.count, Some(read_timeout), &mut out)?;
     Ok(())
 }
 
 /// Accepts `count` connections (forever without) and unpacks one `fmt` record from each,
-/// printing `received b'<hex>'` and `unpacked: (...)`. Returns the unpacked tuples as Python
-/// prints them.
+/// printing `received b'<hex>'` and `unpacked: (...)`. A client that fails (closes before the
+/// whole record, resets, keeps a read waiting past `read_timeout`) gets one line on stderr
+/// ([`Out::note`]) and counts; the server goes on to the next. Returns the unpacked tuples as
+/// Python prints them.
 ///
 /// # Errors
 ///
-/// `accept` or a read failed, or a client closed before a whole record arrived.
+/// `accept` failed.
 pub(crate) fn receive_records<L>(
     listener: &mut L,
     fmt: Format<'_>,
     count: Option<usize>,
+    read_timeout: Option<Duration>,
     out: &mut Out,
 ) -> Result<Vec<String>, CliError>
 where
     L: Listener<Error: fmt::Display>,
-    L::Stream: Stream<Error: fmt::Display>,
+    L::Stream: Stream<Error: fmt::Display> + Blocking,
+    L::Addr: PyShow,
 {
     let mut tuples = Vec::new();
-    while count.is_none_or(|n| tuples.len() < n) {
+    let mut served = 0;
+    while count.is_none_or(|n| served < n) {
         out.line("");
         out.line("waiting for a connection");
-        let (mut connection, _) = listener.accept().map_err(|e| CliError::new("accept", e))?;
+        let (mut connection, client) = listener.accept().map_err(|e| CliError::new("accept", e))?;
+        served += 1;
         let mut receiver = RecordReceiver::new(fmt, vec![0u8; fmt.size()])
             .map_err(|e| CliError::new("format", e))?;
         let mut tuple = String::new();
-        run_stream(&mut connection, &mut receiver, &mut |r| {
-            while let Some(ReceiverEvent::Received { bytes, values }) = r.poll_event() {
-                let hex = Hexlify(bytes).to_string();
-                out.line(format_args!("received {}", PyBytes(hex.as_bytes())));
-                // Writing to a String cannot fail.
-                let _ = write_tuple(&mut tuple, values);
-                out.line(format_args!("unpacked: {tuple}"));
-            }
-        })
-        .map_err(|e| CliError::new("record", e))?;
-        tuples.push(tuple);
+        let done = connection
+            .set_read_timeout(read_timeout)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                run_stream(&mut connection, &mut receiver, &mut |r| {
+                    while let Some(ReceiverEvent::Received { bytes, values }) = r.poll_event() {
+                        let hex = Hexlify(bytes).to_string();
+                        out.line(format_args!("received {}", PyBytes(hex.as_bytes())));
+                        // Writing to a String cannot fail.
+                        let _ = write_tuple(&mut tuple, values);
+                        out.line(format_args!("unpacked: {tuple}"));
+                    }
+                })
+                .map_err(|e| e.to_string())
+            });
+        match done {
+            Ok(()) => tuples.push(tuple),
+            Err(e) => out.note(format_args!("connection from {}: {e}", client.py())),
+        }
     }
     Ok(tuples)
 }

@@ -30,6 +30,10 @@ use super::net::{
 };
 use super::{CliError, Output};
 
+/// `--read-timeout`'s default: long enough for a person typing into `nc`, short enough that a
+/// client that went silent does not hold the one-at-a-time server for long.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum EchoCmd {
     /// Echo what clients send, reading --chunk bytes at a time (socket_echo_server*.py).
@@ -59,14 +63,20 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "HOST:PORT")]
     addr: Option<String>,
     /// Where to listen (unix); a stale socket file there is replaced, anything else is not.
+    /// The node is removed at exit if it is still this server's.
     #[arg(long, value_name = "PATH")]
     path: Option<PathBuf>,
     /// Bytes per read: 16 for streams (`recv(16)`), the receive buffer for udp (4096).
     #[arg(long, value_name = "N")]
     chunk: Option<usize>,
-    /// Exit after N connections (udp: datagrams) instead of serving forever.
+    /// Exit after N connections (udp: datagrams) instead of serving forever; a client that
+    /// failed counts too.
     #[arg(long, value_name = "N")]
     count: Option<usize>,
+    /// Seconds a client may keep a read waiting before it is dropped and the next one is
+    /// served (tcp, unix, one client at a time) [default: 60].
+    #[arg(long, value_name = "S")]
+    read_timeout: Option<String>,
     /// File mode of the Unix socket node, in octal (e.g. 600: only this user may connect).
     #[arg(long, value_name = "OCTAL")]
     mode: Option<String>,
@@ -98,7 +108,7 @@ pub(crate) struct ClientArgs {
     /// Seconds to wait for the server: to connect and per read (tcp, unix; default forever),
     /// for the echo (udp; default 1).
     #[arg(long, value_name = "S")]
-    timeout: Option<f64>,
+    timeout: Option<String>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -117,14 +127,28 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     let on_smoltcp = args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
+    let read_timeout = match args.read_timeout.as_deref() {
+        Some(_) if args.concurrent || args.proto == Proto::Udp => {
+            return Err(CliError::new(
+                "--read-timeout",
+                "applies to the one-at-a-time stream server (tcp, unix without --concurrent)",
+            ));
+        }
+        Some(text) => seconds("--read-timeout", text)?,
+        None => READ_TIMEOUT,
+    };
+    let serving = Serving {
+        chunk,
+        count: args.count,
+        read_timeout: Some(read_timeout.into()),
+    };
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_server(
             &args.backend,
             args.proto,
             endpoint,
-            chunk,
-            args.count,
+            serving,
             args.concurrent,
         );
     }
@@ -165,7 +189,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
                     .local_addr()
                     .map_err(|e| CliError::new("--addr", e))?;
                 out.line(starting_up(&hp, local));
-                serve_stream(&mut listener, chunk, args.count, &mut out)?;
+                serve_stream(&mut listener, serving, &mut out)?;
             }
         }
         Endpoint::Unix(path) => {
@@ -176,7 +200,11 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
             let mut listener =
                 UnixListener::bind_with(&path, options).map_err(|e| CliError::new("--path", e))?;
             out.line(format_args!("starting up on {}", path.display()));
-            serve_stream(&mut listener, chunk, args.count, &mut out)?;
+            let served = serve_stream(&mut listener, serving, &mut out);
+            // Our node only: another server that took the path over keeps its own. Best
+            // effort: a leftover node is removed as stale by the next bind.
+            let _ = listener.remove_node();
+            served?;
         }
     }
     Ok(())
@@ -189,7 +217,11 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
-    let timeout = args.timeout.map(|t| seconds("--timeout", t)).transpose()?;
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|t| seconds("--timeout", t))
+        .transpose()?;
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_client(
@@ -249,11 +281,11 @@ fn smoltcp_server(
     backend: &BackendArg,
     proto: Proto,
     endpoint: Endpoint,
-    chunk: usize,
-    count: Option<usize>,
+    serving: Serving,
     concurrent: bool,
 ) -> Result<(), CliError> {
     use portsock_smoltcp::{TcpListener as SmolListener, UdpSocket as SmolUdp};
+    let Serving { chunk, count, .. } = serving;
     let Endpoint::Ip(hp) = endpoint else {
         return Err(CliError::new(
             "--proto unix",
@@ -277,7 +309,7 @@ fn smoltcp_server(
         let mut listener = SmolListener::bind(&stack, addr, super::smol::BACKLOG)
             .map_err(|e| CliError::new("--addr", e))?;
         out.line(starting_up(&hp, addr));
-        serve_stream(&mut listener, chunk, count, &mut out)?;
+        serve_stream(&mut listener, serving, &mut out)?;
     }
     super::smol::linger(&stack);
     Ok(())
@@ -319,50 +351,74 @@ fn smoltcp_client(
     Ok(())
 }
 
-/// Serves stream connections one at a time, as the chapter's server does, until `count`
-/// connections were served (forever without). Returns the bytes echoed.
+/// How the one-at-a-time stream server serves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Serving {
+    /// Bytes per read (`recv(16)`).
+    pub(crate) chunk: usize,
+    /// Clients to serve, served or failed, before returning (forever without).
+    pub(crate) count: Option<usize>,
+    /// How long a read may wait before the client is dropped (forever without).
+    pub(crate) read_timeout: Option<Duration>,
+}
+
+/// Serves stream connections one at a time, as the chapter's server does, until
+/// `serving.count` clients were served (forever without). A client that fails (a reset, a
+/// read that timed out) gets one line on stderr ([`Out::note`]) and the server goes on to the
+/// next: the chapter's server would stop on the exception. Returns the bytes echoed.
 ///
 /// # Errors
 ///
-/// `accept` failed, or a session did (a connection reset, say): like the chapter's server,
-/// which the exception stops.
+/// `accept` failed.
 pub(crate) fn serve_stream<L>(
     listener: &mut L,
-    chunk: usize,
-    count: Option<usize>,
+    serving: Serving,
     out: &mut Out,
 ) -> Result<u64, CliError>
 where
     L: Listener<Error: fmt::Display>,
-    L::Stream: Stream<Error: fmt::Display>,
+    L::Stream: Stream<Error: fmt::Display> + Blocking,
     L::Addr: PyShow,
 {
+    let Serving {
+        chunk,
+        count,
+        read_timeout,
+    } = serving;
     let mut echoed = 0;
     let mut served = 0;
     while count.is_none_or(|n| served < n) {
         out.line("waiting for a connection");
         let (mut connection, client) = listener.accept().map_err(|e| CliError::new("accept", e))?;
+        served += 1;
         let client = client.py();
         out.line(format_args!("connection from {client}"));
         let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
-        run_stream(&mut connection, &mut session, &mut |s| {
-            while let Some(event) = s.poll_event() {
-                match event {
-                    SessionEvent::Received(data) => {
-                        out.line(format_args!("received {}", PyBytes(data)))
+        let done = connection
+            .set_read_timeout(read_timeout)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                run_stream(&mut connection, &mut session, &mut |s| {
+                    while let Some(event) = s.poll_event() {
+                        match event {
+                            SessionEvent::Received(data) => {
+                                out.line(format_args!("received {}", PyBytes(data)))
+                            }
+                            SessionEvent::Sending(_) => out.line("sending data back to the client"),
+                            SessionEvent::PeerClosed => {
+                                out.line("received b''");
+                                out.line(format_args!("no data from {client}"));
+                            }
+                            _ => {}
+                        }
                     }
-                    SessionEvent::Sending(_) => out.line("sending data back to the client"),
-                    SessionEvent::PeerClosed => {
-                        out.line("received b''");
-                        out.line(format_args!("no data from {client}"));
-                    }
-                    _ => {}
-                }
-            }
-        })
-        .map_err(|e| CliError::new(format_args!("connection from {client}"), e))?;
+                })
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = done {
+            out.note(format_args!("connection from {client}: {e}"));
+        }
         echoed += session.sent();
-        served += 1;
     }
     Ok(echoed)
 }
@@ -471,7 +527,12 @@ where
                     out.line("waiting to receive message");
                 }
                 ServerEvent::Received { from, data, len } => {
-                    out.line(format_args!("received {len} bytes from {}", PyAddr(*from)));
+                    // As `recvfrom(4096)` returns it: what the buffer got.
+                    let from = PyAddr(*from);
+                    out.line(format_args!("received {} bytes from {from}", data.len()));
+                    if len > data.len() {
+                        out.note(truncated(len, data.len(), from));
+                    }
                     out.line(PyBytes(data));
                 }
                 ServerEvent::Sent { to, len } => {
@@ -483,6 +544,13 @@ where
     })
     .map_err(|e| CliError::new("udp", e))?;
     Ok(server.served())
+}
+
+/// The note for a datagram of `len` bytes from `from` cut to the `kept` bytes of the buffer.
+pub(crate) fn truncated(len: usize, kept: usize, from: PyAddr) -> String {
+    format!(
+        "truncated: the datagram from {from} had {len} bytes; the {kept}-byte receive buffer kept {kept}"
+    )
 }
 
 /// Sends `message` to `server` and waits up to `timeout` for the echo, verifying it.
@@ -600,9 +668,12 @@ fn chunk_arg(chunk: Option<usize>, proto: Proto) -> Result<usize, CliError> {
 /// A file mode in octal: `600`, `0600`, `0o600`.
 fn parse_mode(text: &str) -> Result<u32, CliError> {
     let digits = text.strip_prefix("0o").unwrap_or(text);
-    u32::from_str_radix(digits, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777 && !digits.is_empty())
+    // Octal digits only: `from_str_radix` alone would take a sign (`+600`).
+    let octal = !digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0'..=b'7'));
+    octal
+        .then(|| u32::from_str_radix(digits, 8).ok())
+        .flatten()
+        .filter(|m| *m <= 0o7777)
         .ok_or_else(|| {
             CliError::new(
                 format_args!("--mode {text:?}"),
@@ -623,6 +694,9 @@ mod tests {
         assert!(parse_mode("9").is_err());
         assert!(parse_mode("").is_err());
         assert!(parse_mode("17777").is_err());
+        for bad in ["+600", "-600", "0o+600", " 600", "0o"] {
+            assert!(parse_mode(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -24,15 +24,32 @@ use portsock_std::multicast::membership;
 use portsock_std::prelude::*;
 use portsock_std::udp::UdpSocket;
 
+use super::echo::truncated;
 use super::net::{BackendArg, Out, PyAddr, parse_interface, port_arg, seconds, thousands};
 use super::{CliError, Output};
 
 /// How many replies a sender keeps (more are still printed).
 const MAX_REPLIES: usize = 64;
 
+/// How long a sender collects replies: until none has come for `each` (the chapter's
+/// `settimeout(0.2)`), and at most `total` after sending.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Collect {
+    /// The wait for each reply.
+    pub(crate) each: Duration,
+    /// The wait for all of them.
+    pub(crate) total: Duration,
+}
+
+impl Collect {
+    /// `--deadline`'s default: the whole collection, however chatty the receivers.
+    pub(crate) const DEFAULT_TOTAL: Duration = Duration::from_secs(5);
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum MulticastCmd {
-    /// Send one datagram to the group and print every reply until none comes for --timeout.
+    /// Send one datagram to the group and print every reply until none comes for --timeout
+    /// (or --deadline has passed).
     Send(SendArgs),
     /// Join the group and acknowledge every datagram with b'ack'.
     Receive(ReceiveArgs),
@@ -64,8 +81,12 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "N", default_value_t = CHAPTER_TTL)]
     ttl: u8,
     /// Seconds to wait for each reply (`settimeout(0.2)`).
-    #[arg(long, value_name = "S", default_value_t = 0.2)]
-    timeout: f64,
+    #[arg(long, value_name = "S", default_value = "0.2")]
+    timeout: String,
+    /// Seconds to collect replies in all, even while they keep coming (the chapter's sender
+    /// would wait forever on a peer that never stops answering).
+    #[arg(long, value_name = "S", default_value = "5")]
+    deadline: String,
     /// The message (UTF-8 text).
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     message: Option<String>,
@@ -156,19 +177,16 @@ impl Target {
 
 fn send(args: SendArgs) -> Result<(), CliError> {
     let target = args.group.target()?;
-    let timeout = seconds("--timeout", args.timeout)?;
+    let wait = Collect {
+        each: seconds("--timeout", &args.timeout)?.into(),
+        total: seconds("--deadline", &args.deadline)?.into(),
+    };
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
-        return smoltcp_send(
-            &args.group.backend,
-            &target,
-            args.ttl,
-            &message,
-            timeout.into(),
-        );
+        return smoltcp_send(&args.group.backend, &target, args.ttl, &message, wait);
     }
     let limit = UdpSocket::max_payload(&target.group_addr());
     if message.len() > limit {
@@ -183,13 +201,7 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     }
     let mut socket = sender_socket(&target, args.ttl)?;
     let mut out = Out::stdout();
-    multicast_send(
-        &mut socket,
-        target.group_addr(),
-        &message,
-        Duration::from(timeout),
-        &mut out,
-    )?;
+    multicast_send(&mut socket, target.group_addr(), &message, wait, &mut out)?;
     Ok(())
 }
 
@@ -200,7 +212,7 @@ fn smoltcp_send(
     target: &Target,
     ttl: u8,
     message: &[u8],
-    timeout: Duration,
+    wait: Collect,
 ) -> Result<(), CliError> {
     let stack = super::smol::stack(backend)?;
     let mut socket = portsock_smoltcp::UdpSocket::bind(&stack, target.any(0))
@@ -212,7 +224,7 @@ fn smoltcp_send(
         &stack,
         target.group_addr(),
         message,
-        timeout,
+        wait,
         &mut out,
     )?;
     Ok(())
@@ -272,8 +284,8 @@ where
         .map_err(|e| CliError::new("--ttl", e))
 }
 
-/// Sends `message` to `group` once and collects every reply until none has come for
-/// `timeout`; prints the sender's lines. Returns the replies, `(from, payload)`.
+/// Sends `message` to `group` once and collects every reply as `wait` says; prints the
+/// sender's lines. Returns the replies, `(from, payload)`.
 ///
 /// # Errors
 ///
@@ -282,10 +294,10 @@ pub(crate) fn multicast_send(
     socket: &mut UdpSocket,
     group: SocketAddr,
     message: &[u8],
-    timeout: Duration,
+    wait: Collect,
     out: &mut Out,
 ) -> Result<Vec<(SocketAddr, Vec<u8>)>, CliError> {
-    multicast_send_on(socket, &SystemClock, group, message, timeout, out)
+    multicast_send_on(socket, &SystemClock, group, message, wait, out)
 }
 
 /// [`multicast_send`] over any datagram transport and its clock (the smoltcp backend's).
@@ -298,7 +310,7 @@ pub(crate) fn multicast_send_on<T, C>(
     clock: &C,
     group: SocketAddr,
     message: &[u8],
-    timeout: Duration,
+    wait: Collect,
     out: &mut Out,
 ) -> Result<Vec<(SocketAddr, Vec<u8>)>, CliError>
 where
@@ -306,7 +318,8 @@ where
     C: Clock + ?Sized,
 {
     let mut sender =
-        MulticastSender::<MAX_REPLIES, CHAPTER_REPLY_SIZE>::new(message, group, timeout);
+        MulticastSender::<MAX_REPLIES, CHAPTER_REPLY_SIZE>::new(message, group, wait.each)
+            .with_deadline(wait.total);
     run_datagram(socket, &mut sender, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
             match event {
@@ -407,7 +420,12 @@ where
                     out.line("waiting to receive message");
                 }
                 ReceiverEvent::Received { from, data, len } => {
-                    out.line(format_args!("received {len} bytes from {}", PyAddr(from)));
+                    // As `recvfrom(1024)` returns it: what the buffer got.
+                    let from = PyAddr(from);
+                    out.line(format_args!("received {} bytes from {from}", data.len()));
+                    if len > data.len() {
+                        out.note(truncated(len, data.len(), from));
+                    }
                     out.line(PyBytes(data));
                 }
                 ReceiverEvent::Acknowledged { to } => {

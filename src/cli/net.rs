@@ -118,9 +118,21 @@ impl HostPort {
             ));
         };
         let host = match host.strip_prefix('[') {
-            Some(inner) => inner.strip_suffix(']').ok_or_else(|| {
-                CliError::new(input(), "expected ']' after an IPv6 address ([::1]:10000)")
-            })?,
+            Some(inner) => {
+                let inner = inner.strip_suffix(']').ok_or_else(|| {
+                    CliError::new(input(), "expected ']' after an IPv6 address ([::1]:10000)")
+                })?;
+                // `[]` is no address (the any address is an empty host, `:10000`), and
+                // brackets hold an IPv6 literal only (a scope may follow: `[fe80::1%eth0]`).
+                let literal = inner.split_once('%').map_or(inner, |(addr, _)| addr);
+                if literal.parse::<std::net::Ipv6Addr>().is_err() {
+                    return Err(CliError::new(
+                        input(),
+                        "brackets hold an IPv6 address ([::1]:10000); any address is an empty host (:10000)",
+                    ));
+                }
+                inner
+            }
             None if host.contains(':') => {
                 return Err(CliError::new(
                     input(),
@@ -178,6 +190,14 @@ pub(crate) fn parse_interface(text: &str) -> Result<Interface, CliError> {
         return Ok(Interface::Addr(addr));
     }
     if let Ok(index) = text.parse::<u32>() {
+        if index == 0 {
+            // The kernel reads index 0 as "any interface", which would join wherever the
+            // routing table says instead of where the user asked.
+            return Err(CliError::new(
+                format_args!("--iface {text:?}"),
+                "interface indexes start at 1 (0 means any interface): give a name, an index from `ip link` or an IPv4 address",
+            ));
+        }
         return Ok(Interface::Index(index));
     }
     if text.parse::<IpAddr>().is_ok() {
@@ -294,21 +314,42 @@ impl Out {
         }
     }
 
+    /// A line outside the chapter's transcript (a client's failure, a truncated datagram): on
+    /// stderr for the commands, so stdout stays the chapter's; kept among the lines for the
+    /// tour.
+    pub(crate) fn note(&mut self, line: impl fmt::Display) {
+        match &mut self.buffer {
+            Some(lines) => lines.push(line.to_string()),
+            None => {
+                let mut stderr = io::stderr().lock();
+                let _ = writeln!(stderr, "{line}");
+            }
+        }
+    }
+
     /// The lines kept (none for stdout).
     pub(crate) fn into_lines(self) -> Vec<String> {
         self.buffer.unwrap_or_default()
     }
 }
 
-/// Seconds as the chapter gives them (`0.2`) to a duration; `what` names the option.
-pub(crate) fn seconds(what: &str, secs: f64) -> Result<std::time::Duration, CliError> {
-    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
-        return Err(CliError::new(
-            format_args!("{what} {secs}"),
-            "expected seconds, more than 0 and at most 86400",
-        ));
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
+/// The shortest timeout: one millisecond, the resolution of portsock's clock
+/// ([`portsock_core::time::Duration`]); anything shorter would become zero, which means
+/// "never" or "not allowed" depending on the call.
+const MIN_SECONDS: f64 = 0.001;
+/// The longest timeout: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
+/// Seconds as the chapter gives them (`0.2`) to a duration; `what` names the option, `text`
+/// is the value as given.
+pub(crate) fn seconds(what: &str, text: &str) -> Result<std::time::Duration, CliError> {
+    let secs = super::args::parse_float(text).filter(|s| (MIN_SECONDS..=MAX_SECONDS).contains(s));
+    secs.map(std::time::Duration::from_secs_f64).ok_or_else(|| {
+        CliError::new(
+            format_args!("{what} {text}"),
+            "expected seconds from 0.001 (1 ms, the clock's resolution) to 86400",
+        )
+    })
 }
 
 /// `65507` as `65,507`.
@@ -343,6 +384,9 @@ mod tests {
             "[::1:5",
             "h:",
             "h:-1",
+            "[]:0",
+            "[localhost]:0",
+            "[127.0.0.1]:5",
         ] {
             assert!(HostPort::parse("--addr", bad).is_err(), "{bad}");
         }
@@ -377,6 +421,7 @@ mod tests {
             parse_interface("lo").unwrap(),
             Interface::Index(i) if i > 0
         ));
+        assert!(parse_interface("0").is_err());
         assert!(parse_interface("::1").is_err());
         assert!(parse_interface("no-such-if0").is_err());
         assert!(parse_interface("../x").is_err());
@@ -392,10 +437,18 @@ mod tests {
     #[test]
     fn seconds_must_be_positive() {
         assert_eq!(
-            seconds("--timeout", 0.2).unwrap(),
+            seconds("--timeout", "0.2").unwrap(),
             std::time::Duration::from_millis(200)
         );
-        assert!(seconds("--timeout", 0.0).is_err());
-        assert!(seconds("--timeout", f64::NAN).is_err());
+        assert_eq!(
+            seconds("--timeout", "0.001").unwrap(),
+            std::time::Duration::from_millis(1)
+        );
+        for bad in [
+            "0", "-1", "nan", "inf", "1e-300", "0.0009", "86401", "1e300", "", "1s",
+        ] {
+            let err = seconds("--timeout", bad).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--timeout {bad}: ")), "{err}");
+        }
     }
 }

@@ -6,9 +6,15 @@
 //!
 //! * **A stale socket file is removed, nothing else is.** The chapter unlinks whatever is at
 //!   the path before binding. Here the path is removed only if it is a socket (`lstat`, so a
-//!   symlink is never followed) and nobody is bound to it any more (a probe connection is
-//!   refused). A regular file, directory, symlink or other node is refused with
+//!   symlink is never followed) and nobody is bound to it any more: a datagram probe's
+//!   `connect(2)` is refused, which a live server never sees (a stream probe would be a
+//!   connection it accepts). A regular file, directory, symlink or other node is refused with
 //!   `AlreadyExists` and left intact; a live socket with `AddrInUse`.
+//! * **The node is removed only while it is still ours.** A bound socket keeps the
+//!   [`SocketNode`] it created (device and inode); [`UnixListener::remove_node`] unlinks the
+//!   path only if it still names that node, so a server never deletes the live socket of
+//!   another that took its path over. Nothing is removed on drop (as in the chapter, and
+//!   std): call it when the server is done.
 //! * **The path must fit.** `sun_path` holds 108 bytes including the terminating NUL, so a
 //!   path of more than [`MAX_PATH_LEN`] (107) bytes is refused with `InvalidInput` naming it
 //!   and the limit, before any system call.
@@ -46,6 +52,7 @@
 //! ```
 
 mod addr;
+mod node;
 mod path;
 
 use std::io;
@@ -56,6 +63,7 @@ use portsock_core::transport::{Datagram, Listener, Received, Shutdown, Stream};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 pub use self::addr::UnixAddr;
+pub use self::node::SocketNode;
 pub use self::path::MAX_PATH_LEN;
 use self::path::{bind_path, check_path};
 use crate::sock::{Sock, context, impl_sock, impl_stream_io};
@@ -74,6 +82,7 @@ pub struct UnixBindOptions {
 #[derive(Debug)]
 pub struct UnixListener {
     sock: Sock,
+    node: Option<SocketNode>,
 }
 
 /// A connected Unix stream socket.
@@ -86,6 +95,7 @@ pub struct UnixStream {
 #[derive(Debug)]
 pub struct UnixDatagram {
     sock: Sock,
+    node: Option<SocketNode>,
 }
 
 /// Two connected Unix stream sockets (`socketpair(2)`), both unnamed; what one writes the
@@ -171,17 +181,21 @@ impl UnixListener {
     /// the path.
     pub fn bind_with(path: impl AsRef<Path>, options: UnixBindOptions) -> io::Result<Self> {
         let path = path.as_ref();
-        let socket = bind_path(path, Type::STREAM, options)?;
+        let (socket, node) = bind_path(path, Type::STREAM, options)?;
         let backlog = i32::try_from(options.backlog).unwrap_or(i32::MAX);
-        socket
-            .listen(backlog)
-            .map_err(|e| context(e, format!("listen on {}", path.display())))?;
+        if let Err(e) = socket.listen(backlog) {
+            // Best effort: the node is ours and useless.
+            let _ = node.remove();
+            return Err(context(e, format!("listen on {}", path.display())));
+        }
         Ok(Self {
             sock: Sock::blocking(socket),
+            node: Some(node),
         })
     }
 
-    /// Wraps a listening Unix socket2 socket, reading its blocking mode from the kernel.
+    /// Wraps a listening Unix socket2 socket, reading its blocking mode from the kernel. Its
+    /// node, if any, is not known to be its own: [`node`](Self::node) is `None`.
     ///
     /// # Errors
     ///
@@ -189,7 +203,24 @@ impl UnixListener {
     pub fn from_socket(socket: Socket) -> io::Result<Self> {
         Ok(Self {
             sock: Sock::adopt(socket)?,
+            node: None,
         })
+    }
+
+    /// The node [`bind`](Self::bind) created (`None` for [`from_socket`](Self::from_socket)).
+    pub fn node(&self) -> Option<&SocketNode> {
+        self.node.as_ref()
+    }
+
+    /// Removes the socket file this listener bound, if the path still names it
+    /// ([`SocketNode::remove`]); returns whether it did. A node another process has put in
+    /// its place is left alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`SocketNode::remove`].
+    pub fn remove_node(&self) -> io::Result<bool> {
+        self.node.as_ref().map_or(Ok(false), SocketNode::remove)
     }
 
     /// The socket2 socket. Setting `O_NONBLOCK` through it would confuse timed out with
@@ -311,10 +342,26 @@ impl UnixDatagram {
     ///
     /// As [`UnixListener::bind_with`].
     pub fn bind_with(path: impl AsRef<Path>, options: UnixBindOptions) -> io::Result<Self> {
-        let socket = bind_path(path.as_ref(), Type::DGRAM, options)?;
+        let (socket, node) = bind_path(path.as_ref(), Type::DGRAM, options)?;
         Ok(Self {
             sock: Sock::blocking(socket),
+            node: Some(node),
         })
+    }
+
+    /// The node [`bind`](Self::bind) created (`None` if unbound or adopted).
+    pub fn node(&self) -> Option<&SocketNode> {
+        self.node.as_ref()
+    }
+
+    /// Removes the socket file this socket bound, if the path still names it; returns
+    /// whether it did. As [`UnixListener::remove_node`].
+    ///
+    /// # Errors
+    ///
+    /// As [`SocketNode::remove`].
+    pub fn remove_node(&self) -> io::Result<bool> {
+        self.node.as_ref().map_or(Ok(false), SocketNode::remove)
     }
 
     /// A datagram socket bound to no address: it can send, and the receiver sees
@@ -326,6 +373,7 @@ impl UnixDatagram {
     pub fn unbound() -> io::Result<Self> {
         Ok(Self {
             sock: Sock::blocking(Socket::new(Domain::UNIX, Type::DGRAM, None)?),
+            node: None,
         })
     }
 
@@ -337,6 +385,7 @@ impl UnixDatagram {
     pub fn from_socket(socket: Socket) -> io::Result<Self> {
         Ok(Self {
             sock: Sock::adopt(socket)?,
+            node: None,
         })
     }
 

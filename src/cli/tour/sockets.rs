@@ -25,16 +25,24 @@ use super::{Verdict, block, check, hexlify};
 use crate::cli::CliError;
 use crate::cli::binary::{receive_records, send_record};
 use crate::cli::echo::{
-    client_bind_addr, datagram_client, serve_datagram, serve_stream, starting_up, stream_client,
+    Serving, client_bind_addr, datagram_client, serve_datagram, serve_stream, starting_up,
+    stream_client,
 };
 use crate::cli::multicast::{
-    group_addr, loopback_sender, loopback_target, multicast_receive, multicast_send,
+    Collect, group_addr, loopback_sender, loopback_target, multicast_receive, multicast_send,
     receiver_socket,
 };
 use crate::cli::net::{HostPort, Out};
 
 /// How long any step may wait before the section fails instead of hanging.
 const WAIT: StdDuration = StdDuration::from_secs(5);
+/// The tour's stream servers: the chapter's reads, one client, no read timeout (the tour's
+/// clients are its own).
+const ONE_CLIENT: Serving = Serving {
+    chunk: CHAPTER_CHUNK,
+    count: Some(1),
+    read_timeout: None,
+};
 
 /// The chapter's record, packed natively on Linux targets (4-byte `I` and `f`).
 const CHAPTER_RECORD_HEX: &str = "0100000061620000cdcc2c40";
@@ -45,7 +53,7 @@ type Side<T> = JoinHandle<(Result<T, CliError>, Vec<String>)>;
 pub(super) fn tcp_echo(out: &mut Out) -> Verdict {
     let (mut listener, hp, local) = tcp_listener()?;
     let server = side(starting_up(&hp, local), move |o| {
-        serve_stream(&mut listener, CHAPTER_CHUNK, Some(1), o)
+        serve_stream(&mut listener, ONE_CLIENT, o)
     });
     let mut client_out = Out::buffer();
     let client = (|| {
@@ -80,7 +88,7 @@ pub(super) fn tcp_echo(out: &mut Out) -> Verdict {
 pub(super) fn create_connection(out: &mut Out) -> Verdict {
     let (mut listener, _, local) = tcp_listener()?;
     let server = side(String::new(), move |o| {
-        serve_stream(&mut listener, CHAPTER_CHUNK, Some(1), o)
+        serve_stream(&mut listener, ONE_CLIENT, o)
     });
     let mut client_out = Out::buffer();
     let client = (|| {
@@ -166,7 +174,7 @@ pub(super) fn unix_echo(out: &mut Out) -> Verdict {
     let mut listener = UnixListener::bind(&path).map_err(text)?;
     listener.set_read_timeout(Some(WAIT.into())).map_err(text)?;
     let server = side(format!("starting up on {}", path.display()), move |o| {
-        serve_stream(&mut listener, CHAPTER_CHUNK, Some(1), o)
+        serve_stream(&mut listener, ONE_CLIENT, o)
     });
     let mut client_out = Out::buffer();
     let client = (|| {
@@ -265,7 +273,10 @@ pub(super) fn multicast(out: &mut Out) -> Verdict {
             &mut socket,
             group_addr(&target),
             MULTICAST_MESSAGE,
-            CHAPTER_TIMEOUT,
+            Collect {
+                each: CHAPTER_TIMEOUT,
+                total: Collect::DEFAULT_TOTAL,
+            },
             &mut sender_out,
         )
     });
@@ -289,7 +300,7 @@ pub(super) fn binary(out: &mut Out) -> Verdict {
     let (mut listener, _, local) = tcp_listener()?;
     let format = Format::parse(CHAPTER_FORMAT).map_err(|e| e.to_string())?;
     let server = side(String::new(), move |o| {
-        receive_records(&mut listener, format, Some(1), o)
+        receive_records(&mut listener, format, Some(1), None, o)
     });
     let mut client_out = Out::buffer();
     let values = chapter_values();
