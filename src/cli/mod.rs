@@ -15,6 +15,7 @@ mod inet;
 mod lookup;
 mod multicast;
 mod net;
+mod parse;
 #[cfg(feature = "smoltcp")]
 mod smol;
 mod socketpair;
