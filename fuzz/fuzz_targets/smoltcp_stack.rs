@@ -8,9 +8,10 @@
 //! connections reach every state. The program side accepts, reads, writes, shuts down and
 //! drops streams, and receives and sends datagrams, in the fuzzer's order.
 //!
-//! Checked: nothing panics; the listener's pool holds `backlog` sockets whenever a free one
-//! exists; the UDP socket stays bound; and once the peers fall silent and the program drops
-//! its streams, the stack's timers give every socket back: the pool listens in full again.
+//! Checked: nothing panics; every frame the stack sends fits the MTU and carries valid IPv4
+//! and TCP checksums; the listener's pool holds `backlog` sockets whenever a free one exists;
+//! the UDP socket stays bound; and once the peers fall silent and the program drops its
+//! streams, the stack's timers give every socket back: the pool listens in full again.
 #![no_main]
 
 use std::collections::{HashMap, VecDeque};
@@ -452,6 +453,8 @@ impl<'s> Harness<'s> {
     fn read_output(&mut self) {
         let frames = self.stack.with_device(|d| std::mem::take(&mut d.tx));
         for frame in frames {
+            let mtu = if self.ethernet { 1514 } else { 1500 };
+            assert!(frame.len() <= mtu, "a frame of {} bytes", frame.len());
             let (ethertype, packet) = if self.ethernet {
                 if frame.len() < 14 {
                     continue;
@@ -469,14 +472,26 @@ impl<'s> Harness<'s> {
             };
             match ethertype {
                 0x0806 => self.answer_arp(packet),
-                0x0800 if packet.len() >= 20 && packet[9] == 6 => {
+                0x0800 if packet.len() >= 20 => {
                     let ihl = usize::from(packet[0] & 0x0f) * 4;
+                    assert_eq!(checksum(&[], &packet[..ihl]), 0, "IPv4 header checksum");
+                    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
                     let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
-                    self.note_segment(IpAddr::V4(dst), packet.get(ihl..).unwrap_or_default());
+                    if packet[9] == 6 {
+                        let tcp = packet.get(ihl..).unwrap_or_default();
+                        let pseudo = pseudo_header(src.into(), dst.into(), 6, tcp.len());
+                        assert_eq!(checksum(&pseudo, tcp), 0, "TCP checksum");
+                        self.note_segment(IpAddr::V4(dst), tcp);
+                    }
                 }
                 0x86dd if packet.len() >= 40 && packet[6] == 6 => {
+                    let src: [u8; 16] = packet[8..24].try_into().unwrap();
                     let dst: [u8; 16] = packet[24..40].try_into().unwrap();
-                    self.note_segment(IpAddr::V6(dst.into()), &packet[40..]);
+                    let tcp = &packet[40..];
+                    let pseudo =
+                        pseudo_header(IpAddr::V6(src.into()), IpAddr::V6(dst.into()), 6, tcp.len());
+                    assert_eq!(checksum(&pseudo, tcp), 0, "TCP checksum");
+                    self.note_segment(IpAddr::V6(dst.into()), tcp);
                 }
                 _ => {}
             }
