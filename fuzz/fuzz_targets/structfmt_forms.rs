@@ -127,7 +127,7 @@ fn check_compiled<const N: usize>(u: &mut Unstructured<'_>, text: &str) -> Resul
 
     // Pack into the same garbage, at the same offset: same result; same bytes when it worked.
     let mut codes_used = codes.clone();
-    if u.ratio(1, 16)? {
+    if !u.ratio(15, 16)? {
         codes_used.pop();
     }
     let vals = values(u, &codes_used)?;
@@ -298,7 +298,9 @@ fn codes_for(ty: FieldType, standard: bool) -> &'static [&'static str] {
 }
 
 /// A format for `T`: mostly one that fits (prefix, a code per field, counts merged, padding,
-/// spaces), sometimes with a field's code replaced by any code, dropped or doubled.
+/// spaces), sometimes with a field's code replaced by any code or dropped. (`ratio` is true
+/// when the input has run out, so the rare choices are written `!ratio(..)`: an exhausted
+/// input still gives a fitting format.)
 fn format_for<T: Fields>(u: &mut Unstructured<'_>) -> Result<String> {
     const PREFIXES: [&str; 6] = ["", "@", "=", "<", ">", "!"];
     const ANY: &[u8] = b"xcbB?hHiIlLqQnNefdspP";
@@ -306,11 +308,11 @@ fn format_for<T: Fields>(u: &mut Unstructured<'_>) -> Result<String> {
     let standard = !matches!(prefix, "" | "@");
     let mut items: Vec<(usize, String)> = Vec::new();
     for &ty in T::field_types() {
-        if u.ratio(1, 6)? {
+        if !u.ratio(5, 6)? {
             items.push((u.int_in_range(1..=3)?, "x".into()));
         }
         let mut code = (*u.choose(codes_for(ty, standard))?).to_string();
-        if u.ratio(1, 24)? {
+        if !u.ratio(23, 24)? {
             code = char::from(*u.choose(ANY)?).to_string();
         }
         let count = match ty {
@@ -319,11 +321,11 @@ fn format_for<T: Fields>(u: &mut Unstructured<'_>) -> Result<String> {
         };
         match items.last_mut() {
             Some((n, last)) if *last == code && code != "s" && u.arbitrary()? => *n += 1,
-            _ if u.ratio(1, 32)? => {}
+            _ if !u.ratio(31, 32)? => {}
             _ => items.push((count, code)),
         }
     }
-    if u.ratio(1, 6)? {
+    if !u.ratio(5, 6)? {
         items.push((u.int_in_range(0..=3)?, "x".into()));
     }
     let mut text = prefix.to_string();
@@ -331,7 +333,7 @@ fn format_for<T: Fields>(u: &mut Unstructured<'_>) -> Result<String> {
         if i > 0 && u.arbitrary()? {
             text.push(' ');
         }
-        if *count != 1 || code == "s" || u.ratio(1, 8)? {
+        if *count != 1 || code == "s" || !u.ratio(7, 8)? {
             text.push_str(&count.to_string());
         }
         text.push_str(code);
@@ -340,7 +342,7 @@ fn format_for<T: Fields>(u: &mut Unstructured<'_>) -> Result<String> {
 }
 
 fn typed<T: FuzzTuple>(u: &mut Unstructured<'_>) -> Result<()> {
-    let text = if u.ratio(1, 8)? {
+    let text = if !u.ratio(7, 8)? {
         u.arbitrary::<&str>()?.to_string()
     } else {
         format_for::<T>(u)?
