@@ -655,7 +655,7 @@ fn multicast_sender(
             data: b"ack".to_vec(),
         };
         s.op(&mut m, &arrive, now);
-        now = now + Duration::from_millis(step);
+        now += Duration::from_millis(step);
         s.op(&mut m, &Op::Tick, now);
         s.op(&mut m, &Op::Events, now);
     }

@@ -554,7 +554,7 @@ impl<'s> Harness<'s> {
     }
 }
 
-fn pick<'v, T>(v: &'v mut [T], i: u8) -> Option<&'v mut T> {
+fn pick<T>(v: &mut [T], i: u8) -> Option<&mut T> {
     let n = v.len();
     (n > 0).then(|| &mut v[usize::from(i) % n])
 }
