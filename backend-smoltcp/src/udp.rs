@@ -139,6 +139,12 @@ impl<D: Device, P: Platform> Datagram for UdpSocket<'_, '_, D, P> {
         if to.ip().is_unspecified() || to.port() == 0 {
             return Err(UdpError::Unaddressable);
         }
+        // Bound to an address of one family, it cannot send to the other (smoltcp would build
+        // a packet with source and destination of different families, and panic); the kernel
+        // refuses it too.
+        if !self.local.ip().is_unspecified() && self.local.is_ipv4() != to.is_ipv4() {
+            return Err(UdpError::Unaddressable);
+        }
         if to.is_ipv4() && data.len() > MAX_UDP_PAYLOAD_V4 {
             return Err(UdpError::DatagramTooLarge {
                 len: data.len(),

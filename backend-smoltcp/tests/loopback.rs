@@ -626,3 +626,29 @@ fn tcp_echo_through_a_rate_limit() {
         "a policed link takes time: {took}"
     );
 }
+
+#[test]
+fn udp_socket_bound_to_one_family_refuses_the_other() {
+    // Found by the smoltcp_stack fuzz target: a socket bound to an IPv4 address that sent to
+    // an IPv6 one made smoltcp panic on the next poll ("IP version mismatch").
+    let stack = stack();
+    let mut v4 = UdpSocket::bind(&stack, addr("127.0.0.1:7000")).unwrap();
+    assert_eq!(
+        v4.send_to(b"x", &addr("[::1]:9")),
+        Err(UdpError::Unaddressable)
+    );
+    let mut v6 = UdpSocket::bind(&stack, addr("[::1]:7001")).unwrap();
+    assert_eq!(
+        v6.send_to(b"x", &addr("127.0.0.1:9")),
+        Err(UdpError::Unaddressable)
+    );
+    stack.poll();
+    // The unspecified address still sends to either family.
+    let mut any = UdpSocket::bind(&stack, addr("0.0.0.0:7002")).unwrap();
+    assert_eq!(any.send_to(b"x", &addr("[::1]:7001")), Ok(()));
+    assert_eq!(any.send_to(b"x", &addr("127.0.0.1:7000")), Ok(()));
+    stack.poll();
+    let mut buf = [0u8; 4];
+    let got = v6.recv_from(&mut buf, None).unwrap().unwrap();
+    assert_eq!((got.len, got.from.port()), (1, 7002));
+}

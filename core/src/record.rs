@@ -314,9 +314,10 @@ impl<'f, B: Buffer> RecordReceiver<'f, B> {
         Ok(())
     }
 
-    /// `Some(Shutdown::Both)` once the record is complete.
+    /// `Some(Shutdown::Both)` once the record is complete (never after an error: an error is
+    /// final).
     pub fn poll_close(&self) -> Option<Shutdown> {
-        (self.is_complete() && !self.closed).then_some(Shutdown::Both)
+        (self.is_complete() && !self.closed && !self.failed).then_some(Shutdown::Both)
     }
 
     /// The connection was shut down.
@@ -556,6 +557,22 @@ mod tests {
             RecordReceiver::new(zero_p, [0u8; 4]),
             Err(RecordError::Unpack(_))
         ));
+    }
+
+    #[test]
+    fn an_overrun_is_final_even_for_a_complete_record() {
+        // Found by the stream_machines fuzz target: an empty record is complete at once, and
+        // after a read it never offered was reported, it still asked to close (and so would
+        // have ended "done").
+        let empty = Format::parse("").unwrap();
+        let mut r = RecordReceiver::new(empty, [0u8; 4]).unwrap();
+        assert_eq!(r.poll_close(), Some(Shutdown::Both));
+        assert_eq!(
+            r.handle_read(3),
+            Err(RecordError::Overrun { len: 3, room: 0 })
+        );
+        assert_eq!(r.poll_close(), None);
+        assert!(!r.is_done());
     }
 
     #[test]

@@ -691,19 +691,8 @@ fn chunk_arg(chunk: Option<usize>, proto: Proto) -> Result<usize, CliError> {
 
 /// A file mode in octal: `600`, `0600`, `0o600`.
 fn parse_mode(text: &str) -> Result<u32, CliError> {
-    let digits = text.strip_prefix("0o").unwrap_or(text);
-    // Octal digits only: `from_str_radix` alone would take a sign (`+600`).
-    let octal = !digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0'..=b'7'));
-    octal
-        .then(|| u32::from_str_radix(digits, 8).ok())
-        .flatten()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| {
-            CliError::new(
-                format_args!("--mode {text:?}"),
-                "expected an octal file mode such as 600 or 0666",
-            )
-        })
+    super::parse::octal_mode(text)
+        .ok_or_else(|| CliError::new(format_args!("--mode {text:?}"), super::parse::MODE_EXPECTED))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod lines;
 mod lookup;
 mod multicast;
 mod net;
+mod parse;
 mod printer;
 #[cfg(feature = "smoltcp")]
 mod smol;

@@ -17,6 +17,7 @@ pub(crate) use portsock_core::wire::repr::{PyAddr, Thousands};
 use portsock_std::resolve;
 use portsock_std::unix::UnixAddr;
 
+use super::parse::{self, parse_port};
 use super::{Backend, CliError};
 
 /// The chapter's `(host, port)`, as `--addr` spells it.
@@ -111,38 +112,8 @@ pub(crate) struct HostPort {
 impl HostPort {
     /// Parses `text` (the value of option `option`).
     pub(crate) fn parse(option: &str, text: &str) -> Result<Self, CliError> {
-        let input = || format!("{option} {text:?}");
-        let Some((host, port)) = text.rsplit_once(':') else {
-            return Err(CliError::new(
-                input(),
-                "expected HOST:PORT (e.g. localhost:10000, [::1]:10000)",
-            ));
-        };
-        let host = match host.strip_prefix('[') {
-            Some(inner) => {
-                let inner = inner.strip_suffix(']').ok_or_else(|| {
-                    CliError::new(input(), "expected ']' after an IPv6 address ([::1]:10000)")
-                })?;
-                // `[]` is no address (the any address is an empty host, `:10000`), and
-                // brackets hold an IPv6 literal only (a scope may follow: `[fe80::1%eth0]`).
-                let literal = inner.split_once('%').map_or(inner, |(addr, _)| addr);
-                if literal.parse::<std::net::Ipv6Addr>().is_err() {
-                    return Err(CliError::new(
-                        input(),
-                        "brackets hold an IPv6 address ([::1]:10000); any address is an empty host (:10000)",
-                    ));
-                }
-                inner
-            }
-            None if host.contains(':') => {
-                return Err(CliError::new(
-                    input(),
-                    "an IPv6 address needs brackets: [ADDR]:PORT",
-                ));
-            }
-            None => host,
-        };
-        let port = parse_port(port).map_err(|what| CliError::new(input(), what))?;
+        let (host, port) = parse::host_port(text)
+            .map_err(|what| CliError::new(format_args!("{option} {text:?}"), what))?;
         Ok(Self {
             host: host.to_owned(),
             port,
@@ -162,17 +133,6 @@ impl HostPort {
         } else {
             &self.host
         }
-    }
-}
-
-/// A port number: decimal digits from 0 to 65535.
-pub(crate) fn parse_port(text: &str) -> Result<u16, String> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("port {text:?}: expected a number from 0 to 65535"));
-    }
-    match text.parse::<u16>() {
-        Ok(port) => Ok(port),
-        Err(_) => Err(format!("port {text} out of range (expected 0 to 65535)")),
     }
 }
 
@@ -313,23 +273,11 @@ impl Out {
     }
 }
 
-/// The shortest timeout: one millisecond, the resolution of portsock's clock
-/// ([`portsock_core::time::Duration`]); anything shorter would become zero, which means
-/// "never" or "not allowed" depending on the call.
-const MIN_SECONDS: f64 = 0.001;
-/// The longest timeout: a day.
-const MAX_SECONDS: f64 = 86_400.0;
-
 /// Seconds as the chapter gives them (`0.2`) to a duration; `what` names the option, `text`
 /// is the value as given.
 pub(crate) fn seconds(what: &str, text: &str) -> Result<std::time::Duration, CliError> {
-    let secs = super::args::parse_float(text).filter(|s| (MIN_SECONDS..=MAX_SECONDS).contains(s));
-    secs.map(std::time::Duration::from_secs_f64).ok_or_else(|| {
-        CliError::new(
-            format_args!("{what} {text}"),
-            "expected seconds from 0.001 (1 ms, the clock's resolution) to 86400",
-        )
-    })
+    parse::seconds(text)
+        .ok_or_else(|| CliError::new(format_args!("{what} {text}"), parse::SECONDS_EXPECTED))
 }
 
 #[cfg(test)]

@@ -131,25 +131,8 @@ pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
 
 /// `02:00:00:00:00:01`, `-` also accepted as a separator.
 fn parse_mac(text: &str) -> Result<[u8; 6], CliError> {
-    let bad = || {
-        CliError::new(
-            format_args!("--mac {text:?}"),
-            "expected six hex octets, e.g. 02:00:00:00:00:01",
-        )
-    };
-    let mut mac = [0u8; 6];
-    let mut parts = text.split([':', '-']);
-    for octet in &mut mac {
-        let part = parts.next().ok_or_else(bad)?;
-        if part.is_empty() || part.len() > 2 {
-            return Err(bad());
-        }
-        *octet = u8::from_str_radix(part, 16).map_err(|_| bad())?;
-    }
-    if parts.next().is_some() {
-        return Err(bad());
-    }
-    Ok(mac)
+    super::parse::mac(text)
+        .ok_or_else(|| CliError::new(format_args!("--mac {text:?}"), super::parse::MAC_EXPECTED))
 }
 
 /// Where a server binds on the stack: an address of the interface, or any address for an
