@@ -103,6 +103,7 @@ macro_rules! contract_tests {
             accept_would_block_and_timed_out_stay_apart,
             stream_orderly_close_is_end_of_stream,
             stream_abort_is_connection_reset,
+            stream_writes_to_a_closed_peer_fail,
             shutdown_write_is_the_peers_end_of_stream,
             shutdown_read_ends_reading_and_keeps_writing,
             shutdown_both_ends_both_directions,
@@ -438,6 +439,33 @@ pub fn stream_abort_is_connection_reset<H: Harness>(h: &H) {
         assert_eq!(again.expect("end of stream after the reset"), 0);
         assert_eq!(write.kind(), ErrorKind::BrokenPipe, "{write:?}");
     }
+}
+
+/// Writes to a peer that closed its stream (dropped it, with nothing unread) fail soon: the
+/// kernel answers data for a closed socket with a reset, and so must every backend, or a
+/// server never learns its client is gone. A first write may still be accepted (the reset
+/// is on its way back), so this writes a byte at a time, each followed by a short read that
+/// lets the reset arrive, until one fails, within a bounded number of tries.
+pub fn stream_writes_to_a_closed_peer_fail<H: Harness>(h: &H) {
+    let (mut c, s) = pair(h);
+    drop(s);
+    c.set_read_timeout(Some(SHORT)).expect("set read timeout");
+    let mut buf = [0u8; 8];
+    for _ in 0..50 {
+        match c.write(b"x") {
+            Ok(_) => {}
+            Err(e) => {
+                assert!(
+                    matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe),
+                    "{e:?}"
+                );
+                return;
+            }
+        }
+        // End of stream (the peer's FIN), a reset or a time-out: any lets the stack move.
+        let _ = c.read(&mut buf);
+    }
+    panic!("50 writes to a peer that closed its stream all succeeded");
 }
 
 /// `Shutdown::Write`: the peer reads what was sent and then end of stream; writing again

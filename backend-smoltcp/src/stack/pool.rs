@@ -159,6 +159,13 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                 let socket = self.sockets.get_mut::<tcp::Socket>(slot.handle);
                 match socket.state() {
                     tcp::State::Closed => self.slots[i].used = Use::Free,
+                    _ if socket.recv_queue() > 0 => {
+                        // Data arrived for a stream nobody will read: reset the connection,
+                        // as the kernel does, so the peer's writes fail instead of filling a
+                        // window that never opens.
+                        socket.abort();
+                        self.slots[i].used = Use::Free;
+                    }
                     tcp::State::TimeWait => {
                         // Our side closed first and the peer's FIN is acknowledged: nothing
                         // of ours is in flight any more. Recycle the socket instead of
