@@ -324,33 +324,56 @@ where
             let id = self.next_id;
             self.next_id += 1;
             turn.accepted += 1;
-            let machine = make(&peer);
-            let Session {
-                id,
-                peer,
-                stream,
-                machine,
-            } = slot.insert(Session {
-                id,
-                peer,
-                stream,
-                machine,
-            });
-            on(Event::Accepted {
+            if !Self::open(slot, Accepted { id, peer, stream }, make, on) {
+                turn.retired += 1;
+            }
+        }
+        true
+    }
+
+    /// Makes the machine of a new session into `slot` and reports it; whether it is open (it
+    /// is not if its stream refused non-blocking mode, reported as a failure).
+    ///
+    /// Out of line, so that the new machine, built here, never sits in the frames that accept
+    /// or step (on firmware the machine's buffer would add to the peak stack).
+    #[inline(never)]
+    fn open<Make, On>(
+        slot: &mut Slot<L, M>,
+        accepted: Accepted<L::Stream, L::Addr>,
+        make: &mut Make,
+        on: &mut On,
+    ) -> bool
+    where
+        Make: FnMut(&L::Addr) -> M,
+        On: FnMut(Event<'_, L, M>),
+    {
+        let Accepted { id, peer, stream } = accepted;
+        let machine = make(&peer);
+        let Session {
+            id,
+            peer,
+            stream,
+            machine,
+        } = slot.insert(Session {
+            id,
+            peer,
+            stream,
+            machine,
+        });
+        on(Event::Accepted {
+            id: *id,
+            peer,
+            machine,
+        });
+        if let Err(e) = stream.set_nonblocking(true) {
+            on(Event::Failed {
                 id: *id,
                 peer,
                 machine,
+                error: DriveError::Transport(e),
             });
-            if let Err(e) = stream.set_nonblocking(true) {
-                on(Event::Failed {
-                    id: *id,
-                    peer,
-                    machine,
-                    error: DriveError::Transport(e),
-                });
-                *slot = None;
-                turn.retired += 1;
-            }
+            *slot = None;
+            return false;
         }
         true
     }
@@ -395,6 +418,13 @@ impl<L: Listener, M> fmt::Debug for Sessions<'_, L, M> {
             .field("next_id", &self.next_id)
             .finish()
     }
+}
+
+/// A connection accepted, before its machine is made.
+struct Accepted<S, A> {
+    id: u64,
+    peer: A,
+    stream: S,
 }
 
 /// How one session's share of a turn ended.

@@ -7,7 +7,7 @@ use embedded_io::ErrorKind;
 use super::FieldType;
 use crate::wire::structfmt::FormatError;
 
-/// Why [`Record::new`] refused a format for its tuple type.
+/// Why [`Record::new`](super::Record::new) refused a format for its tuple type.
 ///
 /// ```
 /// use portsock_core::wire::structfmt::{FieldType, Record, TypedError};
@@ -26,7 +26,7 @@ pub enum TypedError {
     /// The format itself is invalid.
     Format(FormatError),
     /// A code with no typed form (`c`, `p`, `P`): pack and unpack such a format with
-    /// [`Struct`](super::Struct) or [`Format`].
+    /// [`Struct`](crate::wire::structfmt::Struct) or [`Format`](crate::wire::structfmt::Format).
     NoTypedForm {
         /// Format byte of the code.
         at: usize,

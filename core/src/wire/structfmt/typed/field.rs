@@ -8,7 +8,7 @@ use super::F16;
 use super::sealed::{Scalar, Tuple};
 use crate::wire::structfmt::parse::Kind;
 
-/// The Rust type of one field, as a [`Field`] names it and as [`TypedError`] reports it.
+/// The Rust type of one field, as a [`Field`] names it and as [`TypedError`](super::TypedError) reports it.
 ///
 /// ```
 /// use portsock_core::wire::structfmt::{Field, FieldType};
@@ -103,7 +103,7 @@ impl fmt::Display for FieldType {
     }
 }
 
-/// A Rust type that is the typed form of a format code: see the table on [`Record`].
+/// A Rust type that is the typed form of a format code: see the table on [`Record`](super::Record).
 ///
 /// Implemented (and only implementable) for `i8 u8 i16 u16 i32 u32 i64 u64 isize usize bool`,
 /// [`F16`], `f32`, `f64` and `[u8; K]`.

@@ -90,7 +90,7 @@ macro_rules! by_plan {
 /// | `q` `Q` | `c_longlong` `c_ulonglong` | `i64` `u64` |
 /// | `n` `N` | `isize` `usize` | (native only) |
 /// | `?` | `bool` | `bool` |
-/// | `e` | [`F16`] | [`F16`] |
+/// | `e` | [`F16`](super::F16) | [`F16`](super::F16) |
 /// | `f` `d` | `f32` `f64` | `f32` `f64` |
 /// | `Ks` | `[u8; K]` | `[u8; K]` |
 /// | `x` | no field: zero padding | no field: zero padding |
