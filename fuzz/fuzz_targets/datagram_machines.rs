@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use portsock_core::drive::DatagramMachine;
+use portsock_core::machine::DatagramMachine;
 use portsock_core::echo::datagram::{
     ClientEvent, DatagramEchoClient, DatagramEchoError, DatagramEchoServer, ServerEvent,
 };

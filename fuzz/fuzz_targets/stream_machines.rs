@@ -7,7 +7,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use portsock_core::drive::StreamMachine;
+use portsock_core::machine::StreamMachine;
 use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoError, EchoSession, SessionEvent};
 use portsock_core::record::{
     ReceiverEvent, RecordError, RecordReceiver, RecordSender, SenderEvent,

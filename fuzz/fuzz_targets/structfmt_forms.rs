@@ -7,7 +7,7 @@
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use portsock_core::wire::structfmt::{
-    F16, Field, FieldType, Fields, Format, FormatError, Record, RecordError, Struct, Value,
+    F16, Field, FieldType, Fields, Format, FormatError, Record, TypedError, Struct, Value,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -352,7 +352,7 @@ fn typed<T: FuzzTuple>(u: &mut Unstructured<'_>) -> Result<()> {
     let record = Record::<T>::new(&text);
     let (format, rec) = match (parsed, record) {
         (Err(e), r) => {
-            assert_eq!(r.err(), Some(RecordError::Format(e)), "{text:?}");
+            assert_eq!(r.err(), Some(TypedError::Format(e)), "{text:?}");
             return Ok(());
         }
         (Ok(f), Err(e)) => {
@@ -360,18 +360,18 @@ fn typed<T: FuzzTuple>(u: &mut Unstructured<'_>) -> Result<()> {
             let codes: Vec<char> = f.value_codes().collect();
             let untyped = codes.iter().any(|c| matches!(c, 'c' | 'p' | 'P'));
             match e {
-                RecordError::NoTypedForm { at, code } => {
+                TypedError::NoTypedForm { at, code } => {
                     // The first code without a typed form.
                     let first = codes.iter().find(|c| matches!(c, 'c' | 'p' | 'P'));
                     assert_eq!(first, Some(&char::from(code)), "{text:?}");
                     assert_eq!(text.as_bytes().get(at), Some(&code));
                 }
-                RecordError::FieldCount { format, record } => {
+                TypedError::FieldCount { format, record } => {
                     assert!(!untyped);
                     assert_eq!((format, record), (codes.len(), types.len()));
                     assert_ne!(format, record);
                 }
-                RecordError::FieldType {
+                TypedError::FieldType {
                     field,
                     at,
                     code,
