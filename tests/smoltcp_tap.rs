@@ -25,6 +25,10 @@ const SMOL_V4: &str = "192.168.69.1";
 const SMOL_V6: &str = "fdaa::1";
 /// The smoltcp stack's Ethernet address (the CLI's default).
 const SMOL_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+/// `--timeout` of a multicast sender: how long it waits for one more ack. An ack may need the
+/// kernel's second ARP or neighbour request, sent a second after the first (see
+/// [`TapNet::link_up`]), and the sender waits this long after the last ack, on every run.
+const ACK_WAIT: &str = "5";
 
 /// Why these tests cannot run here, if they cannot.
 fn unavailable() -> Option<String> {
@@ -139,6 +143,31 @@ impl TapNet {
 
     fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Waits until the kernel calls the TAP's link up, after a smoltcp process opened it.
+    /// Opening it turns the carrier on at once, but the kernel starts sending into the device
+    /// only when its link watcher has run; until then it drops every frame it would send there
+    /// (a datagram, an ARP or neighbour request, retried a second later). The watcher needs the
+    /// lock that creating and deleting network namespaces take, so while other tests do that
+    /// on a busy machine it can lag: call this before the kernel's side sends first.
+    fn link_up(&self) {
+        let deadline = std::time::Instant::now() + common::WAIT;
+        loop {
+            let show = run(&["ip", "-n", &self.ns, "-o", "link", "show", "dev", &self.tap])
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
+            if matches!(&show, Ok(line) if line.contains(" state UP ")) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} in {}: link not up after {:?}: {show:?}",
+                self.tap,
+                self.ns,
+                common::WAIT
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 }
 
@@ -369,6 +398,7 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
         &[],
     );
     started(&mut server);
+    net.link_up();
     let lines = net
         .kernel(&[
             "echo",
@@ -377,6 +407,8 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
             "udp",
             "--addr",
             &bracket(smol_ip, 10000),
+            "--timeout",
+            "10",
         ])
         .finish_ok();
     assert_eq!(
@@ -410,6 +442,8 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
         "1",
     ]);
     started(&mut server);
+    // The kernel's answer to the client's first ARP or neighbour request may be dropped (see
+    // `TapNet::link_up`), so the client waits for the retry.
     let lines = net
         .smoltcp(
             &[
@@ -419,6 +453,8 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
                 "udp",
                 "--addr",
                 &bracket(kernel_ip, 10001),
+                "--timeout",
+                "10",
             ],
             &[],
         )
@@ -537,11 +573,16 @@ fn multicast_smoltcp_and_kernel_both_ways() {
         &["--pcap", pcap.to_str().unwrap()],
     );
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
-    // The report leaves on joining; give the kernel a moment to see it (not needed for
-    // delivery on a point-to-point TAP, but the capture is the point here).
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    net.link_up();
     let lines = net
-        .kernel(&["multicast", "send", "--iface", KERNEL_V4, "--timeout", "1"])
+        .kernel(&[
+            "multicast",
+            "send",
+            "--iface",
+            KERNEL_V4,
+            "--timeout",
+            ACK_WAIT,
+        ])
         .finish_ok();
     assert!(
         lines.contains(&format!("received b'ack' from ('{SMOL_V4}', 10000)")),
@@ -560,7 +601,7 @@ fn multicast_smoltcp_and_kernel_both_ways() {
     let mut receiver = net.kernel(&["multicast", "receive", "--iface", KERNEL_V4, "--count", "1"]);
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
     let lines = net
-        .smoltcp(&["multicast", "send", "--timeout", "1"], &[])
+        .smoltcp(&["multicast", "send", "--timeout", ACK_WAIT], &[])
         .finish_ok();
     assert!(
         lines.contains(&format!("received b'ack' from ('{KERNEL_V4}', 10000)")),
@@ -587,6 +628,7 @@ fn multicast_ipv6_smoltcp_receiver_reports_mld() {
         &["--pcap", pcap.to_str().unwrap()],
     );
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
+    net.link_up();
     let lines = net
         .kernel(&[
             "multicast",
@@ -596,7 +638,7 @@ fn multicast_ipv6_smoltcp_receiver_reports_mld() {
             "--iface",
             &net.tap,
             "--timeout",
-            "1",
+            ACK_WAIT,
         ])
         .finish_ok();
     assert!(
