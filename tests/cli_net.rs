@@ -419,7 +419,9 @@ fn tour_verifies_every_section() {
             .map(|l| l.starts_with("tour: all 11 sections verified")),
         Some(true)
     );
-    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+    // Each step waits at most 5 s and a step that does fails its section (checked above); this
+    // only catches a tour that hangs, with room for a busy machine (it takes about 1 s).
+    assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
 }
 
 #[test]
@@ -690,8 +692,8 @@ fn multicast_sender_stops_at_its_deadline_while_replies_keep_coming() {
     let port = peer.local_addr().expect("address").port();
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let stop_peer = stop.clone();
-    // A peer that answers every 50 ms, for at most 30 s: the sender's per-reply timeout
-    // (0.2 s) never runs out.
+    // A peer that answers every 50 ms, for at most 30 s: the sender's per-reply timeout (5 s,
+    // so that a busy machine's pauses do not end it either) never runs out.
     let chatter = std::thread::spawn(move || {
         let mut buf = [0u8; 64];
         let started = std::time::Instant::now();
@@ -712,6 +714,8 @@ fn multicast_sender_stops_at_its_deadline_while_replies_keep_coming() {
         "send",
         "--port",
         &port.to_string(),
+        "--timeout",
+        "5",
         "--deadline",
         "1",
     ])
@@ -729,9 +733,11 @@ fn multicast_sender_stops_at_its_deadline_while_replies_keep_coming() {
         done.stdout[done.stdout.len() - 2..],
         ["timed out, no more responses", "closing socket"]
     );
+    // Far from the peer's 30 s: the deadline stopped it, however busy the machine.
+    let took = started.elapsed();
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(8),
-        "stopped near its 1 s deadline"
+        took < std::time::Duration::from_secs(20),
+        "stopped at its 1 s deadline, not when the peer did: {took:?}"
     );
 }
 

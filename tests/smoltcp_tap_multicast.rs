@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::tap::{KERNEL_V4, SMOL_MAC, SMOL_V4, SMOL_V6, TapNet};
+use common::tap::{ACK_WAIT, KERNEL_V4, SMOL_MAC, SMOL_V4, SMOL_V6, TapNet};
 
 /// The Ethernet frames of a pcap file, as smoltcp's `PcapWriter` writes it.
 fn frames(pcap: &Path) -> Vec<Vec<u8>> {
@@ -77,11 +77,16 @@ fn multicast_smoltcp_and_kernel_both_ways() {
         &["--pcap", pcap.to_str().unwrap()],
     );
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
-    // The report leaves on joining; give the kernel a moment to see it (not needed for
-    // delivery on a point-to-point TAP, but the capture is the point here).
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    net.link_up();
     let lines = net
-        .kernel(&["multicast", "send", "--iface", KERNEL_V4, "--timeout", "1"])
+        .kernel(&[
+            "multicast",
+            "send",
+            "--iface",
+            KERNEL_V4,
+            "--timeout",
+            ACK_WAIT,
+        ])
         .finish_ok();
     assert!(
         lines.contains(&format!("received b'ack' from ('{SMOL_V4}', 10000)")),
@@ -100,7 +105,7 @@ fn multicast_smoltcp_and_kernel_both_ways() {
     let mut receiver = net.kernel(&["multicast", "receive", "--iface", KERNEL_V4, "--count", "1"]);
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
     let lines = net
-        .smoltcp(&["multicast", "send", "--timeout", "1"], &[])
+        .smoltcp(&["multicast", "send", "--timeout", ACK_WAIT], &[])
         .finish_ok();
     assert!(
         lines.contains(&format!("received b'ack' from ('{KERNEL_V4}', 10000)")),
@@ -127,6 +132,7 @@ fn multicast_ipv6_smoltcp_receiver_reports_mld() {
         &["--pcap", pcap.to_str().unwrap()],
     );
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
+    net.link_up();
     let lines = net
         .kernel(&[
             "multicast",
@@ -136,7 +142,7 @@ fn multicast_ipv6_smoltcp_receiver_reports_mld() {
             "--iface",
             &net.tap,
             "--timeout",
-            "1",
+            ACK_WAIT,
         ])
         .finish_ok();
     assert!(

@@ -38,6 +38,7 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
         &[],
     );
     started(&mut server);
+    net.link_up();
     let lines = net
         .kernel(&[
             "echo",
@@ -46,6 +47,8 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
             "udp",
             "--addr",
             &bracket(smol_ip, 10000),
+            "--timeout",
+            "10",
         ])
         .finish_ok();
     assert_eq!(
@@ -79,6 +82,8 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
         "1",
     ]);
     started(&mut server);
+    // The kernel's answer to the client's first ARP or neighbour request may be dropped (see
+    // `TapNet::link_up`), so the client waits for the retry.
     let lines = net
         .smoltcp(
             &[
@@ -88,6 +93,8 @@ fn udp_both_ways(tag: &str, kernel_ip: &str, smol_ip: &str) {
                 "udp",
                 "--addr",
                 &bracket(kernel_ip, 10001),
+                "--timeout",
+                "10",
             ],
             &[],
         )

@@ -71,8 +71,10 @@ pub fn stdout_ok(out: &Output, what: &str) -> String {
     s.strip_suffix('\n').unwrap_or(&s).to_owned()
 }
 
-/// How long a test waits for any one thing (a line, an exit) before it fails.
-pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a test waits for any one thing (a line, an exit) before it fails: it only catches a
+/// hang, so it is generous. On the busy CI machine (2 cores shared) a megabyte echoed through
+/// the debug build's smoltcp stack took longer than 10 s.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A process under test, its stdout read line by line as it comes. Dropping it kills the
 /// process (if it still runs) and reaps it, so a failing test leaves nothing behind.

@@ -103,7 +103,37 @@ impl TapNet {
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+
+    /// Waits until the kernel calls the TAP's link up, after a smoltcp process opened it.
+    /// Opening it turns the carrier on at once, but the kernel starts sending into the device
+    /// only when its link watcher has run; until then it drops every frame it would send there
+    /// (a datagram, an ARP or neighbour request, retried a second later). The watcher needs the
+    /// lock that creating and deleting network namespaces take, so while other tests do that
+    /// on a busy machine it can lag: call this before the kernel's side sends first.
+    pub fn link_up(&self) {
+        let deadline = std::time::Instant::now() + super::WAIT;
+        loop {
+            let show = run(&["ip", "-n", &self.ns, "-o", "link", "show", "dev", &self.tap])
+                .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
+            if matches!(&show, Ok(line) if line.contains(" state UP ")) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} in {}: link not up after {:?}: {show:?}",
+                self.tap,
+                self.ns,
+                super::WAIT
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
+
+/// `--timeout` of a multicast sender: how long it waits for one more ack. An ack may need the
+/// kernel's second ARP or neighbour request, sent a second after the first (see
+/// [`TapNet::link_up`]), and the sender waits this long after the last ack, on every run.
+pub const ACK_WAIT: &str = "5";
 
 /// Waits for a server's `starting up on ...` line.
 pub fn started(server: &mut Running) {
