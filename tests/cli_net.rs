@@ -485,6 +485,35 @@ fn bad_input_is_one_error_line_before_any_traffic() {
             vec!["echo", "server", "--backend", "smoltcp"],
             "needs --tap TAP",
         ),
+        // --idle-timeout is --concurrent's, on either backend (past that check, the missing
+        // TAP is the error); --quiet only the std backend's.
+        (
+            vec!["echo", "server", "--idle-timeout", "5"],
+            "applies to --concurrent",
+        ),
+        (
+            vec![
+                "echo",
+                "server",
+                "--backend",
+                "smoltcp",
+                "--concurrent",
+                "--idle-timeout",
+                "5",
+            ],
+            "needs --tap TAP",
+        ),
+        (
+            vec![
+                "echo",
+                "server",
+                "--backend",
+                "smoltcp",
+                "--concurrent",
+                "--quiet",
+            ],
+            "--quiet: applies to --concurrent on --backend std only",
+        ),
         (vec!["echo", "server", "--chunk", "0"], "--chunk"),
         (vec!["echo", "server", "--mode", "600"], "unix"),
         (

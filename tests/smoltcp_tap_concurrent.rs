@@ -1,12 +1,13 @@
 //! `echo server --backend smoltcp --concurrent` over a TAP device (see `tests/common/tap.rs`):
-//! clients served at once, a burst of them while the machine is loaded, and SIGTERM.
+//! clients served at once, a burst of them while the machine is loaded, SIGTERM, and the idle
+//! timeout.
 
 mod common;
 
 use std::process::Command;
 
 use common::Running;
-use common::tap::{PY_ECHO_CLIENT, SMOL_V4, TapNet};
+use common::tap::{KERNEL_V4, PY_ECHO_CLIENT, SMOL_V4, TapNet};
 
 /// `--concurrent` on smoltcp: three CPython clients at once, 256 KiB each, every byte checked;
 /// then SIGTERM stops a server that still has a client connected, closing it cleanly.
@@ -117,6 +118,52 @@ fn smoltcp_concurrent_server_takes_a_burst_under_load() {
             .count(),
         16,
         "{lines:#?}"
+    );
+}
+
+/// `--idle-timeout` on smoltcp: a client that connects and sends nothing (its kernel would
+/// answer keep-alives for ever) is closed after the timeout, gracefully (it reads end of
+/// stream), with the std server's line; it counts as a connection served, and a client after
+/// it is echoed as usual.
+#[test]
+fn smoltcp_concurrent_server_closes_a_silent_client() {
+    let Some(net) = TapNet::new("idle") else {
+        return;
+    };
+    let mut server = net.smoltcp(
+        &[
+            "echo",
+            "server",
+            "--addr",
+            ":10000",
+            "--concurrent",
+            "--idle-timeout",
+            "1",
+            "--count",
+            "2",
+        ],
+        &[],
+    );
+    server.wait_for("waiting", |l| l.starts_with("waiting for connections"));
+    let mut silent = net.python(
+        "import socket, sys\ns = socket.create_connection((sys.argv[1], 10000), timeout=20)\nprint('connected', s.getsockname()[1], flush=True)\nprint(repr(s.recv(16)), flush=True)\n",
+        &[SMOL_V4],
+    );
+    let connected = silent.wait_for("connected", |l| l.starts_with("connected "));
+    let port = connected.trim_start_matches("connected ");
+    assert_eq!(silent.finish_ok().last().unwrap(), "b''");
+    let client = net.python(PY_ECHO_CLIENT, &[SMOL_V4, "10000", "4096"]);
+    assert_eq!(client.finish_ok(), ["ok 4096"]);
+    let lines = server.finish_ok();
+    let closed = format!("idle timeout: closed ('{KERNEL_V4}', {port})");
+    assert_eq!(
+        lines.iter().filter(|l| **l == closed).count(),
+        1,
+        "{closed}: {lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("no data from")),
+        "the echo client ended normally: {lines:#?}"
     );
 }
 

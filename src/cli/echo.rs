@@ -92,8 +92,8 @@ pub(crate) struct ServerArgs {
     /// 64 KiB buffers unless --chunk says otherwise.
     #[arg(long)]
     quiet: bool,
-    /// With --concurrent: close a connection on which nothing was read or written for this
-    /// many seconds.
+    /// With --concurrent (either backend): close a connection on which nothing was read or
+    /// written for this many seconds.
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<String>,
     #[command(flatten)]
@@ -150,16 +150,14 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
         None => READ_TIMEOUT,
     };
     let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout.as_deref())?;
-    for (given, option) in [
-        (args.quiet, "--quiet"),
-        (idle_timeout.is_some(), "--idle-timeout"),
-    ] {
-        if given && (!args.concurrent || on_smoltcp) {
-            return Err(CliError::new(
-                option,
-                "applies to --concurrent on --backend std only",
-            ));
-        }
+    if args.quiet && (!args.concurrent || on_smoltcp) {
+        return Err(CliError::new(
+            "--quiet",
+            "applies to --concurrent on --backend std only",
+        ));
+    }
+    if idle_timeout.is_some() && !args.concurrent {
+        return Err(CliError::new("--idle-timeout", "applies to --concurrent"));
     }
     if args.quiet && args.chunk.is_none() {
         chunk = ServerConfig::DEFAULT_BUFFER_SIZE; // no transcript: read whole buffers
@@ -177,6 +175,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
             endpoint,
             serving,
             args.concurrent,
+            idle_timeout,
         );
     }
     let mode = args.mode.as_deref().map(parse_mode).transpose()?;
@@ -315,6 +314,7 @@ fn smoltcp_server(
     endpoint: Endpoint,
     serving: Serving,
     concurrent: bool,
+    idle_timeout: Option<std::time::Duration>,
 ) -> Result<(), CliError> {
     use portsock_smoltcp::{TcpListener as SmolListener, UdpSocket as SmolUdp};
     let Serving { chunk, count, .. } = serving;
@@ -330,7 +330,8 @@ fn smoltcp_server(
     let stack = super::smol::stack(backend)?;
     let addr = super::smol::bind_addr(&stack, &hp, "--addr")?;
     if concurrent {
-        return super::smol::serve_concurrent(&stack, addr, starting_up(&hp, addr), chunk, count);
+        let first_line = starting_up(&hp, addr);
+        return super::smol::serve_concurrent(&stack, addr, first_line, chunk, count, idle_timeout);
     }
     let mut out = Out::stdout();
     if proto == Proto::Udp {

@@ -79,9 +79,14 @@ pub(crate) fn record_event(out: &mut impl Lines, event: ReceiverEvent<'_>) -> Op
 pub(crate) fn closed(out: &mut impl Lines, peer: &dyn fmt::Display, how: Closed<'_>) {
     match how {
         Closed::Failed(e) => error_from(out, peer, e),
-        Closed::IdleTimeout => out.line(format_args!("idle timeout: closed {peer}")),
+        Closed::IdleTimeout => idle_closed(out, peer),
         _ => {}
     }
+}
+
+/// `idle timeout: closed ADDR`: a connection silent for the idle timeout was closed.
+pub(crate) fn idle_closed(out: &mut impl Lines, peer: &dyn fmt::Display) {
+    out.line(format_args!("idle timeout: closed {peer}"));
 }
 
 /// `error from ADDR: ERROR`: a connection failed (where the chapter's server would stop with a

@@ -193,14 +193,17 @@ pub(crate) fn linger(stack: &SmolStack) {
 /// `EchoSession` and steps every one in turn (up to its budget per turn, so one busy client
 /// cannot starve the others), then the stack waits for the next frame or timer. The lines are
 /// every server's ([`super::lines`]), through a [`Printer`](super::printer::Printer) so a
-/// stdout nobody reads never stalls the loop. It stops after `count` connections have closed,
-/// or on SIGINT / SIGTERM (closing every connection).
+/// stdout nobody reads never stalls the loop. With `idle_timeout`, a connection on which
+/// nothing was read or written that long is closed (gracefully, FIN: `idle timeout: closed
+/// ADDR`), so silent clients cannot hold every session. It stops after `count` connections
+/// have closed (timed-out ones too), or on SIGINT / SIGTERM (closing every connection).
 pub(crate) fn serve_concurrent(
     stack: &SmolStack,
     addr: SocketAddr,
     first_line: String,
     chunk: usize,
     count: Option<usize>,
+    idle_timeout: Option<std::time::Duration>,
 ) -> Result<(), CliError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -237,6 +240,9 @@ pub(crate) fn serve_concurrent(
     let mut slots: Vec<Slot<TcpListener<'_, '_, _, _>, EchoSession<Vec<u8>>>> =
         std::iter::repeat_with(|| None).take(MAX_SESSIONS).collect();
     let mut sessions = Sessions::new(&mut slots);
+    if let Some(timeout) = idle_timeout {
+        sessions = sessions.with_idle_timeout(timeout.into(), stack);
+    }
     let mut make = |_: &SocketAddr| EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
     let mut closed = 0usize;
     let mut accept_error = None;
@@ -253,6 +259,10 @@ pub(crate) fn serve_concurrent(
                 lines::error_from(&mut out, &PyAddr(*peer), &error);
                 closed += 1;
             }
+            Event::IdleTimeout { peer, .. } => {
+                lines::idle_closed(&mut out, &PyAddr(*peer));
+                closed += 1;
+            }
             Event::AcceptFailed { error } => accept_error = Some(error),
             _ => {}
         });
@@ -260,12 +270,12 @@ pub(crate) fn serve_concurrent(
             return Err(CliError::new("accept", e));
         }
         // A session cut short by its budget has more to read at once: move frames and go on
-        // rather than sleep.
+        // rather than sleep; else sleep no later than the first session would go idle.
         out.flush();
         if turn.more {
             stack.poll();
         } else {
-            stack.wait(None);
+            stack.wait(turn.deadline);
         }
     }
     sessions.close_all(&mut |_| {});

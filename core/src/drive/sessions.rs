@@ -13,6 +13,16 @@
 //! task's operations per poll. A client that pushes without pause gets its share and no more,
 //! and the others are served in the same turn.
 //!
+//! An **idle timeout** ([`with_idle_timeout`](Sessions::with_idle_timeout)) closes a session on
+//! which nothing was read or written for that long, so a client that connects and then stays
+//! silent (its kernel still acknowledging TCP keep-alives, so the transport never gives up on
+//! it) cannot hold a slot forever. Such a session is reported as [`Event::IdleTimeout`] and
+//! closed as a finished one is: its stream is dropped, which on TCP is a graceful close (the
+//! FIN follows anything still queued; the peer reads end-of-file), as the std server's
+//! `--idle-timeout` does. The time comes from a [`Clock`] the caller hands over, and each
+//! [`Turn`] says by when to poll again ([`Turn::deadline`]) so the caller's wait does not
+//! sleep through a timeout.
+//!
 //! The listener must be in non-blocking mode (or `accept` would wait for a connection while
 //! sessions starve); every accepted stream is switched to non-blocking mode here.
 //!
@@ -69,6 +79,7 @@ use core::fmt;
 
 use super::{DriveError, StreamDriveError, step_stream};
 use crate::machine::{Status, StreamMachine};
+use crate::time::{Clock, Duration, Instant};
 use crate::transport::{Blocking, Listener, TransportError};
 
 /// Steps a session may take in one turn, unless [`Sessions::with_budget`] says otherwise.
@@ -81,6 +92,8 @@ pub struct Session<S, A, M> {
     peer: A,
     stream: S,
     machine: M,
+    /// When something was last read or written (the clock's epoch without an idle timeout).
+    active: Instant,
 }
 
 impl<S, A, M> Session<S, A, M> {
@@ -109,8 +122,8 @@ impl<S, A, M> Session<S, A, M> {
 pub type Slot<L, M> = Option<Session<<L as Listener>::Stream, <L as Listener>::Addr, M>>;
 
 /// What happened to a session (or to `accept`), as [`Sessions::poll`] reports it. Every
-/// `Accepted` is followed, in a later event, by exactly one `Finished`, `Failed` or `Closed`
-/// of the same `id`.
+/// `Accepted` is followed, in a later event, by exactly one `Finished`, `Failed`,
+/// `IdleTimeout` or `Closed` of the same `id`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event<'a, L: Listener, M: StreamMachine> {
@@ -154,6 +167,16 @@ pub enum Event<'a, L: Listener, M: StreamMachine> {
         /// What went wrong.
         error: StreamDriveError<L::Stream, M>,
     },
+    /// Nothing was read or written for the [idle timeout](Sessions::with_idle_timeout): the
+    /// session is closed, its stream dropped after this event (on TCP a graceful close).
+    IdleTimeout {
+        /// The session's number.
+        id: u64,
+        /// The peer.
+        peer: &'a L::Addr,
+        /// The unfinished machine.
+        machine: &'a mut M,
+    },
     /// [`Sessions::close_all`] closed a session that had not finished.
     Closed {
         /// The session's number.
@@ -178,7 +201,7 @@ pub enum Event<'a, L: Listener, M: StreamMachine> {
 pub struct Turn {
     /// Connections accepted.
     pub accepted: usize,
-    /// Sessions that finished or failed, and were retired.
+    /// Sessions that finished, failed or timed out, and were retired.
     pub retired: usize,
     /// Sessions open after the turn.
     pub active: usize,
@@ -186,6 +209,9 @@ pub struct Turn {
     /// progress, or a slot freed while connections may be waiting. Poll again before
     /// waiting for readiness (an edge-triggered poller would not wake for them).
     pub more: bool,
+    /// With an idle timeout, the earliest instant at which an open session would time out:
+    /// poll again by then (wait no later). `None` without an idle timeout or open session.
+    pub deadline: Option<Instant>,
 }
 
 /// Stream sessions over one listener, in caller-provided slots; see the [module doc](self).
@@ -193,6 +219,31 @@ pub struct Sessions<'s, L: Listener, M> {
     slots: &'s mut [Slot<L, M>],
     budget: usize,
     next_id: u64,
+    idle: Option<Idle<'s>>,
+}
+
+/// An idle timeout and the clock it is measured by.
+#[derive(Clone, Copy)]
+struct Idle<'c> {
+    timeout: Duration,
+    clock: &'c dyn Clock,
+}
+
+impl Idle<'_> {
+    /// Whether a session last active at `active` is idle too long at `now`; if it is not, its
+    /// deadline goes into `turn`'s. Never without an idle timeout.
+    ///
+    /// Not generic, so compiled once however many kinds of sessions a program serves.
+    #[inline(never)]
+    fn expired(idle: Option<Self>, active: Instant, now: Instant, turn: &mut Turn) -> bool {
+        let Some(idle) = idle else { return false };
+        let deadline = active + idle.timeout;
+        if now >= deadline {
+            return true;
+        }
+        turn.deadline = Some(turn.deadline.map_or(deadline, |d| d.min(deadline)));
+        false
+    }
 }
 
 impl<'s, L, M> Sessions<'s, L, M>
@@ -208,7 +259,24 @@ where
             slots,
             budget: DEFAULT_BUDGET,
             next_id: 0,
+            idle: None,
         }
+    }
+
+    /// Closes a session on which nothing was read or written for `timeout` (a zero timeout
+    /// counts as 1 ms), as [`Event::IdleTimeout`], reading the time from `clock` once per
+    /// [`poll`](Self::poll). The check is made in each poll, so a session is closed in the
+    /// first poll at or after its deadline: wait no later than [`Turn::deadline`].
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration, clock: &'s dyn Clock) -> Self {
+        let timeout = timeout.max(Duration::from_millis(1));
+        self.idle = Some(Idle { timeout, clock });
+        self
+    }
+
+    /// The idle timeout, if there is one.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle.map(|idle| idle.timeout)
     }
 
     /// At most `steps` steps (at least 1) per session per turn.
@@ -239,25 +307,37 @@ where
     }
 
     /// One turn: accept while a slot is free (making each machine with `make(&peer)`), then
-    /// step every session up to the budget, retiring those that finished or failed. Everything
-    /// that happened goes to `on`, in order.
+    /// step every session up to the budget, retiring those that finished, failed or (with an
+    /// idle timeout) were idle too long. Everything that happened goes to `on`, in order.
     pub fn poll<Make, On>(&mut self, listener: &mut L, make: &mut Make, on: &mut On) -> Turn
     where
         Make: FnMut(&L::Addr) -> M,
         On: FnMut(Event<'_, L, M>),
     {
         let mut turn = Turn::default();
-        let full = self.accept(listener, make, on, &mut turn);
+        let now = self.idle.map_or(Instant::ZERO, |idle| idle.clock.now());
+        let full = self.accept(listener, make, on, now, &mut turn);
         for slot in self.slots.iter_mut() {
             let Some(session) = slot else { continue };
-            let served = Self::serve(session, self.budget, on);
+            let served = Self::serve(session, self.budget, now, on);
             let Session {
-                id, peer, machine, ..
+                id,
+                peer,
+                machine,
+                active,
+                ..
             } = session;
             match served {
                 Served::Open { cut } => {
                     turn.more |= cut;
-                    continue;
+                    if !Idle::expired(self.idle, *active, now, &mut turn) {
+                        continue;
+                    }
+                    on(Event::IdleTimeout {
+                        id: *id,
+                        peer,
+                        machine,
+                    });
                 }
                 Served::Finished => on(Event::Finished {
                     id: *id,
@@ -306,6 +386,7 @@ where
         listener: &mut L,
         make: &mut Make,
         on: &mut On,
+        now: Instant,
         turn: &mut Turn,
     ) -> bool
     where
@@ -324,7 +405,13 @@ where
             let id = self.next_id;
             self.next_id += 1;
             turn.accepted += 1;
-            if !Self::open(slot, Accepted { id, peer, stream }, make, on) {
+            let accepted = Accepted {
+                id,
+                peer,
+                stream,
+                now,
+            };
+            if !Self::open(slot, accepted, make, on) {
                 turn.retired += 1;
             }
         }
@@ -347,18 +434,25 @@ where
         Make: FnMut(&L::Addr) -> M,
         On: FnMut(Event<'_, L, M>),
     {
-        let Accepted { id, peer, stream } = accepted;
+        let Accepted {
+            id,
+            peer,
+            stream,
+            now,
+        } = accepted;
         let machine = make(&peer);
         let Session {
             id,
             peer,
             stream,
             machine,
+            ..
         } = slot.insert(Session {
             id,
             peer,
             stream,
             machine,
+            active: now,
         });
         on(Event::Accepted {
             id: *id,
@@ -378,10 +472,12 @@ where
         true
     }
 
-    /// Steps one session up to `budget` times.
+    /// Steps one session up to `budget` times; a step that read or wrote something makes
+    /// `now` its last active time.
     fn serve<On>(
         session: &mut Session<L::Stream, L::Addr, M>,
         budget: usize,
+        now: Instant,
         on: &mut On,
     ) -> Served<StreamDriveError<L::Stream, M>>
     where
@@ -392,6 +488,7 @@ where
             peer,
             stream,
             machine,
+            active,
         } = session;
         let id = *id;
         for _ in 0..budget {
@@ -399,7 +496,7 @@ where
                 on(Event::Stepped { id, peer, machine });
             });
             match step {
-                Ok(Status::Running) => {}
+                Ok(Status::Running) => *active = now,
                 Ok(Status::Blocked) => return Served::Open { cut: false },
                 Ok(Status::Done) => return Served::Finished,
                 Err(e) => return Served::Failed(e),
@@ -416,6 +513,7 @@ impl<L: Listener, M> fmt::Debug for Sessions<'_, L, M> {
             .field("active", &self.slots.iter().filter(|s| s.is_some()).count())
             .field("budget", &self.budget)
             .field("next_id", &self.next_id)
+            .field("idle_timeout", &self.idle.map(|idle| idle.timeout))
             .finish()
     }
 }
@@ -425,6 +523,8 @@ struct Accepted<S, A> {
     id: u64,
     peer: A,
     stream: S,
+    /// The turn's time: the session's first active time.
+    now: Instant,
 }
 
 /// How one session's share of a turn ended.

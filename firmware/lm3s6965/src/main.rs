@@ -39,13 +39,14 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
-use portsock_core::drive::sessions::{Event, Sessions, Slot};
+use portsock_core::drive::sessions::{Event, Sessions, Slot, Turn};
 use portsock_core::drive::{DriveError, step_datagram};
 use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
 use portsock_core::echo::stream::{EchoSession, SessionEvent};
 use portsock_core::machine::{Status, StreamMachine};
 use portsock_core::multicast::{self, MulticastReceiver};
 use portsock_core::record::{self, RecordReceiver};
+use portsock_core::time::{Duration, Instant};
 use portsock_core::transport::{Blocking, Interface, MembershipRequest, Multicast};
 use portsock_core::wire::structfmt::Format;
 use portsock_smoltcp::smoltcp::socket::udp;
@@ -58,6 +59,13 @@ use crate::clock::SysTickPlatform;
 /// The firmware's IPv4 address, from `PORTSOCK_FW_IP` at build time (`.cargo/config.toml`).
 const IP: &str = env!("PORTSOCK_FW_IP");
 const PREFIX_LEN: u8 = 24;
+
+/// A session on which nothing was read or written this long is closed (gracefully: the
+/// client reads end-of-file), so one client that connects and stays silent cannot hold a
+/// service's only slot; TCP keep-alive drops a peer that vanished, not one that is quiet.
+const ECHO_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A record is 12 bytes, sent at once: a client silent this long is not sending one.
+const RECORD_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 const TCP_ECHO_PORT: u16 = 10_000;
 const TCP_RECORD_PORT: u16 = 10_001;
@@ -141,8 +149,8 @@ fn main() -> ! {
         multicast: multicast_machine,
     } = machines();
     // One connection at a time each: a slot apiece.
-    let mut echo = Sessions::new(echo);
-    let mut records = Sessions::new(records);
+    let mut echo = Sessions::new(echo).with_idle_timeout(ECHO_IDLE_TIMEOUT, stack);
+    let mut records = Sessions::new(records).with_idle_timeout(RECORD_IDLE_TIMEOUT, stack);
 
     info!(
         "portsock-fw up: ip {}/{=u8} mac {=[u8]:02x}; tcp echo {=u16}, tcp records {=u16}, udp echo {=u16}, multicast {}:{=u16}",
@@ -156,8 +164,9 @@ fn main() -> ! {
     loop {
         // One function per service: each one's temporaries leave the stack when it returns,
         // instead of all of them sitting in `main`'s frame.
-        let more = serve_echo(&mut echo_listener, &mut echo)
-            | serve_records(&mut record_listener, &mut records);
+        let echo_turn = serve_echo(&mut echo_listener, &mut echo);
+        let records_turn = serve_records(&mut record_listener, &mut records);
+        let more = echo_turn.more | records_turn.more;
         serve_udp_echo(&mut udp_echo, udp_echo_machine, stack);
         serve_multicast(&mut mcast, multicast_machine, stack);
 
@@ -171,10 +180,14 @@ fn main() -> ! {
             }
         }
         #[cfg(feature = "control")]
-        let deadline =
-            exit_at.map(|_| portsock_core::time::Instant::from_millis(clock::now_ms() + 1));
+        let exit_deadline = exit_at.map(|_| Instant::from_millis(clock::now_ms() + 1));
         #[cfg(not(feature = "control"))]
-        let deadline = None;
+        let exit_deadline = None;
+        // Wake for the first session to go idle too.
+        let deadline = earliest(
+            earliest(echo_turn.deadline, records_turn.deadline),
+            exit_deadline,
+        );
 
         // Returns at once if a socket changed during the steps; otherwise sleeps until a
         // frame arrives or the interface has a timer due. A session cut short by its step
@@ -193,14 +206,14 @@ type FwUdp = UdpSocket<'static, 'static, enet::Enet, SysTickPlatform>;
 type EchoSlot = Slot<FwListener, EchoSession<[u8; ECHO_BUF]>>;
 type RecordSlot = Slot<FwListener, RecordReceiver<'static, [u8; 16]>>;
 
-/// TCP echo: accept when idle, then step the session until the client has closed. Whether
-/// there is more to do at once.
+/// TCP echo: accept when idle, then step the session until the client has closed (or has
+/// been silent for [`ECHO_IDLE_TIMEOUT`]).
 #[inline(never)]
 fn serve_echo(
     listener: &mut FwListener,
     sessions: &mut Sessions<'static, FwListener, EchoSession<[u8; ECHO_BUF]>>,
-) -> bool {
-    let turn = sessions.poll(
+) -> Turn {
+    sessions.poll(
         listener,
         &mut |_| echo_session(),
         &mut |event| match event {
@@ -218,18 +231,17 @@ fn serve_echo(
             // Dropping a finished stream closes it in the background.
             event => log_session("echo", event),
         },
-    );
-    turn.more
+    )
 }
 
-/// Binary records: one record per connection, unpacked by the core's codec. Whether there is
-/// more to do at once.
+/// Binary records: one record per connection, unpacked by the core's codec (a client silent
+/// for [`RECORD_IDLE_TIMEOUT`] is closed).
 #[inline(never)]
 fn serve_records(
     listener: &mut FwListener,
     sessions: &mut Sessions<'static, FwListener, RecordReceiver<'static, [u8; 16]>>,
-) -> bool {
-    let turn = sessions.poll(
+) -> Turn {
+    sessions.poll(
         listener,
         &mut |_| record_receiver(),
         &mut |event| match event {
@@ -246,8 +258,15 @@ fn serve_records(
             }
             event => log_session("records", event),
         },
-    );
-    turn.more
+    )
+}
+
+/// The earlier of two deadlines, if there is one.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Logs a stream session's start and end.
@@ -259,6 +278,7 @@ where
         Event::Accepted { peer, .. } => info!("{=str}: connection from {}", what, peer),
         Event::Finished { .. } => info!("{=str}: done", what),
         Event::Failed { error, .. } => warn!("{=str}: {}", what, error),
+        Event::IdleTimeout { peer, .. } => warn!("{=str}: idle timeout: closed {}", what, peer),
         Event::AcceptFailed { error } => warn!("{=str}: accept: {}", what, error),
         _ => {}
     }

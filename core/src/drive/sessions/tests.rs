@@ -4,8 +4,8 @@ use std::vec::Vec;
 
 use super::*;
 use crate::echo::stream::EchoSession;
-use crate::mem::{MemListener, MemStream, StreamPair};
-use crate::time::Duration;
+use crate::mem::{ManualClock, MemListener, MemStream, StreamPair};
+use crate::time::{Duration, Instant};
 use crate::transport::{Read, Shutdown, Stream, Write};
 
 type Listener64<'p> = MemListener<'p, 64>;
@@ -39,6 +39,7 @@ fn record(log: &mut Vec<String>) -> impl FnMut(Event<'_, Listener64<'_>, Echo>) 
         Event::Failed {
             id, peer, error, ..
         } => log.push(format!("{id} {peer} failed: {error}")),
+        Event::IdleTimeout { id, peer, .. } => log.push(format!("{id} {peer} idle, closed")),
         Event::Closed { id, .. } => log.push(format!("{id} closed")),
         Event::AcceptFailed { error } => log.push(format!("accept failed: {error}")),
     }
@@ -163,4 +164,136 @@ fn accept_errors_are_reported_and_sessions_still_served() {
     assert_eq!(log[1], "accept failed: timed out");
     let mut back = [0u8; 4];
     assert_eq!(client.read(&mut back), Ok(2));
+}
+
+#[test]
+fn an_idle_session_is_closed_a_busy_one_kept_and_the_slot_reused() {
+    let pairs: [StreamPair<'_, 64>; 3] = core::array::from_fn(|_| StreamPair::new());
+    let mut listener = listener(&pairs);
+    let mut idle = connect(&listener);
+    let mut busy = connect(&listener);
+    let mut next = connect(&listener);
+    let clock = ManualClock::new();
+    let second = Duration::from_secs(1);
+    let mut slots = [const { None }; 2];
+    let mut sessions = Sessions::new(&mut slots).with_idle_timeout(second, &clock);
+    assert_eq!(sessions.idle_timeout(), Some(second));
+    let mut log = Vec::new();
+    let mut back = [0u8; 8];
+
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!((turn.accepted, turn.active), (2, 2));
+    assert_eq!(turn.deadline, Some(Instant::from_millis(1_000)));
+
+    // The busy client talks at 0.6 s and at 0.999 s; nothing times out before 1 s.
+    for at in [600, 999] {
+        clock.set(Instant::from_millis(at));
+        busy.write_all(b"x").unwrap();
+        let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+        assert_eq!((turn.retired, turn.active), (0, 2));
+        assert_eq!(
+            turn.deadline,
+            Some(Instant::from_millis(1_000)),
+            "the idle one's"
+        );
+        assert_eq!(busy.read(&mut back), Ok(1));
+    }
+    assert_eq!(idle.read(&mut back), Err(crate::mem::MemError::WouldBlock));
+
+    // At 1 s the silent session is closed (its client reads the end of the stream); the busy
+    // one, active 1 ms ago, stays.
+    clock.set(Instant::from_millis(1_000));
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!((turn.retired, turn.active), (1, 1));
+    assert!(turn.more, "a slot freed while a connection may be waiting");
+    assert_eq!(
+        turn.deadline,
+        Some(Instant::from_millis(1_999)),
+        "the busy one's"
+    );
+    assert_eq!(idle.read(&mut back), Ok(0));
+
+    // The next turn's freed slot takes the waiting client, whose timeout runs from its
+    // accept; the busy one is still served.
+    busy.write_all(b"y").unwrap();
+    next.write_all(b"z").unwrap();
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!((turn.accepted, turn.active), (1, 2));
+    assert_eq!(busy.read(&mut back), Ok(1));
+    assert_eq!(&back[..1], b"y");
+    assert_eq!(next.read(&mut back), Ok(1));
+    assert_eq!(
+        log,
+        [
+            "0 accepted 127.0.0.1:49152",
+            "1 accepted 127.0.0.1:49153",
+            "0 127.0.0.1:49152 idle, closed",
+            "2 accepted 127.0.0.1:49154",
+        ]
+    );
+
+    // Once both fall silent, each is closed at its own deadline: 2 s after the busy one's
+    // last byte, and 2 s after the new one's accept.
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!(turn.deadline, Some(Instant::from_millis(2_000)));
+    clock.set(Instant::from_millis(2_000));
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!((turn.retired, turn.active, turn.deadline), (2, 0, None));
+    // In slot order: the new session sits in the first slot, the idle one's.
+    assert_eq!(
+        log[4..],
+        [
+            "2 127.0.0.1:49154 idle, closed",
+            "1 127.0.0.1:49153 idle, closed"
+        ]
+    );
+    assert_eq!(busy.read(&mut back), Ok(0));
+    assert_eq!(next.read(&mut back), Ok(0));
+}
+
+#[test]
+fn a_client_that_does_not_read_its_echo_is_idle_too() {
+    let pairs: [StreamPair<'_, 64>; 1] = [StreamPair::new()];
+    let mut listener = listener(&pairs);
+    let mut client = connect(&listener);
+    let clock = ManualClock::new();
+    let mut slots = [const { None }; 1];
+    let mut sessions =
+        Sessions::new(&mut slots).with_idle_timeout(Duration::from_millis(500), &clock);
+    let mut log = Vec::new();
+    // 64 bytes fill the pipe back to the client; the 64 after them wait for it to read.
+    client.write_all(&[1u8; 64]).unwrap();
+    let mut turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    while turn.more {
+        turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    }
+    client.write_all(&[2u8; 64]).unwrap();
+    clock.set(Instant::from_millis(100));
+    for _ in 0..100 {
+        sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    }
+    // Stuck since 0.1 s: closed at 0.6 s, not before.
+    clock.set(Instant::from_millis(599));
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!(
+        (turn.active, turn.deadline),
+        (1, Some(Instant::from_millis(600)))
+    );
+    clock.set(Instant::from_millis(600));
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!(turn.active, 0);
+    assert_eq!(log[1], "0 127.0.0.1:49152 idle, closed");
+}
+
+#[test]
+fn without_an_idle_timeout_a_silent_session_stays() {
+    let pairs: [StreamPair<'_, 64>; 1] = [StreamPair::new()];
+    let mut listener = listener(&pairs);
+    let _client = connect(&listener);
+    let mut slots = [const { None }; 1];
+    let mut sessions = Sessions::new(&mut slots);
+    let mut log = Vec::new();
+    let turn = sessions.poll(&mut listener, &mut one_byte_echo, &mut record(&mut log));
+    assert_eq!((turn.active, turn.deadline), (1, None));
+    assert_eq!(sessions.idle_timeout(), None);
 }
