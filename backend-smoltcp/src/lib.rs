@@ -91,7 +91,7 @@ pub use platform::{ManualPlatform, Platform};
 pub use stack::MAX_DNS_SERVERS;
 pub use stack::{
     Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, MAX_ADDRS, MAX_LISTENERS, MAX_SOCKETS,
-    Stack, StackResources, parse_cidr,
+    ORPHAN_FIN_TIMEOUT, Stack, StackResources, parse_cidr,
 };
 #[cfg(feature = "std")]
 pub use std_support::{Faults, StdPlatform, Wrapped, open_tap, wrap};

@@ -9,8 +9,8 @@ use portsock_core::time::{Clock, Duration, Instant};
 use portsock_core::transport::{Blocking, Listener, Read, Write};
 use portsock_smoltcp::smoltcp::phy::{FaultInjector, Loopback, Medium};
 use portsock_smoltcp::{
-    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, ManualPlatform, Stack, StackError,
-    TcpError, TcpListener, TcpStream, parse_cidr,
+    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, ManualPlatform, ORPHAN_FIN_TIMEOUT, Stack,
+    StackError, TcpError, TcpListener, TcpStream, parse_cidr,
 };
 
 type FaultyStack = Stack<'static, FaultInjector<Loopback>, ManualPlatform>;
@@ -194,4 +194,50 @@ fn bad_timer_settings_are_refused() {
         (client.timeout(), client.keep_alive()),
         (Some(TIMEOUT), Some(KEEP_ALIVE))
     );
+}
+
+/// A server drops its stream; the client acknowledges the FIN but keeps its own side open
+/// (and keeps answering keep-alives). The server's socket waits in FIN-WAIT-2, where no TCP
+/// timer runs: after `ORPHAN_FIN_TIMEOUT` it is reset and freed, so the listener's pool can
+/// take the next client on a stack with no socket to spare.
+#[test]
+fn a_dropped_stream_whose_peer_never_closes_is_freed() {
+    let config = short_timers()
+        .with_address(parse_cidr("127.0.0.1/8").unwrap())
+        .unwrap();
+    let device = FaultInjector::new(Loopback::new(Medium::Ip), 1);
+    let stack = Stack::new(&config, device, ManualPlatform::default(), vec![]).unwrap();
+    // The first client, the server's end of it, and one more: the second client. Nothing
+    // left for the listener's pool until the server's end is freed.
+    stack.add_tcp_sockets(3, 4096, 4096).unwrap();
+    let mut listener = TcpListener::bind(&stack, addr(SERVER), 1).unwrap();
+    let mut client = TcpStream::connect(&stack, addr(SERVER), Some(TIMEOUT)).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    drop(server);
+    // The client sees the FIN (end of stream) and does not close.
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    assert_eq!(client.read(&mut [0u8; 4]).unwrap(), 0);
+    let second = addr(SERVER);
+    let dropped = stack.now();
+    // Before the timeout the server's end still holds its socket: the second client's SYN
+    // finds nothing listening (its connect gives up at its own deadline).
+    let early = TcpStream::connect(&stack, second, Some(TIMEOUT));
+    assert!(early.is_err(), "connected while the orphan held the socket");
+    while stack.now() - dropped < ORPHAN_FIN_TIMEOUT + KEEP_ALIVE {
+        stack.wait(Some(stack.now() + KEEP_ALIVE));
+    }
+    // The orphan is gone: the pool listens again, and the next client is served.
+    let mut next = TcpStream::connect(&stack, second, Some(TIMEOUT)).expect("connect");
+    let (mut accepted, _) = listener.accept().expect("accept");
+    next.write_all(b"ping").unwrap();
+    next.flush().unwrap();
+    let mut buf = [0u8; 4];
+    accepted.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut got = 0;
+    while got < 4 {
+        got += accepted.read(&mut buf[got..]).unwrap();
+    }
+    assert_eq!(&buf, b"ping");
+    // The first client's connection is still there, half closed, for its owner to end.
+    drop(client);
 }

@@ -22,6 +22,12 @@ pub const DEFAULT_TCP_TIMEOUT: Duration = Duration::from_secs(120);
 /// is still there: [`Config::with_tcp_keep_alive`]'s default. A peer that vanished answers
 /// none, and [`DEFAULT_TCP_TIMEOUT`] later the connection fails.
 pub const DEFAULT_TCP_KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// How long a dropped stream waits in FIN-WAIT-2 for its peer's FIN (ours was acknowledged,
+/// theirs never comes) before the stack resets it and frees the socket, as Linux does after
+/// `tcp_fin_timeout`. Nothing of ours is in flight then, so the TCP timeout never fires, and a
+/// peer that keeps its side open (answering keep-alives) would otherwise hold the socket for
+/// ever.
+pub const ORPHAN_FIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the interface is set up: hardware address, IP addresses, routes and DNS servers.
 ///

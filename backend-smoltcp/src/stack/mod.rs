@@ -14,7 +14,9 @@ mod resources;
 mod time;
 
 pub(crate) use config::check_tcp_timers;
-pub use config::{Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, parse_cidr};
+pub use config::{
+    Config, DEFAULT_TCP_KEEP_ALIVE, DEFAULT_TCP_TIMEOUT, ORPHAN_FIN_TIMEOUT, parse_cidr,
+};
 pub(crate) use pool::{ListenerEntry, Use};
 pub use resources::StackResources;
 pub(crate) use time::{from_net_duration, to_net, to_net_duration};

@@ -4,15 +4,25 @@
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::phy::Device;
 use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Instant as NetInstant;
 use smoltcp::wire::IpAddress;
 
 use crate::error::{SocketKind, StackError, TcpError};
 use crate::platform::Platform;
 
 use super::Inner;
+use super::config::ORPHAN_FIN_TIMEOUT;
 
 /// The first port handed out when a socket binds to port 0 or connects (IANA's dynamic range).
 pub(super) const EPHEMERAL_FIRST: u16 = 49152;
+
+/// [`ORPHAN_FIN_TIMEOUT`] in milliseconds, as [`Slot::closing_since`] counts.
+const ORPHAN_FIN_MS: u32 = ORPHAN_FIN_TIMEOUT.as_millis() as u32;
+
+/// The clock's milliseconds modulo 2^32 (truncation intended: differences wrap).
+fn millis32(now: NetInstant) -> u32 {
+    now.total_millis() as u32
+}
 
 /// What a tracked socket is being used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +50,9 @@ pub(crate) struct Slot {
     pub open: bool,
     /// smoltcp closed the TCP connection because its peer stayed silent past the timeout.
     pub timed_out: bool,
+    /// When its owner dropped it, in milliseconds modulo 2^32 (meaningful while `used` is
+    /// [`Use::Closing`]; compared by wrapping difference, so 32 bits keep the slot small).
+    pub closing_since: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -123,6 +136,7 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
             fin_seen: false,
             open: false,
             timed_out: false,
+            closing_since: 0,
         });
         Ok(())
     }
@@ -170,6 +184,16 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
                         // Our side closed first and the peer's FIN is acknowledged: nothing
                         // of ours is in flight any more. Recycle the socket instead of
                         // holding it for 2 MSL.
+                        socket.abort();
+                        self.slots[i].used = Use::Free;
+                    }
+                    tcp::State::FinWait2
+                        if millis32(self.platform.now()).wrapping_sub(slot.closing_since)
+                            >= ORPHAN_FIN_MS =>
+                    {
+                        // Ours was acknowledged, theirs never came: the peer keeps its side
+                        // open (and may answer keep-alives for ever). Reset it, as Linux
+                        // does after `tcp_fin_timeout`.
                         socket.abort();
                         self.slots[i].used = Use::Free;
                     }
@@ -250,9 +274,13 @@ impl<'a, D: Device, P: Platform> Inner<'a, D, P> {
     }
 
     pub(crate) fn set_use(&mut self, handle: SocketHandle, used: Use) {
+        let now = millis32(self.platform.now());
         if let Some(slot) = self.slot_mut(handle) {
             if used == Use::Owned && slot.used != Use::Owned {
                 slot.fin_seen = false;
+            }
+            if used == Use::Closing && slot.used != Use::Closing {
+                slot.closing_since = now;
             }
             slot.used = used;
         }
