@@ -361,7 +361,7 @@ fn typed<T: FuzzTuple>(u: &mut Unstructured<'_>) -> Result<()> {
                 // More values than any tuple has fields (`1000000000h`): too many to list.
                 assert!(matches!(
                     e,
-                    RecordError::NoTypedForm { .. } | RecordError::FieldCount { .. }
+                    TypedError::NoTypedForm { .. } | TypedError::FieldCount { .. }
                 ));
                 return Ok(());
             }
