@@ -42,8 +42,10 @@ use crate::stats::Stats;
 
 /// Reads one connection may do per turn before the others get theirs.
 pub(crate) const READ_BUDGET: u32 = 16;
-/// Bytes one connection may read per turn before the others get theirs.
-pub(crate) const BYTE_BUDGET: usize = 64 * 1024;
+/// Bytes one connection may read per turn before the others get theirs: 16 reads of the
+/// default 64 KiB buffer (at 64 KiB, 16 streaming connections moved 0.65x the peers'
+/// throughput; a client that never reads stops being read once its buffer is full anyway).
+pub(crate) const BYTE_BUDGET: usize = 1024 * 1024;
 /// Buffers given back by sessions that are kept for the next one that needs one.
 const SPARE_BUFFERS: usize = 8;
 

@@ -26,7 +26,7 @@
 //!   echo drains: TCP's flow control then stops the client. The server's memory is at most
 //!   [`ServerConfig::max_connections`] × `buffer_size` (see [`ServerConfig::memory_bound`]);
 //!   [`Stats::peak_buffered`] and [`Stats::peak_buffers`] show what it actually held.
-//! * **Fairness.** Each connection gets a budget per turn (16 reads or 64 KiB, as tokio's
+//! * **Fairness.** Each connection gets a budget per turn (16 reads or 1 MiB, as tokio's
 //!   coop budget); one with more input waits behind every other ready connection, so a
 //!   client pushing megabytes delays the others by one budget, not by its transfer.
 //! * **Half-close.** After a client's FIN the session echoes what it still holds, then the
