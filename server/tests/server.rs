@@ -2,7 +2,6 @@
 //! lines, half-close over TCP and Unix sockets, backpressure on a client that stops reading,
 //! the connection limit, SIGTERM, and the Unix socket file.
 
-mod common;
 mod server_util;
 
 use std::io::{self, Read, Write};
@@ -12,7 +11,6 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::TempDir;
 use portsock_core::echo::CHAPTER_MESSAGE;
 use portsock_core::echo::stream::SessionEvent;
 use portsock_server::{Closed, EchoServer, Observer, Peer, ServerConfig, StopReason};
@@ -102,8 +100,11 @@ fn half_close_gets_the_rest_of_the_echo_then_end_of_stream() {
     server.stop();
 
     // Larger than every buffer on the way, over both transports.
-    let dir = TempDir::new("server-half-close");
-    let path = dir.join("uds_socket");
+    let dir = tempfile::Builder::new()
+        .prefix("portsock-server-half-close-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join("uds_socket");
     let server = Running::start(ServerConfig::new().with_buffer_size(16 * 1024), Some(&path));
     let big = 2 * 1024 * 1024;
     let tcp = TcpStream::connect(server.addr).unwrap();
@@ -227,8 +228,11 @@ fn sigterm_stops_the_server_and_closes_its_connections() {
 
 #[test]
 fn the_unix_socket_file_is_removed_when_the_server_stops() {
-    let dir = TempDir::new("server-unix-file");
-    let path = dir.join("uds_socket");
+    let dir = tempfile::Builder::new()
+        .prefix("portsock-server-unix-file-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join("uds_socket");
     let server = Running::start(ServerConfig::new(), Some(&path));
     let meta = std::fs::symlink_metadata(&path).unwrap();
     assert!(meta.file_type().is_socket());

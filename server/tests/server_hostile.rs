@@ -35,8 +35,10 @@ fn idle_connections_hold_no_buffer() {
     let s = wait_for(&server.stats, SOON, "every client", |s| {
         s.active == IDLE as u64
     });
-    // Every echo left at once: no session ever had to keep a buffer of its own.
-    assert_eq!((s.buffers, s.peak_buffers, s.buffered), (0, 0, 0), "{s:?}");
+    // Idle, every session has given its buffer back. (One may have kept a buffer for a
+    // moment: an echo read before the new socket's first writable event cannot leave at once,
+    // so `peak_buffers` is not asserted; it failed 1 run in 3 with the suite on 2 cores.)
+    assert_eq!((s.buffers, s.buffered), (0, 0), "{s:?}");
     assert_eq!(s.bytes_sent, 4 * IDLE as u64);
     drop(conns);
     server.stop();

@@ -7,7 +7,6 @@
 //! `raise_fd_limit` (its `setrlimit` call sits in `src/sys.rs`, the crate's only unsafe
 //! module), so the test needs no unsafe code of its own.
 
-mod common;
 mod server_util;
 
 use std::io::{self, Read, Write};
@@ -18,7 +17,6 @@ use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::TempDir;
 use portsock_server::{ServerConfig, StopReason, raise_fd_limit};
 use server_util::{
     ClientStream, IO_TIMEOUT, Running, check_echo, echo_full_duplex, pattern, wait_for,
@@ -40,8 +38,11 @@ const SOON: Duration = Duration::from_secs(20);
 fn a_thousand_clients_every_byte_verified_among_resetting_half_closing_and_stalled_ones() {
     let total = GOOD_TCP + GOOD_UNIX + RESETTERS + HALF_CLOSERS + STALLERS;
     ensure_fds(2 * total as u64 + 256);
-    let dir = TempDir::new("server-load");
-    let path = dir.join("uds_socket");
+    let dir = tempfile::Builder::new()
+        .prefix("portsock-server-load-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join("uds_socket");
     let server = Running::start(ServerConfig::new().with_buffer_size(BUF), Some(&path));
     let started = Instant::now();
 
@@ -161,8 +162,11 @@ fn shutdown_through_the_handle_is_prompt_and_closes_everything() {
     const IDLE_UNIX: usize = 100;
     const BUSY: usize = 5;
     ensure_fds(2 * (IDLE_TCP + IDLE_UNIX + BUSY) as u64 + 256);
-    let dir = TempDir::new("server-shutdown");
-    let path = dir.join("uds_socket");
+    let dir = tempfile::Builder::new()
+        .prefix("portsock-server-shutdown-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join("uds_socket");
     let server = Running::start(ServerConfig::new().with_buffer_size(BUF), Some(&path));
 
     let mut tcp: Vec<TcpStream> = (0..IDLE_TCP)
