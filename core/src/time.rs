@@ -11,6 +11,11 @@
 //! years, so the `+` and `-` operators saturate instead of panicking; the `checked_*` methods
 //! say when that happened.
 //!
+//! They convert with `From` both ways to `core::time::Duration` (which is
+//! `std::time::Duration`): exactly into it, and rounding *up* to whole milliseconds out of it,
+//! so a non-zero timeout never becomes zero. Host APIs (portsock-std, the CLI) take std's types
+//! and convert at this boundary.
+//!
 //! ```
 //! use portsock_core::time::{Duration, Instant};
 //!
@@ -241,17 +246,35 @@ impl SubAssign for Duration {
     }
 }
 
-/// Whole milliseconds are exact; the sub-millisecond part is dropped.
+/// Exact: every whole number of milliseconds is a `core::time::Duration` (which is
+/// `std::time::Duration`), [`Duration::MAX`] included.
 impl From<Duration> for core::time::Duration {
     fn from(d: Duration) -> Self {
         Self::from_millis(d.0)
     }
 }
 
-/// Rounds down to whole milliseconds and saturates at [`Duration::MAX`].
+/// Rounds **up** to whole milliseconds and saturates at [`Duration::MAX`].
+///
+/// Up, so that a timeout converted from std's nanoseconds is never shorter than asked and a
+/// non-zero one never becomes [`Duration::ZERO`] (which [`Blocking`](crate::transport::Blocking)
+/// refuses, and which a deadline would treat as "already passed"): 0.5 ms is 1 ms, 1.001 ms
+/// is 2 ms, exactly 3 ms stays 3 ms.
+///
+/// ```
+/// use portsock_core::time::Duration;
+///
+/// assert_eq!(Duration::from(std::time::Duration::from_micros(500)), Duration::from_millis(1));
+/// assert_eq!(Duration::from(std::time::Duration::from_micros(1_001)), Duration::from_millis(2));
+/// assert_eq!(Duration::from(std::time::Duration::from_millis(3)), Duration::from_millis(3));
+/// assert_eq!(Duration::from(std::time::Duration::ZERO), Duration::ZERO);
+/// ```
 impl From<core::time::Duration> for Duration {
     fn from(d: core::time::Duration) -> Self {
-        Self(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        let whole = d.as_millis();
+        let part = !d.subsec_nanos().is_multiple_of(1_000_000);
+        let millis = whole.saturating_add(u128::from(part));
+        Self(u64::try_from(millis).unwrap_or(u64::MAX))
     }
 }
 
@@ -335,11 +358,34 @@ mod tests {
     fn core_duration_conversions() {
         let d: core::time::Duration = Duration::from_millis(1_500).into();
         assert_eq!(d, core::time::Duration::from_millis(1_500));
+        // Rounded up: a non-zero timeout never becomes zero, nor shorter than asked.
         assert_eq!(
             Duration::from(core::time::Duration::from_micros(2_999)),
-            Duration::from_millis(2)
+            Duration::from_millis(3)
         );
+        assert_eq!(
+            Duration::from(core::time::Duration::from_nanos(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            Duration::from(core::time::Duration::from_micros(500)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            Duration::from(core::time::Duration::from_millis(2_000)),
+            Duration::from_millis(2_000)
+        );
+        assert_eq!(
+            Duration::from(core::time::Duration::from_nanos(2_000_000_001)),
+            Duration::from_millis(2_001)
+        );
+        assert_eq!(Duration::from(core::time::Duration::ZERO), Duration::ZERO);
         assert_eq!(Duration::from(core::time::Duration::MAX), Duration::MAX);
+        // Whole milliseconds survive the round trip both ways.
+        for ms in [0, 1, 999, 1_000, 86_400_000, u64::MAX] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(Duration::from(core::time::Duration::from(d)), d);
+        }
     }
 
     #[test]
