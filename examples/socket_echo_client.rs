@@ -36,7 +36,7 @@ fn main() -> common::Result {
     let mut sock = TcpStream::connect(addr, None)?;
 
     // Send the message, then look for the response, 16 bytes at a time.
-    let mut client = EchoClient::new(MESSAGE, [0u8; CHAPTER_CHUNK]);
+    let mut client = EchoClient::chapter(MESSAGE, [0u8; CHAPTER_CHUNK]);
     let result = run_stream(&mut sock, &mut client, &mut |client| {
         while let Some(event) = client.poll_event() {
             match event {

@@ -41,7 +41,7 @@ fn main() -> common::Result {
     println!("Protocol: {}", protocol.unwrap_or("?"));
     println!();
 
-    let mut client = EchoClient::new(MESSAGE, [0u8; CHAPTER_CHUNK]);
+    let mut client = EchoClient::chapter(MESSAGE, [0u8; CHAPTER_CHUNK]);
     let result = run_stream(&mut sock, &mut client, &mut |client| {
         while let Some(event) = client.poll_event() {
             match event {

@@ -30,7 +30,7 @@ fn main() -> common::Result {
     let addr = common::server_addr(&server_address.0, server_address.1)?;
     let mut sock = TcpStream::connect(addr, None)?;
 
-    let mut client = EchoClient::new(MESSAGE, [0u8; CHAPTER_CHUNK]);
+    let mut client = EchoClient::chapter(MESSAGE, [0u8; CHAPTER_CHUNK]);
     run_stream(&mut sock, &mut client, &mut |client| {
         while let Some(event) = client.poll_event() {
             match event {

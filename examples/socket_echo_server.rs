@@ -41,7 +41,7 @@ fn main() -> common::Result {
         println!("connection from {}", PyAddr(client_address));
 
         // Receive the data in small chunks and retransmit it, until the client closes.
-        let mut session = EchoSession::new([0u8; CHAPTER_CHUNK]);
+        let mut session = EchoSession::chapter([0u8; CHAPTER_CHUNK]);
         run_stream(&mut connection, &mut session, &mut |session| {
             while let Some(event) = session.poll_event() {
                 match event {

@@ -34,7 +34,7 @@ fn main() -> common::Result {
         println!("waiting for a connection");
         let (mut connection, client_address) = sock.accept()?;
         println!("client connected: {}", PyAddr(client_address));
-        let mut session = EchoSession::new([0u8; CHAPTER_CHUNK]);
+        let mut session = EchoSession::chapter([0u8; CHAPTER_CHUNK]);
         run_stream(&mut connection, &mut session, &mut |session| {
             while let Some(event) = session.poll_event() {
                 match event {

@@ -36,7 +36,7 @@ fn main() -> common::Result {
         let (mut connection, client_address) = sock.accept()?;
         // A client that did not bind a path has no address: Python prints an empty string.
         println!("connection from {client_address}");
-        let mut session = EchoSession::new([0u8; CHAPTER_CHUNK]);
+        let mut session = EchoSession::chapter([0u8; CHAPTER_CHUNK]);
         run_stream(&mut connection, &mut session, &mut |session| {
             while let Some(event) = session.poll_event() {
                 match event {

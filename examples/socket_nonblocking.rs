@@ -75,8 +75,8 @@ fn main() -> common::Result {
     // non-blocking, each driven one step at a time by the core's driver.
     println!("echo over non-blocking sockets, one step at a time:");
     connection.set_nonblocking(true)?;
-    let mut client = EchoClient::new(MESSAGE, [0u8; CHAPTER_CHUNK]);
-    let mut session = EchoSession::new([0u8; CHAPTER_CHUNK]);
+    let mut client = EchoClient::chapter(MESSAGE, [0u8; CHAPTER_CHUNK]);
+    let mut session = EchoSession::chapter([0u8; CHAPTER_CHUNK]);
     let mut print = |client: &mut EchoClient<'_, [u8; CHAPTER_CHUNK]>| {
         while let Some(event) = client.poll_event() {
             match event {

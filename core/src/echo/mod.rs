@@ -8,6 +8,12 @@
 //!   [`DatagramEchoClient`](datagram::DatagramEchoClient) (`socket_echo_server_dgram.py`,
 //!   `socket_echo_client_dgram.py`), with a reply timeout so loss is an error, not a hang.
 //!
+//! The stream machines read as much as their buffer holds (`EchoSession::new`,
+//! `EchoClient::new`), one system call per buffer where 16-byte reads take one per 16 bytes.
+//! The chapter's `recv(16)` is an explicit choice: [`EchoSession::chapter`](stream::EchoSession::chapter),
+//! [`EchoClient::chapter`](stream::EchoClient::chapter) (or `.with_chunk(CHAPTER_CHUNK)`), as
+//! the examples and `portsock tour` use, so their transcripts show the chapter's 16-byte lines.
+//!
 //! The machines read no clock, own no socket and allocate nothing: they work in a
 //! [`Buffer`](crate::machine::Buffer) the caller gives them (`[u8; N]`, `&mut [u8]`, or a
 //! `Vec<u8>` on a host), are fed with `handle_*` and asked with `poll_*`, as quinn-proto's

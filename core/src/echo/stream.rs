@@ -15,8 +15,9 @@ pub const DEFAULT_WINDOW: usize = 64 * 1024;
 /// The server side of one echo connection: read a chunk, send it back, until the peer closes;
 /// then send what is left and close.
 ///
-/// It reads at most `chunk` bytes at a time (the chapter's `recv(16)`, [`CHAPTER_CHUNK`] by
-/// default) into the buffer it is given, which bounds what it holds: when the buffer is full of
+/// It reads as much as the buffer it is given has room for ([`new`](Self::new)), or at most
+/// `chunk` bytes at a time if told ([`with_chunk`](Self::with_chunk); the chapter's
+/// `recv(16)` is [`chapter`](Self::chapter)). The buffer bounds what it holds: when it is full of
 /// bytes not yet echoed it stops asking to read ([`recv_buf`](Self::recv_buf) returns `None`,
 /// [`wants_read`](Self::wants_read) is false), so a client that sends but does not read cannot
 /// make it grow. After the peer's FIN ([`handle_peer_closed`](Self::handle_peer_closed)) it
@@ -118,8 +119,9 @@ pub enum SessionEvent<'a> {
 /// An echo client: send a message, and verify that exactly the same bytes come back.
 ///
 /// It sends `message` as fast as the transport takes it, but never more than `window` bytes
-/// ahead of what has come back ([`DEFAULT_WINDOW`]); reads at most `chunk` bytes at a time
-/// ([`CHAPTER_CHUNK`] by default) into the buffer it is given, and compares every byte with
+/// ahead of what has come back ([`DEFAULT_WINDOW`]); reads as much as the buffer it is given
+/// holds (or `chunk` bytes at a time: [`with_chunk`](Self::with_chunk), and the chapter's 16
+/// with [`chapter`](Self::chapter)), and compares every byte with
 /// what it sent: the first difference is [`EchoError::Mismatch`] with its offset, and a peer
 /// that closes early is [`EchoError::EarlyClose`]. It is done when the whole message has come
 /// back (and, with [`with_half_close`](Self::with_half_close), its sending side is shut down).
@@ -239,11 +241,12 @@ enum Flag {
 }
 
 impl<B: Buffer> EchoSession<B> {
-    /// A session echoing through `buf`, reading [`CHAPTER_CHUNK`] bytes at a time.
+    /// A session echoing through `buf`, each read filling as much of it as is free: give it
+    /// a large buffer (4 KiB to 64 KiB) for throughput.
     pub fn new(buf: B) -> Self {
         Self {
             buf,
-            chunk: CHAPTER_CHUNK,
+            chunk: usize::MAX,
             filled: 0,
             sent: 0,
             reported: 0,
@@ -255,6 +258,26 @@ impl<B: Buffer> EchoSession<B> {
         }
     }
 
+    /// The chapter's session: reads [`CHAPTER_CHUNK`] (16) bytes at a time, as
+    /// `socket_echo_server.py`'s `connection.recv(16)`, so its transcript shows the same
+    /// `received b'...'` lines. The same as `new(buf).with_chunk(CHAPTER_CHUNK)`; a buffer
+    /// larger than 16 bytes still lets it hold more while an echo cannot be sent.
+    ///
+    /// ```
+    /// use portsock_core::echo::stream::{EchoSession, SessionEvent};
+    ///
+    /// let mut chapter = EchoSession::chapter([0u8; 64]);
+    /// assert_eq!(chapter.free(), 16); // recv(16)
+    /// let fast = EchoSession::new([0u8; 64]);
+    /// assert_eq!(fast.free(), 64); // as much as the buffer holds
+    /// chapter.handle_input(b"This is the mess")?;
+    /// assert_eq!(chapter.poll_event(), Some(SessionEvent::Received(b"This is the mess")));
+    /// # Ok::<(), portsock_core::echo::stream::EchoError>(())
+    /// ```
+    pub fn chapter(buf: B) -> Self {
+        Self::new(buf).with_chunk(CHAPTER_CHUNK)
+    }
+
     /// Reads at most `chunk` bytes at a time (at least 1).
     #[must_use]
     pub fn with_chunk(mut self, chunk: usize) -> Self {
@@ -262,9 +285,10 @@ impl<B: Buffer> EchoSession<B> {
         self
     }
 
-    /// The receive chunk.
+    /// The most one read may bring: the chunk set with [`with_chunk`](Self::with_chunk), or
+    /// the buffer's capacity if that is smaller (the capacity itself after [`new`](Self::new)).
     pub fn chunk(&self) -> usize {
-        self.chunk
+        self.chunk.min(self.capacity())
     }
 
     /// The buffer's size: the most it holds.
@@ -474,13 +498,13 @@ impl<B: Buffer> EchoSession<B> {
 }
 
 impl<'a, B: Buffer> EchoClient<'a, B> {
-    /// A client that sends `message` and reads its echo into `buf`, [`CHAPTER_CHUNK`] bytes at
-    /// a time.
+    /// A client that sends `message` and reads its echo into `buf`, each read filling as much
+    /// of it as the echo still owed allows.
     pub fn new(message: &'a [u8], buf: B) -> Self {
         Self {
             message,
             buf,
-            chunk: CHAPTER_CHUNK,
+            chunk: usize::MAX,
             window: DEFAULT_WINDOW,
             half_close: false,
             sent: 0,
@@ -491,6 +515,13 @@ impl<'a, B: Buffer> EchoClient<'a, B> {
             failed: false,
             done_reported: false,
         }
+    }
+
+    /// The chapter's client: reads the echo [`CHAPTER_CHUNK`] (16) bytes at a time, as
+    /// `socket_echo_client.py`'s `sock.recv(16)`, so its transcript shows the same
+    /// `received b'...'` lines. The same as `new(message, buf).with_chunk(CHAPTER_CHUNK)`.
+    pub fn chapter(message: &'a [u8], buf: B) -> Self {
+        Self::new(message, buf).with_chunk(CHAPTER_CHUNK)
     }
 
     /// Reads at most `chunk` bytes at a time (at least 1; at most the buffer's size).

@@ -21,9 +21,39 @@ fn events<B: Buffer>(s: &mut EchoSession<B>) -> Vec<std::string::String> {
 }
 
 #[test]
-fn session_reads_in_chunks_and_echoes_each() {
+fn session_reads_as_much_as_its_buffer_holds_by_default() {
     let mut s = EchoSession::new([0u8; 64]);
-    assert_eq!(s.free(), 16);
+    assert_eq!((s.free(), s.chunk()), (64, 64));
+    assert_eq!(s.recv_buf().map(|b| b.len()), Some(64));
+    s.handle_input(&CHAPTER_MESSAGE[..40]).unwrap();
+    assert_eq!(s.free(), 24); // what is left of the buffer, not 16
+    assert_eq!(
+        events(&mut s),
+        [
+            "received This is the message.  It will be repeate",
+            "sending 40"
+        ]
+    );
+    s.handle_sent(40);
+    assert_eq!(s.free(), 64);
+}
+
+#[test]
+fn client_reads_as_much_as_its_buffer_holds_by_default() {
+    let message = [9u8; 100];
+    let mut c = EchoClient::new(&message, [0u8; 64]);
+    assert_eq!(c.poll_transmit().map(<[u8]>::len), Some(100));
+    c.handle_sent(100);
+    assert_eq!(c.recv_buf().map(|b| b.len()), Some(64));
+    let mut chapter = EchoClient::chapter(&message, [0u8; 64]);
+    chapter.handle_sent(100);
+    assert_eq!(chapter.recv_buf().map(|b| b.len()), Some(16));
+}
+
+#[test]
+fn session_reads_in_chunks_and_echoes_each() {
+    let mut s = EchoSession::chapter([0u8; 64]);
+    assert_eq!((s.free(), s.chunk()), (16, 16));
     s.handle_input(&CHAPTER_MESSAGE[..16]).unwrap();
     assert_eq!(events(&mut s), ["received This is the mess", "sending 16"]);
     assert_eq!(s.poll_transmit(), Some(&CHAPTER_MESSAGE[..16]));
@@ -82,7 +112,7 @@ fn session_finishes_the_echo_after_the_peer_closes() {
 
 #[test]
 fn session_overrun_is_refused() {
-    let mut s = EchoSession::new([0u8; 32]);
+    let mut s = EchoSession::chapter([0u8; 32]);
     assert_eq!(
         s.handle_input(&[0; 17]),
         Err(EchoError::Overrun { len: 17, room: 16 })
@@ -92,6 +122,11 @@ fn session_overrun_is_refused() {
         Err(EchoError::Overrun { len: 17, room: 16 })
     );
     assert_eq!(s.received(), 0);
+    let mut s = EchoSession::new([0u8; 32]);
+    assert_eq!(
+        s.handle_input(&[0; 33]),
+        Err(EchoError::Overrun { len: 33, room: 32 })
+    );
 }
 
 #[test]
