@@ -59,7 +59,7 @@ fn main() -> common::Result {
     // Blocking with a timeout: nothing has been sent, so recv waits 0.2 s and gives up.
     sock.set_read_timeout(Some(TIMEOUT))?;
     let got = sock.read(&mut data);
-    let secs = PyFloat(std::time::Duration::from(TIMEOUT).as_secs_f64());
+    let secs = PyFloat(TIMEOUT.as_secs_f64());
     println!("settimeout({secs}): recv(16) waits, then: {}", outcome(got));
     sock.set_read_timeout(None)?;
 

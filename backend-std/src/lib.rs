@@ -24,6 +24,13 @@
 //!                           socket2, libc, the kernel
 //! ```
 //!
+//! The API is std's where std has one: streams are [`std::io::Read`] and [`std::io::Write`]
+//! (and so `io::copy`, `BufReader`, `read_exact` work), and the sockets' own methods take
+//! [`std::time::Duration`] (`connect`, `set_read_timeout`) and [`std::time::Instant`]
+//! (datagram deadlines). The core's traits, which the same types implement for the drivers,
+//! take the core's millisecond [`Duration`](portsock_core::time::Duration) and
+//! [`Instant`](portsock_core::time::Instant); [`prelude`] brings std's into scope.
+//!
 //! Errors are `std::io::Error` throughout, as socket2's are: system call errors unchanged on
 //! the data path, and with the input named (address, path, size) where a socket is set up.
 //! Core errors (a group that is not multicast) become `io::Error`s of the kind the core
@@ -32,7 +39,7 @@
 //! [`portsock_core::transport`] for why the two must stay apart).
 //!
 //! One complete loop: the chapter's echo server and client over TCP on the loopback, the
-//! server reading 16 bytes at a time.
+//! server reading 16 bytes at a time, with std's `Read` and `Write` from the prelude.
 //!
 //! ```
 //! use std::thread;
@@ -84,13 +91,26 @@ pub mod unix;
 mod sock;
 mod sys;
 
-/// Everything a program using this crate usually needs in scope: the transport traits (whose
-/// methods the socket types implement), the core's time types and the host's clock.
+/// Everything a program using this crate usually needs in scope, std-flavoured: std's
+/// [`Read`](std::io::Read) and [`Write`](std::io::Write) (which the stream types implement, so
+/// `io::copy`, `BufReader` and `read_exact` work), std's [`Duration`](std::time::Duration) and
+/// [`Instant`](std::time::Instant) (which the sockets' own methods take), the core's transport
+/// traits (addresses, shutdown, datagrams, multicast) and the host's clock.
+///
+/// The core's own millisecond time types are not here, so that there is one `Duration` in
+/// scope: name them `portsock_core::time::{Duration, Instant}` where a core trait or driver
+/// wants them (`From` converts both ways). embedded-io's `Read` / `Write`, which the streams
+/// implement too and which generic code over [`Stream`](portsock_core::transport::Stream)
+/// uses, are `portsock_core::transport::{Read, Write}`; do not import both pairs where you call
+/// `read` or `write` on a concrete stream, or the call is ambiguous.
 pub mod prelude {
-    pub use portsock_core::time::{Clock, Duration, Instant};
+    pub use std::io::{Read, Write};
+    pub use std::time::{Duration, Instant};
+
+    pub use portsock_core::time::Clock;
     pub use portsock_core::transport::{
-        Blocking, Datagram, Interface, Listener, MembershipRequest, Multicast, Read, ReadReady,
-        Received, Shutdown, Stream, TransportError, Write, WriteReady,
+        Blocking, Datagram, Interface, Listener, MembershipRequest, Multicast, ReadReady, Received,
+        Shutdown, Stream, TransportError, WriteReady,
     };
 
     pub use crate::time::SystemClock;

@@ -42,7 +42,7 @@
 //! sender.send_to(b"very important data", &SocketAddr::from((GROUP, port)))?;
 //!
 //! let mut buf = [0u8; 64];
-//! let got = receiver.recv_from(&mut buf, Some(SystemClock.now() + Duration::from_secs(5)))?;
+//! let got = receiver.recv_from(&mut buf, Some(Instant::now() + Duration::from_secs(5)))?;
 //! assert_eq!(got.map(|r| r.len), Some(19));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -21,13 +21,13 @@ use std::io::{self, Read as _};
 use std::os::fd::AsFd;
 
 use libc::c_int;
-use portsock_core::time::{Clock as _, Duration, Instant};
+use std::time::{Duration, Instant};
+
 use portsock_core::transport::Shutdown;
 use socket2::{SockAddr, Socket};
 
 use crate::sys;
 use crate::tcp::std_shutdown;
-use crate::time::SystemClock;
 
 /// A socket, its blocking mode, whether reading was shut down, and whether it may have a
 /// timeout set.
@@ -86,7 +86,7 @@ impl Sock {
 
     pub(crate) fn set_timeout(&mut self, side: Side, timeout: Option<Duration>) -> io::Result<()> {
         // A zero `timeval` means "wait forever" to the kernel; refuse it as std does.
-        if timeout.is_some_and(Duration::is_zero) {
+        if timeout.is_some_and(|t| t.is_zero()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -95,7 +95,6 @@ impl Sock {
                 ),
             ));
         }
-        let timeout = timeout.map(std::time::Duration::from);
         self.timeouts |= timeout.is_some();
         match side {
             Side::Read => self.socket.set_read_timeout(timeout),
@@ -108,7 +107,7 @@ impl Sock {
             Side::Read => self.socket.read_timeout()?,
             Side::Write => self.socket.write_timeout()?,
         };
-        Ok(t.map(Duration::from))
+        Ok(t)
     }
 
     /// `e`, or a `TimedOut` error naming `op` and the timeout when `e` is the `EAGAIN` of a
@@ -118,7 +117,7 @@ impl Sock {
             return e;
         }
         let after = match self.timeout(side) {
-            Ok(Some(t)) => format!(" after {t}"),
+            Ok(Some(t)) => format!(" after {}", portsock_core::time::Duration::from(t)),
             _ => String::new(),
         };
         io::Error::new(
@@ -238,7 +237,7 @@ impl Sock {
     }
 
     /// One datagram, with its full length (`MSG_TRUNC`) and sender, waiting at most until
-    /// `deadline` on [`SystemClock`] (`Ok(None)` once it passed).
+    /// `deadline` (`Ok(None)` once it passed).
     ///
     /// Without a deadline, or in non-blocking mode, this is one `recvfrom(2)` and the socket's
     /// own mode and read timeout apply. With a deadline on a blocking socket it alternates
@@ -269,7 +268,7 @@ impl Sock {
                     ) => {}
                 Err(e) => return Err(e),
             }
-            let left = deadline - SystemClock.now();
+            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Ok(None);
             }
@@ -314,10 +313,12 @@ impl Side {
     }
 }
 
-/// A wait for `poll(2)`: whole milliseconds, capped at what a `c_int` holds (about 24 days; the
+/// A wait for `poll(2)`: whole milliseconds rounded up (so a wait of 0.3 ms does not spin on
+/// zero-length polls until it is over), capped at what a `c_int` holds (about 24 days; the
 /// caller loops).
 fn millis(d: Duration) -> c_int {
-    c_int::try_from(d.as_millis()).unwrap_or(c_int::MAX)
+    let ms = portsock_core::time::Duration::from(d).as_millis();
+    c_int::try_from(ms).unwrap_or(c_int::MAX)
 }
 
 /// `e` with `what` in front of its message, keeping its kind: "connect 127.0.0.1:9: Connection
@@ -340,18 +341,75 @@ macro_rules! impl_sock {
             }
 
             fn set_read_timeout(&mut self, timeout: Option<portsock_core::time::Duration>) -> std::io::Result<()> {
-                self.sock.set_timeout($crate::sock::Side::Read, timeout)
+                self.sock.set_timeout($crate::sock::Side::Read, timeout.map(Into::into))
             }
 
             fn read_timeout(&self) -> std::io::Result<Option<portsock_core::time::Duration>> {
-                self.sock.timeout($crate::sock::Side::Read)
+                Ok(self.sock.timeout($crate::sock::Side::Read)?.map(Into::into))
             }
 
             fn set_write_timeout(&mut self, timeout: Option<portsock_core::time::Duration>) -> std::io::Result<()> {
-                self.sock.set_timeout($crate::sock::Side::Write, timeout)
+                self.sock.set_timeout($crate::sock::Side::Write, timeout.map(Into::into))
             }
 
             fn write_timeout(&self) -> std::io::Result<Option<portsock_core::time::Duration>> {
+                Ok(self.sock.timeout($crate::sock::Side::Write)?.map(Into::into))
+            }
+        }
+
+        /// Blocking mode and timeouts in std's types, as `std::net`'s sockets have them. They
+        /// are the [`Blocking`](portsock_core::transport::Blocking) trait's methods (which take
+        /// the core's millisecond `Duration`, for generic code), and win over them in
+        /// method-call syntax.
+        impl $ty {
+            /// Switches non-blocking mode on or off (`O_NONBLOCK`): a call that would wait fails
+            /// with `io::ErrorKind::WouldBlock` instead.
+            ///
+            /// # Errors
+            ///
+            /// `fcntl(2)` failed.
+            pub fn set_nonblocking(&mut self, nonblocking: bool) -> std::io::Result<()> {
+                self.sock.set_nonblocking(nonblocking)
+            }
+
+            /// Sets how long a read (`accept`, or a `recv_from` without a deadline) may wait
+            /// before failing with `io::ErrorKind::TimedOut` (`SO_RCVTIMEO`); `None` waits
+            /// forever. The kernel rounds it up to its clock tick ([`read_timeout`](Self::read_timeout)
+            /// says what it kept).
+            ///
+            /// # Errors
+            ///
+            /// `InvalidInput` for a zero timeout, as std (use
+            /// [`set_nonblocking`](Self::set_nonblocking)); `setsockopt(2)` failed.
+            pub fn set_read_timeout(&mut self, timeout: Option<std::time::Duration>) -> std::io::Result<()> {
+                self.sock.set_timeout($crate::sock::Side::Read, timeout)
+            }
+
+            /// The read timeout, as the kernel keeps it.
+            ///
+            /// # Errors
+            ///
+            /// `getsockopt(2)` failed.
+            pub fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+                self.sock.timeout($crate::sock::Side::Read)
+            }
+
+            /// Sets how long a write may wait for buffer space before failing with
+            /// `io::ErrorKind::TimedOut` (`SO_SNDTIMEO`); `None` waits forever.
+            ///
+            /// # Errors
+            ///
+            /// `InvalidInput` for a zero timeout; `setsockopt(2)` failed.
+            pub fn set_write_timeout(&mut self, timeout: Option<std::time::Duration>) -> std::io::Result<()> {
+                self.sock.set_timeout($crate::sock::Side::Write, timeout)
+            }
+
+            /// The write timeout, as the kernel keeps it.
+            ///
+            /// # Errors
+            ///
+            /// `getsockopt(2)` failed.
+            pub fn write_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
                 self.sock.timeout($crate::sock::Side::Write)
             }
         }
@@ -370,10 +428,51 @@ macro_rules! impl_sock {
     )*};
 }
 
-/// Implements `embedded_io::{Read, Write, ReadReady, WriteReady}` for a stream wrapper with a
-/// `sock: Sock` field.
+/// Implements `embedded_io::{Read, Write, ReadReady, WriteReady}` and `std::io::{Read, Write}`
+/// (for the type and for a shared reference to it, as std's `TcpStream`) for a stream wrapper
+/// with a `sock: Sock` field.
 macro_rules! impl_stream_io {
     ($($ty:ty),* $(,)?) => {$(
+        /// `read(2)`: at least one byte, or `Ok(0)` at end of stream (and after
+        /// `shutdown(Read)`); `TimedOut` after the read timeout, `WouldBlock` only in
+        /// non-blocking mode.
+        impl std::io::Read for $ty {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.sock.read(buf)
+            }
+        }
+
+        /// As the owned stream's: reading needs no exclusive access (one thread may read
+        /// while another writes, as with `&std::net::TcpStream`).
+        impl std::io::Read for &$ty {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.sock.read(buf)
+            }
+        }
+
+        /// `send(2)` with `MSG_NOSIGNAL`: a closed peer is `BrokenPipe`, never a `SIGPIPE`.
+        /// Nothing to flush: every write goes straight into the kernel.
+        impl std::io::Write for $ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.sock.write(buf)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        /// As the owned stream's.
+        impl std::io::Write for &$ty {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.sock.write(buf)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
         impl embedded_io::Read for $ty {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.sock.read(buf)

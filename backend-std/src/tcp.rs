@@ -8,9 +8,13 @@
 //! with an optional timeout, or to a host name the way Python's `socket.create_connection`
 //! does ([`TcpStream::create_connection`]).
 //!
-//! Streams are embedded-io [`Read`](embedded_io::Read) / [`Write`](embedded_io::Write) (so
-//! `write_all` is Python's `sendall`), and every socket here is
-//! [`Blocking`](portsock_core::transport::Blocking): a timed-out read is
+//! Streams are [`std::io::Read`] / [`std::io::Write`], for the stream and for `&TcpStream` as
+//! std's are (so `io::copy`, `BufReader` and `write_all`, Python's `sendall`, work), and
+//! embedded-io's [`Read`](embedded_io::Read) / [`Write`](embedded_io::Write) too, which the
+//! core's drivers use. There is no `BufRead`: a socket has no buffer of its own to lend, so wrap
+//! it in a `BufReader`, as std's `TcpStream`. Every socket here has blocking mode and timeouts in
+//! std's types (`set_read_timeout(Some(Duration::from_secs(1)))`), and is
+//! [`Blocking`](portsock_core::transport::Blocking) for generic code: a timed-out read is
 //! `io::ErrorKind::TimedOut`, a read that would block in non-blocking mode is `WouldBlock`.
 //! The kernel keeps timeouts in clock ticks, so `read_timeout` returns what it actually waits,
 //! rounded up to a tick (50 ms reads back as 52 ms at 250 Hz).

@@ -7,8 +7,11 @@
 //! the wall clock is changed.
 //!
 //! Durations convert with `From` in both directions (`core::time::Duration` is
-//! `std::time::Duration`), rounding down to whole milliseconds. A deadline turns into the
-//! timeout left until it with [`SystemClock::remaining`]:
+//! `std::time::Duration`), rounding up to whole milliseconds into the core's (so a non-zero
+//! timeout never becomes zero). A deadline turns into the timeout left until it with
+//! [`SystemClock::remaining`]. The sockets of this crate take std's types in their own methods
+//! (`set_read_timeout`, `recv_from`); only the core's traits and drivers need these
+//! conversions.
 //!
 //! ```
 //! use portsock_core::time::{Clock, Duration};
@@ -17,7 +20,7 @@
 //! let deadline = SystemClock.now() + Duration::from_millis(200);
 //! let left: std::time::Duration = SystemClock::remaining(deadline);
 //! assert!(left <= std::time::Duration::from_millis(200));
-//! assert_eq!(Duration::from(std::time::Duration::from_micros(1_999)), Duration::from_millis(1));
+//! assert_eq!(Duration::from(std::time::Duration::from_micros(1_999)), Duration::from_millis(2));
 //! ```
 
 use std::sync::OnceLock;
@@ -54,6 +57,19 @@ impl SystemClock {
     /// [`std::time::Instant`] can represent (e.g. [`Instant::MAX`]).
     pub fn to_std(t: Instant) -> Option<std::time::Instant> {
         Self::epoch().checked_add(std::time::Duration::from_millis(t.as_millis()))
+    }
+
+    /// The std instant for a core deadline, saturating: an instant beyond what
+    /// [`std::time::Instant`] holds (e.g. [`Instant::MAX`]) becomes one about a century away,
+    /// still a deadline (which replaces a socket's read timeout) rather than none.
+    pub(crate) fn deadline_to_std(t: Instant) -> std::time::Instant {
+        Self::to_std(t).unwrap_or_else(|| {
+            let epoch = Self::epoch();
+            [100 * 365 * 86_400, 86_400, 0]
+                .into_iter()
+                .find_map(|secs| epoch.checked_add(std::time::Duration::from_secs(secs)))
+                .unwrap_or(epoch)
+        })
     }
 
     /// The time left until `deadline`: zero once it has passed. This is the timeout to wait

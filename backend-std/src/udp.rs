@@ -9,9 +9,10 @@
 //!   Linux 2.6.8+; `unix(7)` datagrams since 3.4), with which `recvfrom` returns the real
 //!   length. That costs nothing, where peeking first (`MSG_PEEK`) would cost a second system
 //!   call per datagram.
-//! * **Deadlines.** `recv_from` waits until a core [`Instant`] read on
-//!   [`SystemClock`](crate::time::SystemClock), with `poll(2)`, and answers `Ok(None)` when it
-//!   passes, leaving the socket's own read timeout alone.
+//! * **Deadlines.** [`UdpSocket::recv_from`] waits until a [`std::time::Instant`] (the
+//!   [`Datagram`] trait's, for generic code, until a core [`Instant`] read on
+//!   [`SystemClock`]), with `poll(2)`, and answers `Ok(None)` when it passes, leaving the
+//!   socket's own read timeout alone.
 //! * **Oversized payloads are refused before the system call**, with an `InvalidInput` error
 //!   naming the size and the limit: [`UdpSocket::MAX_PAYLOAD_V4`] (65,507 bytes: 65,535 for
 //!   the IPv4 packet, less 20 of IPv4 and 8 of UDP header) or [`UdpSocket::MAX_PAYLOAD_V6`]
@@ -26,7 +27,7 @@
 //! client.send_to(b"This is the message.", &server.local_addr()?)?;
 //!
 //! let mut buf = [0u8; 4];
-//! let deadline = SystemClock.now() + Duration::from_secs(5);
+//! let deadline = Instant::now() + Duration::from_secs(5); // std's, from the prelude
 //! let got = server.recv_from(&mut buf, Some(deadline))?.expect("before the deadline");
 //! assert_eq!((got.len, got.from), (20, client.local_addr()?));
 //! assert!(got.is_truncated(buf.len()));
@@ -45,6 +46,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use crate::resolve;
 use crate::sock::{Sock, context, impl_sock};
 use crate::tcp::inet;
+use crate::time::SystemClock;
 
 /// A UDP socket, bound to a local address.
 #[derive(Debug)]
@@ -162,6 +164,45 @@ impl UdpSocket {
     }
 }
 
+impl UdpSocket {
+    /// Receives one datagram into `buf`, waiting at most until `deadline` (forever, or the
+    /// [read timeout](Self::set_read_timeout), if `None`): `Ok(Some(received))` with its full
+    /// length and sender, `Ok(None)` once the deadline passed with nothing received. A deadline
+    /// already past still takes a datagram that is waiting.
+    ///
+    /// This is [`Datagram::recv_from`] with std's [`Instant`](std::time::Instant) (the trait
+    /// takes the core's, for generic code and the drivers), and wins over it in method-call
+    /// syntax.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use portsock_std::udp::UdpSocket;
+    ///
+    /// let mut socket = UdpSocket::bind("127.0.0.1:0".parse()?)?;
+    /// let quiet = socket.recv_from(&mut [0u8; 16], Some(Instant::now() + Duration::from_millis(20)))?;
+    /// assert_eq!(quiet, None); // nobody sent anything
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `recvfrom(2)`'s or `poll(2)`'s error; `TimedOut` after the read timeout (without a
+    /// deadline); `WouldBlock` in non-blocking mode with nothing queued, whatever the deadline.
+    pub fn recv_from(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<std::time::Instant>,
+    ) -> io::Result<Option<Received<SocketAddr>>> {
+        match self.sock.recv_from(buf, deadline)? {
+            None => Ok(None),
+            Some((len, from)) => Ok(Some(Received {
+                len,
+                from: inet(&from)?,
+            })),
+        }
+    }
+}
+
 impl Datagram for UdpSocket {
     type Addr = SocketAddr;
 
@@ -182,13 +223,7 @@ impl Datagram for UdpSocket {
         buf: &mut [u8],
         deadline: Option<Instant>,
     ) -> io::Result<Option<Received<SocketAddr>>> {
-        match self.sock.recv_from(buf, deadline)? {
-            None => Ok(None),
-            Some((len, from)) => Ok(Some(Received {
-                len,
-                from: inet(&from)?,
-            })),
-        }
+        Self::recv_from(self, buf, deadline.map(SystemClock::deadline_to_std))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {

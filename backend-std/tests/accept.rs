@@ -15,7 +15,7 @@ const SOON: Duration = Duration::from_secs(10);
 
 #[test]
 fn accept_nonblocking_gives_streams_that_never_block() {
-    use portsock_std::prelude::{Blocking, Listener, Read as _};
+    use portsock_std::prelude::{Listener, Read as _};
     use portsock_std::tcp::TcpListener;
     use portsock_std::unix::UnixListener;
 

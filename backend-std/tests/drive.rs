@@ -14,6 +14,7 @@ use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoError, Datag
 use portsock_core::echo::stream::{EchoClient, EchoSession};
 use portsock_core::echo::{CHAPTER_DATAGRAM_SIZE, CHAPTER_MESSAGE};
 use portsock_core::multicast::{CHAPTER_ACK, CHAPTER_TTL, MulticastReceiver, MulticastSender};
+use portsock_core::time::Duration;
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;

@@ -14,10 +14,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
-use portsock_core::time::{Clock, Duration};
 use portsock_core::transport::{Datagram, Interface, Multicast};
-use portsock_std::time::SystemClock;
 use portsock_std::udp::UdpSocket;
 
 const CHILD: &str = "PORTSOCK_NETNS_CHILD";
@@ -108,7 +107,7 @@ fn send_and_receive(receiver: &mut UdpSocket, group: Ipv4Addr, payload: &[u8]) {
         .send_to(payload, &SocketAddr::from((group, port)))
         .expect("send to the group");
     let mut buf = [0u8; 64];
-    let deadline = SystemClock.now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(5);
     let got = receiver
         .recv_from(&mut buf, Some(deadline))
         .expect("receive")

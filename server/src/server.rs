@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token, Waker};
-use portsock_core::transport::{Blocking, Listener};
+use portsock_core::transport::Listener;
 use portsock_std::tcp::TcpListener;
 use portsock_std::unix::{UnixAddr, UnixBindOptions, UnixListener};
 use signal_hook::consts::{SIGINT, SIGTERM};

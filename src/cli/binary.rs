@@ -8,6 +8,7 @@ use std::fmt;
 use clap::{Args, Subcommand};
 use portsock_core::drive::run_stream;
 use portsock_core::record::{CHAPTER_FORMAT, Hexlify, RecordReceiver, RecordSender, SenderEvent};
+use portsock_core::time::Duration;
 use portsock_core::wire::repr::{PyBytes, PyTuple};
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_std::prelude::*;

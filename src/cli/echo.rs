@@ -18,6 +18,7 @@ use portsock_core::echo::datagram::{
 };
 use portsock_core::echo::stream::{ClientEvent, EchoClient, EchoSession};
 use portsock_core::echo::{CHAPTER_CHUNK, CHAPTER_DATAGRAM_SIZE, CHAPTER_MESSAGE};
+use portsock_core::time::Duration;
 use portsock_core::wire::repr::PyBytes;
 use portsock_server::ServerConfig;
 use portsock_std::prelude::*;
@@ -295,7 +296,7 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
         Endpoint::Unix(path) => {
             let mut stream = UnixStream::connect(&path).map_err(|e| CliError::new("--path", e))?;
             stream
-                .set_read_timeout(timeout.map(Duration::from))
+                .set_read_timeout(timeout)
                 .map_err(|e| CliError::new("--timeout", e))?;
             out.line(format_args!("connecting to {}", path.display()));
             let peer = path.display().to_string();

@@ -18,6 +18,7 @@ use portsock_core::multicast::{
     CHAPTER_GROUP, CHAPTER_MESSAGE, CHAPTER_RECEIVE_SIZE, CHAPTER_REPLY_SIZE, CHAPTER_TTL,
     MulticastReceiver, MulticastSender, ReceiverEvent, SenderEvent,
 };
+use portsock_core::time::Duration;
 use portsock_core::transport::MembershipRequest;
 use portsock_core::wire::repr::PyBytes;
 use portsock_std::multicast::membership;

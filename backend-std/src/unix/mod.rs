@@ -68,6 +68,7 @@ pub use self::path::MAX_PATH_LEN;
 use self::path::{bind_path, check_path};
 use crate::sock::{Sock, context, impl_sock, impl_stream_io};
 use crate::tcp::TcpListener;
+use crate::time::SystemClock;
 
 /// How [`UnixListener::bind_with`] and [`UnixDatagram::bind_with`] prepare the path and the
 /// socket.
@@ -401,6 +402,29 @@ impl UnixDatagram {
     }
 }
 
+impl UnixDatagram {
+    /// Receives one datagram, waiting at most until `deadline`, as
+    /// [`UdpSocket::recv_from`](crate::udp::UdpSocket::recv_from): std's
+    /// [`Instant`](std::time::Instant) here, the core's in [`Datagram::recv_from`].
+    ///
+    /// # Errors
+    ///
+    /// As [`UdpSocket::recv_from`](crate::udp::UdpSocket::recv_from).
+    pub fn recv_from(
+        &mut self,
+        buf: &mut [u8],
+        deadline: Option<std::time::Instant>,
+    ) -> io::Result<Option<Received<UnixAddr>>> {
+        match self.sock.recv_from(buf, deadline)? {
+            None => Ok(None),
+            Some((len, from)) => Ok(Some(Received {
+                len,
+                from: UnixAddr::from_sockaddr(&from)?,
+            })),
+        }
+    }
+}
+
 impl Datagram for UnixDatagram {
     type Addr = UnixAddr;
 
@@ -421,13 +445,7 @@ impl Datagram for UnixDatagram {
         buf: &mut [u8],
         deadline: Option<Instant>,
     ) -> io::Result<Option<Received<UnixAddr>>> {
-        match self.sock.recv_from(buf, deadline)? {
-            None => Ok(None),
-            Some((len, from)) => Ok(Some(Received {
-                len,
-                from: UnixAddr::from_sockaddr(&from)?,
-            })),
-        }
+        Self::recv_from(self, buf, deadline.map(SystemClock::deadline_to_std))
     }
 
     fn local_addr(&self) -> io::Result<UnixAddr> {

@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use portsock_core::time::{Clock, Duration, Instant};
-use portsock_std::time::SystemClock;
+use std::time::{Duration, Instant};
 
 /// A fresh directory under the system's temporary directory, removed with its contents on
 /// drop. Names are unique per process and per call.
@@ -38,9 +37,9 @@ impl Drop for TempDir {
     }
 }
 
-/// `ms` milliseconds from now on the host clock.
+/// `ms` milliseconds from now on the host clock (std's, as the sockets' own `recv_from` takes).
 pub fn deadline_in(ms: u64) -> Instant {
-    SystemClock.now() + Duration::from_millis(ms)
+    Instant::now() + Duration::from_millis(ms)
 }
 
 /// A generous deadline for things that should happen at once on the loopback.

@@ -58,7 +58,7 @@ pub(super) fn tcp_echo(out: &mut Out) -> Verdict {
     let mut client_out = Out::buffer();
     let client = (|| {
         let mut stream = TcpStream::connect(local, Some(WAIT)).map_err(text)?;
-        stream.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+        stream.set_read_timeout(Some(WAIT)).map_err(text)?;
         client_out.line(format_args!(
             "connecting to localhost port {}",
             local.port()
@@ -95,7 +95,7 @@ pub(super) fn create_connection(out: &mut Out) -> Verdict {
         // Resolve "localhost" and try each address in turn, as Python does.
         let mut stream =
             TcpStream::create_connection("localhost", local.port(), Some(WAIT)).map_err(text)?;
-        stream.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+        stream.set_read_timeout(Some(WAIT)).map_err(text)?;
         let socket = stream.socket();
         let family = socket.domain().map(i32::from).map_err(text)?;
         let kind = socket.r#type().map(i32::from).map_err(text)?;
@@ -140,7 +140,7 @@ pub(super) fn udp_echo(out: &mut Out) -> Verdict {
     let hp = HostPort::parse("--addr", "localhost:0").map_err(|e| e.to_string())?;
     let mut socket =
         UdpSocket::bind(hp.resolve("--addr").map_err(|e| e.to_string())?).map_err(text)?;
-    socket.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+    socket.set_read_timeout(Some(WAIT)).map_err(text)?;
     let local = Datagram::local_addr(&socket).map_err(text)?;
     let server = side(starting_up(&hp, local), move |o| {
         serve_datagram(&mut socket, CHAPTER_DATAGRAM_SIZE, Some(1), o)
@@ -172,14 +172,14 @@ pub(super) fn unix_echo(out: &mut Out) -> Verdict {
     let dir = TempDir::new().map_err(text)?;
     let path = dir.path().join("uds_socket");
     let mut listener = UnixListener::bind(&path).map_err(text)?;
-    listener.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+    listener.set_read_timeout(Some(WAIT)).map_err(text)?;
     let server = side(format!("starting up on {}", path.display()), move |o| {
         serve_stream(&mut listener, ONE_CLIENT, o)
     });
     let mut client_out = Out::buffer();
     let client = (|| {
         let mut stream = UnixStream::connect(&path).map_err(text)?;
-        stream.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+        stream.set_read_timeout(Some(WAIT)).map_err(text)?;
         client_out.line(format_args!("connecting to {}", path.display()));
         stream_client(
             &mut stream,
@@ -259,8 +259,8 @@ pub(super) fn multicast(out: &mut Out) -> Verdict {
     let port = Datagram::local_addr(&a).map_err(text)?.port();
     let target = loopback_target(port).map_err(|e| e.to_string())?;
     let mut b = receiver_socket(&target, port).map_err(|e| e.to_string())?;
-    a.set_read_timeout(Some(WAIT.into())).map_err(text)?;
-    b.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+    a.set_read_timeout(Some(WAIT)).map_err(text)?;
+    b.set_read_timeout(Some(WAIT)).map_err(text)?;
     let receiver_a = side(String::new(), move |o| {
         multicast_receive(&mut a, Some(1), o)
     });
@@ -344,9 +344,7 @@ pub(super) fn nonblocking(out: &mut Out) -> Verdict {
 
     client.set_nonblocking(false).map_err(text)?;
     let timeout = StdDuration::from_millis(200);
-    client
-        .set_read_timeout(Some(timeout.into()))
-        .map_err(text)?;
+    client.set_read_timeout(Some(timeout)).map_err(text)?;
     let started = StdInstant::now();
     let result = client.read(&mut buf);
     let waited = started.elapsed();
@@ -368,7 +366,7 @@ pub(super) fn nonblocking(out: &mut Out) -> Verdict {
     })?;
 
     let mut socket = UdpSocket::bind(client_bind_addr(local)).map_err(text)?;
-    let deadline = SystemClock.now() + Duration::from_millis(100);
+    let deadline = StdInstant::now() + StdDuration::from_millis(100);
     let mut dgram = [0u8; CHAPTER_DATAGRAM_SIZE];
     match socket.recv_from(&mut dgram, Some(deadline)) {
         Ok(None) => {
@@ -389,7 +387,7 @@ fn tcp_listener() -> Result<(TcpListener, HostPort, SocketAddr), String> {
     let hp = HostPort::parse("--addr", "localhost:0").map_err(|e| e.to_string())?;
     let mut listener =
         TcpListener::bind(hp.resolve("--addr").map_err(|e| e.to_string())?).map_err(text)?;
-    listener.set_read_timeout(Some(WAIT.into())).map_err(text)?;
+    listener.set_read_timeout(Some(WAIT)).map_err(text)?;
     let local = listener.local_addr().map_err(text)?;
     Ok((listener, hp, local))
 }
