@@ -106,6 +106,7 @@ enum Command {
 /// Parse the command line, run it, report.
 pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Struct(cmd) => cmd.run(),
         Command::Inet(cmd) => cmd.run(),
@@ -130,6 +131,18 @@ pub(crate) fn run() -> ExitCode {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The library's log lines (the core's `log` feature: a peer closing, a lost datagram, a
+/// truncated record) on stderr when `RUST_LOG` asks for them, with env_logger's syntax
+/// (`RUST_LOG=debug`, `RUST_LOG=portsock_core::echo=debug`). Without `RUST_LOG` (or with it
+/// empty) no logger is installed at all, so nothing but the command's own output is printed.
+fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty()) {
+        env_logger::Builder::from_env("RUST_LOG")
+            .target(env_logger::Target::Stderr)
+            .init();
     }
 }
 

@@ -34,6 +34,7 @@ where
 {
     Command::new(env!("CARGO_BIN_EXE_portsock"))
         .args(args)
+        .env_remove("RUST_LOG") // log lines on stderr are tests/cli_log.rs's business
         .output()
         .expect("run portsock")
 }
@@ -141,7 +142,7 @@ impl Running {
         S: AsRef<std::ffi::OsStr>,
     {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portsock"));
-        cmd.args(args);
+        cmd.args(args).env_remove("RUST_LOG");
         Self::spawn(cmd)
     }
 
