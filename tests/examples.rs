@@ -92,6 +92,48 @@ fn tcp_echo_server_serves_the_client_then_the_easy_client() {
     assert_eq!(server.received(), MESSAGE.repeat(2));
 }
 
+/// README.md's `std::net`-style client (`examples/std_net_style.rs`): `io::copy` of its stdin
+/// into the stream, the echo from the chapter's server back on its stdout, every byte.
+#[test]
+fn std_net_style_client_copies_stdin_through_the_echo_server() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "socket_echo_server",
+        example("socket_echo_server").args(["127.0.0.1", &port, "--count", "1"]),
+    );
+    server.wait_for("waiting for a connection");
+
+    // More than a socket buffer's worth would be in flight at once, and not text.
+    let input: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let mut client = example("std_net_style")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start std_net_style");
+    let mut stdin = client.stdin.take().expect("piped stdin");
+    let feed = {
+        let input = input.clone();
+        std::thread::spawn(move || stdin.write_all(&input))
+    };
+    // The client gives up by itself (its connect and read timeouts) if the server never answers.
+    let out = client.wait_with_output().expect("std_net_style's output");
+    feed.join().expect("stdin writer").expect("stdin taken");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert_eq!(
+        stderr.trim_end(),
+        format!("sent {0} bytes, {0} came back", input.len())
+    );
+    assert!(out.stdout == input, "the echo differs from what was sent");
+    let server = server.finish();
+    assert!(server.status.success(), "{}", server.report());
+}
+
 #[test]
 fn tcp_explicit_server_and_client() {
     let port = free_tcp_port().to_string();

@@ -78,6 +78,17 @@ impl Sock {
         self.socket
     }
 
+    /// A second handle to the same socket (`fcntl(F_DUPFD_CLOEXEC)`), remembering what this
+    /// one does: both share the kernel's mode, timeouts and shutdown.
+    pub(crate) fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            socket: self.socket.try_clone()?,
+            nonblocking: self.nonblocking,
+            read_shut: self.read_shut,
+            timeouts: self.timeouts,
+        })
+    }
+
     pub(crate) fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
         self.socket.set_nonblocking(nonblocking)?;
         self.nonblocking = nonblocking;
@@ -447,6 +458,22 @@ macro_rules! impl_stream_io {
         impl std::io::Read for &$ty {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
                 self.sock.read(buf)
+            }
+        }
+
+        impl $ty {
+            /// A second handle to the same connection, as std's `try_clone`: for instance one
+            /// thread writes while another reads the reply. Both share the connection's blocking
+            /// mode, timeouts and shutdown; set the mode before cloning, as each handle
+            /// remembers the mode it knew (to tell timed out from would block).
+            ///
+            /// # Errors
+            ///
+            /// `fcntl(F_DUPFD_CLOEXEC)` failed (out of descriptors).
+            pub fn try_clone(&self) -> std::io::Result<Self> {
+                Ok(Self {
+                    sock: self.sock.try_clone()?,
+                })
             }
         }
 
