@@ -153,3 +153,25 @@ fn datagram_deadlines_are_std_instants() {
     assert_eq!(got.map(|r| r.len), Some(2), "a waiting datagram is taken");
     assert_eq!(b.recv_from(&mut [0u8; 8], Some(past)).unwrap(), None);
 }
+
+#[test]
+fn a_clone_is_the_same_connection() {
+    let (mut a, mut b) = socketpair().unwrap();
+    a.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut clone = a.try_clone().unwrap();
+    assert_eq!(
+        clone.read_timeout().unwrap(),
+        a.read_timeout().unwrap(),
+        "one socket, one timeout"
+    );
+    b.write_all(b"to either").unwrap();
+    let mut got = [0u8; 9];
+    clone.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"to either");
+    a.shutdown(Shutdown::Write).unwrap(); // through the original...
+    let mut rest = Vec::new();
+    b.read_to_end(&mut rest).unwrap(); // ...the peer sees end of stream
+    assert!(rest.is_empty());
+    let err = clone.write_all(b"still open").unwrap_err(); // nor can the clone write
+    assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{err}");
+}

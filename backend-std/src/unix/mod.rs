@@ -439,7 +439,7 @@ impl Datagram for UnixDatagram {
     }
 
     /// As [`UdpSocket`](crate::udp::UdpSocket)'s: full length via `MSG_TRUNC` (Linux 3.4+),
-    /// deadline on [`SystemClock`](crate::time::SystemClock).
+    /// deadline on [`SystemClock`].
     fn recv_from(
         &mut self,
         buf: &mut [u8],
