@@ -47,6 +47,8 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+#[cfg(feature = "async")]
+pub mod asynch;
 pub mod drive;
 pub mod echo;
 mod log;

@@ -1,0 +1,58 @@
+//! The same machines, awaited: async transports and the drivers that run any
+//! [`StreamMachine`](crate::machine::StreamMachine) or
+//! [`DatagramMachine`](crate::machine::DatagramMachine) over them (feature `async`).
+//!
+//! ```text
+//!   tokio (portsock-std, feature tokio)   embassy-net   any edge-nal 0.7 stack
+//!                     \________________________|_____________/
+//!                                              |
+//!   asynch::transport : Stream (embedded-io-async Read + Write + shutdown, addresses),
+//!                       Listener, Datagram, Multicast; asynch::time::Timer
+//!   asynch::drive     : run_stream / run_datagram: the blocking drivers' loops, awaited
+//!                                              |
+//!   machine           : the same sans-IO machines as the blocking drivers run
+//! ```
+//!
+//! Nothing here names an executor or a timer crate: time comes from the transport's side as a
+//! [`Timer`](time::Timer) the backend implements (tokio's clock, embassy-time, a test clock),
+//! and the one combinator the drivers need (first of two futures) is written here, without
+//! `unsafe` and without allocation.
+//!
+//! # Why not only edge-nal's traits
+//!
+//! edge-nal 0.7 is what embedded async networking already speaks, and portsock's traits follow
+//! it where they can: streams are `embedded_io_async::{Read, Write}`, a listener's `accept`
+//! takes `&self` (so several tasks can accept on one listener, as edge-nal's `TcpAccept` and
+//! tokio's `TcpListener` allow) and hands out sockets that may borrow from it (a generic
+//! associated type, as edge-nal's). They differ where portsock's users need more:
+//! - one trait per socket kind, not per capability pair, generic over the address type, so a
+//!   Unix socket (a path) is a [`Stream`](transport::Stream) as well as a TCP one (edge-nal's
+//!   addresses are `SocketAddr` only);
+//! - [`Received`](crate::machine::Received) reports a datagram's full length (truncation), as
+//!   the blocking [`Datagram`](crate::transport::Datagram) does;
+//! - time is a [`Timer`](time::Timer) of the transport's, not `embassy-time`'s global one, so
+//!   tokio hosts need no embassy time driver;
+//! - there is no would-block: an async operation waits. Deadlines are the driver's business
+//!   (the machine's `poll_timeout`), not the socket's.
+//!
+//! Adapters both ways between these traits and edge-nal's live behind the `edge-nal` feature.
+//!
+//! # Cancellation
+//!
+//! Every operation's doc says whether it is *cancel-safe*, in tokio's sense: dropping its
+//! future before it completes loses nothing, so awaiting it again (or something else) is
+//! correct. The drivers hand a byte to the machine only once a read completed and tell it a
+//! write happened only once the write completed, so a driver future over cancel-safe reads and
+//! writes is itself cancel-safe: run it again with the same machine and no byte is lost or
+//! repeated.
+
+#![allow(
+    async_fn_in_trait,
+    reason = "as in embedded-io-async and edge-nal: the traits serve single-threaded executors \
+              (embassy) as well as tokio; a Send bound would shut out the first"
+)]
+
+pub mod drive;
+pub mod select;
+pub mod time;
+pub mod transport;
