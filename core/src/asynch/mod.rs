@@ -54,5 +54,6 @@
 
 pub mod drive;
 pub mod select;
+pub mod sessions;
 pub mod time;
 pub mod transport;
