@@ -2,18 +2,55 @@
 //! or `unsafe` (the state they live in is already behind the transport's `RefCell`s).
 //!
 //! The blocking side never registers anything, but it wakes like the async side does, so a
-//! blocking write from a test wakes an awaiting reader.
+//! blocking write from a test wakes an awaiting reader. Wakers are woken while the state is
+//! borrowed: an executor's `wake` schedules a poll, it never polls. Without the `async` feature
+//! nobody can register, and the types are empty (the firmware's in-memory pairs and clocks stay
+//! the size they were).
 
+#[cfg(feature = "async")]
 use core::task::Waker;
 
 /// One waiting task: a pipe's reader or writer, a socket's receiver (one `&mut` end, so one
 /// task at a time).
 #[derive(Debug, Default)]
-pub(super) struct WakerSlot(Option<Waker>);
+pub(super) struct WakerSlot(#[cfg(feature = "async")] Option<Waker>);
 
+/// Up to `K` waiting tasks, each with a key (the instant a sleeper waits for, in milliseconds;
+/// 0 for an accept), for what several tasks share: a listener, a clock.
+///
+/// A task registered again keeps one entry with the smaller key. With all `K` entries taken,
+/// a new task evicts the one with the latest key, which is woken at once: it polls again and
+/// registers again, so more than `K` tasks waiting at once still work, only less efficiently.
+#[derive(Debug)]
+pub(super) struct WakerList<const K: usize> {
+    #[cfg(feature = "async")]
+    entries: [Option<(Waker, u64)>; K],
+}
+
+#[cfg(not(feature = "async"))]
+impl WakerSlot {
+    /// Nobody can wait without the `async` feature.
+    pub(super) fn wake(&mut self) {}
+}
+
+#[cfg(not(feature = "async"))]
+impl<const K: usize> WakerList<K> {
+    pub(super) const fn new() -> Self {
+        Self {}
+    }
+
+    pub(super) fn wake_until(&mut self, _: u64) {}
+
+    pub(super) fn wake_all(&mut self) {}
+
+    pub(super) fn earliest(&self) -> Option<u64> {
+        None
+    }
+}
+
+#[cfg(feature = "async")]
 impl WakerSlot {
     /// Remembers `waker` (replacing a previous task's).
-    #[cfg(feature = "async")]
     pub(super) fn register(&mut self, waker: &Waker) {
         match &mut self.0 {
             Some(old) if old.will_wake(waker) => {}
@@ -29,17 +66,7 @@ impl WakerSlot {
     }
 }
 
-/// Up to `K` waiting tasks, each with a key (the instant a sleeper waits for, in milliseconds;
-/// 0 for an accept), for what several tasks share: a listener, a clock.
-///
-/// A task registered again keeps one entry with the smaller key. With all `K` entries taken,
-/// a new task evicts the one with the latest key, which is woken at once: it polls again and
-/// registers again, so more than `K` tasks waiting at once still work, only less efficiently.
-#[derive(Debug)]
-pub(super) struct WakerList<const K: usize> {
-    entries: [Option<(Waker, u64)>; K],
-}
-
+#[cfg(feature = "async")]
 impl<const K: usize> WakerList<K> {
     /// Nobody waiting.
     pub(super) const fn new() -> Self {
@@ -49,7 +76,6 @@ impl<const K: usize> WakerList<K> {
     }
 
     /// Remembers `waker` until a key of `key` or later is woken.
-    #[cfg(feature = "async")]
     pub(super) fn register(&mut self, waker: &Waker, key: u64) {
         for (old, at) in self.entries.iter_mut().flatten() {
             if old.will_wake(waker) {
