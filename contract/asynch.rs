@@ -44,6 +44,7 @@
 //! | [`run_stream_echoes`] | `run_stream` with `EchoSession` and `EchoClient` completes over a pair, every byte verified |
 //! | [`run_stream_is_cancel_safe`] | dropping both sides' `run_stream` mid-read and mid-send, then running it again with the same machine, loses or repeats no byte of the echo |
 //! | [`run_datagram_echoes`] | `run_datagram` with the datagram echo server and client completes |
+//! | [`run_datagram_is_cancel_safe`] | dropping `run_datagram` while it waits and running it again loses no datagram |
 //! | [`run_datagram_fires_the_timeout`] | `run_datagram` fires the machine's timeout through the [`Timer`], never early |
 //!
 //! # What a backend provides
@@ -132,6 +133,7 @@ macro_rules! contract_async_tests {
             run_stream_echoes,
             run_stream_is_cancel_safe,
             run_datagram_echoes,
+            run_datagram_is_cancel_safe,
             run_datagram_fires_the_timeout,
         );
     };
@@ -184,7 +186,8 @@ pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
 }
 
 /// Polls `fut` until it completes or has returned `Pending` `times` times; in that case it
-/// is dropped (cancelled) and the answer is `None`.
+/// is dropped (cancelled) and the answer is `None`, at once (in a loop, give `times` of at
+/// least 2, or the loop never yields to the executor).
 pub async fn poll_at_most<F: Future>(times: usize, fut: F) -> Option<F::Output> {
     let mut fut = pin!(fut);
     let mut pending = 0;
@@ -445,8 +448,9 @@ pub async fn read_is_cancel_safe<H: Harness>(h: &H) {
 }
 
 /// A write dropped before it completes sent no byte: with the peer not reading, writes raced
-/// against a [`SHORT`] timer until one is dropped (the buffers are full; at most 64 MiB);
-/// then the peer reads to end of stream exactly the bytes the completed writes reported.
+/// against an expired timer, and then a [`SHORT`] one, until one is dropped (the buffers are
+/// full; at most 64 MiB); then the peer reads to end of stream exactly the bytes the completed
+/// writes reported.
 pub async fn write_is_cancel_safe<H: Harness>(h: &H) {
     let (listener, mut c) = connected(h).await;
     let (mut s, _) = guard(h, "accept", listener.accept()).await.expect("accept");
@@ -459,6 +463,13 @@ pub async fn write_is_cancel_safe<H: Harness>(h: &H) {
             "64 MiB written and the buffers are not full"
         );
         let at = sent % 251;
+        // Against a timer already expired first (a write that can complete at once must win,
+        // or be dropped having sent nothing), then against a short one.
+        let write = c.write(&chunk[at..at + 16 * 1024]);
+        if let Either::First(n) = first(write, timer.sleep_until(timer.now())).await {
+            sent += n.expect("write");
+            continue;
+        }
         let write = c.write(&chunk[at..at + 16 * 1024]);
         match first(write, timer.sleep_until(timer.now() + SHORT)).await {
             Either::First(n) => sent += n.expect("write"),
@@ -479,7 +490,9 @@ pub async fn write_is_cancel_safe<H: Harness>(h: &H) {
 }
 
 /// A datagram that arrives after a `recv_from` was dropped is returned by the next one: a
-/// receive raced against a [`SHORT`] timer that wins, and one polled once and dropped.
+/// receive raced against a [`SHORT`] timer that wins, and one polled once and dropped. And a
+/// receive raced against an expired timer, again until it wins, is never dropped having taken
+/// the datagram.
 pub async fn recv_from_is_cancel_safe<H: Harness>(h: &H) {
     let mut a = h.bind().await;
     let mut b = h.bind().await;
@@ -509,6 +522,21 @@ pub async fn recv_from_is_cancel_safe<H: Harness>(h: &H) {
         .await
         .expect("receive");
     assert_eq!((got.len, &buf[..5]), (5, &b"later"[..]));
+    a.send_to(b"racing", &to).await.expect("send");
+    let racing = async {
+        loop {
+            match first(b.recv_from(&mut buf), timer.sleep_until(timer.now())).await {
+                Either::First(got) => return got.expect("receive"),
+                // Not there yet: let the backend run, and race again.
+                Either::Second(()) => {
+                    let tick = timer.now() + Duration::from_millis(1);
+                    timer.sleep_until(tick).await;
+                }
+            }
+        }
+    };
+    let got = guard(h, "the datagram raced against an expired timer", racing).await;
+    assert_eq!((got.len, &buf[..6]), (6, &b"racing"[..]));
 }
 
 /// `run_stream` with an [`EchoSession`] on the accepted end and a half-closing [`EchoClient`]
@@ -633,6 +661,46 @@ pub async fn run_datagram_echoes<H: Harness>(h: &H) {
     server_run.expect("the server's run");
     client_run.expect("the client's run");
     assert!(client.is_done());
+}
+
+/// Dropping `run_datagram` while it waits and running it again with the same machine loses
+/// no datagram: an echo server for three datagrams, its driver dropped after every second
+/// `Pending`, echoes three clients in turn (each waiting up to [`GUARD`]).
+pub async fn run_datagram_is_cancel_safe<H: Harness>(h: &H) {
+    let mut server_socket = h.bind().await;
+    let mut client_socket = h.bind().await;
+    let to = server_socket.local_addr().expect("server's address");
+    let timer = h.timer();
+    let mut server = DatagramEchoServer::new([0u8; 64]).with_limit(3);
+    let serve = async {
+        let mut drops = 0usize;
+        let mut observe = |_: &mut _| {};
+        loop {
+            let run = run_datagram(&mut server_socket, &mut server, timer, &mut observe);
+            match poll_at_most(2, run).await {
+                Some(done) => {
+                    done.expect("the server's run");
+                    return drops;
+                }
+                None => drops += 1,
+            }
+        }
+    };
+    let clients = async {
+        for message in [&b"one"[..], b"two", b"three"] {
+            let mut client =
+                DatagramEchoClient::new(message, to.clone(), [0u8; 64]).with_timeout(GUARD);
+            run_datagram(&mut client_socket, &mut client, timer, &mut |_| {})
+                .await
+                .expect("the client's run");
+            assert!(client.is_done());
+        }
+    };
+    let (drops, ()) = guard(h, "echo with a dropped server", join(serve, clients)).await;
+    assert!(
+        drops > 0,
+        "the server's driver was never dropped: the test proved nothing"
+    );
 }
 
 /// `run_datagram` fires the machine's timeout through the [`Timer`]: a client whose server
