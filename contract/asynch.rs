@@ -54,7 +54,7 @@
 //!   in-memory pairs are given 256 each way): the drivers write before they read, so an echo
 //!   client further ahead than the buffers hold would wait for room while the session waits
 //!   for room too;
-//! - a listener with a backlog of at least 2 (two clients connect before either is accepted);
+//! - a listener that takes at least 2 connections (one after the other);
 //! - datagram sockets with room for 4 queued datagrams of up to 64 bytes;
 //! - a [`Timer`] whose `now` is the clock the checks read: tokio's clock, or a manual clock
 //!   that an executor advances when every task waits.
@@ -582,7 +582,10 @@ pub struct Cancellations {
 /// loses or repeats no byte: both sides of an echo of 64 KiB run with their driver future
 /// dropped after every few `Pending`s (the session's after 2, the client's after 3) and
 /// started again. The client verifies every byte; the session echoed exactly what it
-/// received. Returns where the drops happened (a backend's test may check both kinds).
+/// received. Returns where the drops happened: over kernel sockets the echo never fills the
+/// socket buffers (the client is at most [`WINDOW`] bytes ahead), so they are all mid-read
+/// there, and [`write_is_cancel_safe`] covers the dropped write; the in-memory pairs of 64
+/// bytes see both kinds.
 pub async fn run_stream_is_cancel_safe<H: Harness>(h: &H) -> Cancellations {
     let (listener, mut c) = connected(h).await;
     let (mut s, _) = guard(h, "accept", listener.accept()).await.expect("accept");

@@ -291,6 +291,44 @@ mod tests {
     }
 
     #[test]
+    fn multicast_membership_through_the_async_traits() {
+        use crate::asynch::transport::Multicast;
+
+        let clock = ManualClock::new();
+        let net = Network::<3, 2, 8>::new(&clock);
+        let group = "224.3.29.71".parse().unwrap();
+        let req = MembershipRequest::v4(group, Interface::Any).unwrap();
+        let mut sender = net.bind("10.0.0.1:0".parse().unwrap()).unwrap();
+        let mut member = net.bind("10.0.0.2:10000".parse().unwrap()).unwrap();
+        Multicast::join(&mut member, &req).unwrap();
+        Multicast::set_multicast_ttl(&mut sender, 2).unwrap();
+        assert_eq!(Multicast::multicast_ttl(&sender), Ok(2));
+        Multicast::set_multicast_loop(&mut sender, false).unwrap();
+        assert_eq!(Multicast::multicast_loop(&sender), Ok(false));
+        let mut cx = noop();
+        let mut buf = [0u8; 8];
+        {
+            let mut recv = pin!(Datagram::recv_from(&mut member, &mut buf));
+            assert!(recv.as_mut().poll(&mut cx).is_pending());
+            let to = SocketAddr::from((group, 10000));
+            assert!(
+                pin!(Datagram::send_to(&mut sender, b"all", &to))
+                    .poll(&mut cx)
+                    .is_ready()
+            );
+            assert!(matches!(
+                recv.as_mut().poll(&mut cx),
+                Poll::Ready(Ok(Received { len: 3, .. }))
+            ));
+        }
+        Multicast::leave(&mut member, &req).unwrap();
+        assert_eq!(
+            Multicast::leave(&mut member, &req),
+            Err(MemError::NotMember)
+        );
+    }
+
+    #[test]
     fn a_sleep_ends_when_the_clock_reaches_it() {
         let clock = ManualClock::new();
         let mut cx = noop();
