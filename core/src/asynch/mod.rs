@@ -35,7 +35,10 @@
 //! - there is no would-block: an async operation waits. Deadlines are the driver's business
 //!   (the machine's `poll_timeout`), not the socket's.
 //!
-//! Adapters both ways between these traits and edge-nal's live behind the `edge-nal` feature.
+//! Adapters both ways between these traits and edge-nal's live behind `edge-nal` features:
+//! `edge` (this crate's feature `edge-nal`) runs portsock's machines over any edge-nal stack;
+//! portsock-std's `tokio::edge` (its feature `edge-nal`) exposes portsock's tokio sockets as an
+//! edge-nal stack, so edge-net's crates (edge-http, edge-mdns, edge-dhcp) run on them.
 //!
 //! # Cancellation
 //!
@@ -53,6 +56,8 @@
 )]
 
 pub mod drive;
+#[cfg(feature = "edge-nal")]
+pub mod edge;
 pub mod select;
 pub mod time;
 pub mod transport;
