@@ -65,7 +65,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 pub use self::addr::UnixAddr;
 pub use self::node::SocketNode;
 pub use self::path::MAX_PATH_LEN;
-use self::path::{bind_path, check_path};
+pub(crate) use self::path::{bind_path, check_path};
 use crate::sock::{Sock, context, impl_sock, impl_stream_io};
 use crate::tcp::TcpListener;
 
@@ -234,6 +234,12 @@ impl UnixListener {
         self.sock.into_socket()
     }
 
+    /// The socket2 socket and the node it bound: what the tokio listener is made of.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn into_parts(self) -> (Socket, Option<SocketNode>) {
+        (self.sock.into_socket(), self.node)
+    }
+
     /// Accepts a connection whose stream is already in non-blocking mode, as
     /// [`TcpListener::accept_nonblocking`] does.
     ///
@@ -398,6 +404,14 @@ impl UnixDatagram {
     /// The socket2 socket.
     pub fn into_socket(self) -> Socket {
         self.sock.into_socket()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl UnixDatagram {
+    /// The socket2 socket and the node it bound: what the tokio datagram socket is made of.
+    pub(crate) fn into_parts(self) -> (Socket, Option<SocketNode>) {
+        (self.sock.into_socket(), self.node)
     }
 }
 
