@@ -61,6 +61,8 @@
 //! [`Multicast`]: portsock_core::asynch::transport::Multicast
 
 mod datagram;
+#[cfg(feature = "edge-nal")]
+pub mod edge;
 mod stream;
 mod tcp;
 mod time;
