@@ -19,6 +19,9 @@
 //! Errors are `std::io::Error`, as everywhere in this crate. Each wrapper converts to and
 //! from its tokio type (`from_std`, `From`, [`AsRef`], `into_inner`) for what it does not wrap.
 //!
+//! With the `edge-nal` feature, `edge` makes the same sockets an edge-nal 0.7 stack
+//! (`edge::Stack`), so edge-net's crates (edge-http, edge-mdns, edge-dhcp) run on them.
+//!
 //! # Cancellation
 //!
 //! Each operation says whether it is cancel-safe, in tokio's sense: dropping its future before
