@@ -15,13 +15,15 @@ use edge_nal_std::Stack;
 use futures_lite::future::block_on;
 use portsock_core::asynch::drive::{run_datagram, run_stream};
 use portsock_core::asynch::edge::{EdgeDatagram, EdgeListener, EdgeMulticastError, EmbassyTimer};
+use portsock_core::asynch::select::{Either, first};
+use portsock_core::asynch::time::Timer;
 use portsock_core::asynch::transport::{Interface, Listener, MembershipRequest};
 use portsock_core::drive::DriveError;
 use portsock_core::echo::datagram::{
     DatagramEchoClient, DatagramEchoError, DatagramEchoServer, ServerEvent,
 };
 use portsock_core::echo::stream::EchoSession;
-use portsock_core::time::Duration;
+use portsock_core::time::{Clock, Duration};
 
 /// A group the tests join on the loopback interface.
 const GROUP: Ipv4Addr = Ipv4Addr::new(224, 3, 29, 71);
@@ -69,13 +71,9 @@ print(ok, "of", len(sizes))
 
 #[test]
 fn echo_session_on_edge_nal_std_echoes_a_std_client_and_cpython() {
-    let addr = free_tcp_addr();
+    let (addr, listener) = edge_listener();
     let server = thread::spawn(move || {
         block_on(async move {
-            let acceptor = TcpBind::bind(&Stack::new(), addr)
-                .await
-                .expect("edge-nal-std bind");
-            let listener = EdgeListener::new(acceptor, addr);
             let mut totals = Vec::new();
             for _ in 0..2 {
                 let (mut stream, peer) = listener.accept().await.expect("accept");
@@ -103,6 +101,50 @@ fn echo_session_on_edge_nal_std_echoes_a_std_client_and_cpython() {
 
     let totals = server.join().expect("server thread");
     assert_eq!(totals, [(300_000, 300_000), (200_000, 200_000)]);
+}
+
+/// The echo driver over an `EdgeStream` is dropped every 2 ms (whatever it is awaiting: a read,
+/// a write) and run again with the same session: the client, which sends in pieces with pauses
+/// (so reads are pending when the timer fires), gets every byte back once, in order.
+#[test]
+fn echo_over_edge_nal_std_survives_being_cancelled_over_and_over() {
+    let (addr, listener) = edge_listener();
+    let server = thread::spawn(move || {
+        block_on(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut session = EchoSession::new([0u8; 1024]);
+            let mut cancelled = 0u32;
+            loop {
+                let at = EmbassyTimer.now().saturating_add(Duration::from_millis(2));
+                let mut observe = |_: &mut EchoSession<[u8; 1024]>| {};
+                let run = run_stream(&mut stream, &mut session, &mut observe);
+                match first(run, EmbassyTimer.sleep_until(at)).await {
+                    Either::First(result) => break result.map(|()| cancelled),
+                    Either::Second(()) => cancelled += 1,
+                }
+            }
+        })
+    });
+
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut writer = stream.try_clone().expect("clone");
+    let data = pattern(64 * 1024);
+    let pieces = data.clone();
+    let sender = thread::spawn(move || {
+        for piece in pieces.chunks(4096) {
+            writer.write_all(piece).expect("send");
+            thread::sleep(StdDuration::from_millis(5));
+        }
+        writer.shutdown(Shutdown::Write).expect("half-close");
+    });
+    let mut echo = Vec::new();
+    stream.read_to_end(&mut echo).expect("read the echo");
+    sender.join().expect("sender");
+
+    let cancelled = server.join().expect("server thread").expect("echo session");
+    assert!(echo == data, "echo of {} bytes differs", echo.len());
+    assert!(cancelled > 0, "the driver was never cancelled");
 }
 
 #[test]
@@ -285,9 +327,14 @@ fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| ((i * 7 + 3) % 251) as u8).collect()
 }
 
-fn free_tcp_addr() -> SocketAddr {
+/// An edge-nal-std listener on a 127.0.0.1 port that was free a moment ago (its acceptor does
+/// not tell which port it got, so port 0 will not do), bound before any client connects.
+fn edge_listener() -> (SocketAddr, EdgeListener<edge_nal_std::TcpAcceptor>) {
     let probe = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    probe.local_addr().expect("local address")
+    let addr = probe.local_addr().expect("local address");
+    drop(probe);
+    let acceptor = block_on(TcpBind::bind(&Stack::new(), addr)).expect("edge-nal-std bind");
+    (addr, EdgeListener::new(acceptor, addr))
 }
 
 fn python(script: &str, args: &[&str]) -> String {
