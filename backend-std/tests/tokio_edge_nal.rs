@@ -40,10 +40,13 @@ for n in (100000, 10, 0):
 
 /// Serves the directory `argv[1]` for one request on a port it picks and prints.
 const PY_HTTP_SERVER: &str = r#"
-import functools, http.server, sys
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-handler.log_message = lambda *args: None
-srv = http.server.HTTPServer(("127.0.0.1", 0), handler)
+import http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=sys.argv[1], **kwargs)
+    def log_message(self, *args):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
 print(srv.server_address[1], flush=True)
 srv.handle_request()
 "#;
@@ -260,6 +263,83 @@ async fn edge_nal_abort_resets_the_connection() {
     drop(stream);
     let read = peer.await.expect("peer");
     assert_eq!(read, Err(std::io::ErrorKind::ConnectionReset));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn edge_nal_udp_connect_talks_to_its_peer_only_and_ignores_send_addresses() {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").expect("peer");
+    peer.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let peer_addr = peer.local_addr().expect("peer's address");
+    let local = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let mut socket = edge_nal::UdpConnect::connect(&Stack, local, peer_addr)
+        .await
+        .expect("connect");
+    let mine = socket.local_addr().expect("local address");
+
+    // Connected: the address given to send is ignored, as edge-nal specifies.
+    let elsewhere = SocketAddr::from((Ipv4Addr::LOCALHOST, 9));
+    socket.send(elsewhere, b"to the peer").await.expect("send");
+    let mut buf = [0u8; 64];
+    let (n, from) = peer.recv_from(&mut buf).expect("the peer receives");
+    assert_eq!((&buf[..n], from), (&b"to the peer"[..], mine));
+
+    // A stranger's datagram is filtered by the kernel; the peer's arrives.
+    let stranger = std::net::UdpSocket::bind("127.0.0.1:0").expect("stranger");
+    stranger.send_to(b"stranger", mine).expect("stranger sends");
+    peer.send_to(b"reply", mine).expect("peer replies");
+    let (n, from) = tokio::time::timeout(PATIENCE, socket.receive(&mut buf))
+        .await
+        .expect("in time")
+        .expect("receive");
+    assert_eq!((&buf[..n], from), (&b"reply"[..], peer_addr));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn edge_nal_tcp_halves_echo_a_std_client_and_close_ends_its_stream() {
+    let listener = TcpBind::bind(&Stack, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 3 % 256) as u8).collect();
+    let sent = data.clone();
+    let client = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        let mut writer = stream.try_clone().expect("clone");
+        let sender = std::thread::spawn(move || {
+            std::io::Write::write_all(&mut writer, &sent).expect("send");
+        });
+        let mut echo = Vec::new();
+        std::io::Read::read_to_end(&mut stream, &mut echo).expect("read to the end");
+        sender.join().expect("sender");
+        echo
+    });
+
+    let (_peer, mut stream) = edge_nal::TcpAccept::accept(&listener)
+        .await
+        .expect("accept");
+    {
+        let (mut rx, mut tx) = stream.split();
+        let mut buf = [0u8; 8192];
+        let mut echoed = 0;
+        while echoed < data.len() {
+            rx.readable().await.expect("readable");
+            let n = rx.read(&mut buf).await.expect("read");
+            assert!(n > 0, "end of stream after {echoed} bytes");
+            tx.write_all(&buf[..n]).await.expect("write");
+            echoed += n;
+        }
+    }
+    stream.close(edge_nal::Close::Write).await.expect("close");
+    let echo = tokio::time::timeout(PATIENCE, client)
+        .await
+        .expect("in time")
+        .expect("client");
+    assert!(
+        echo == data,
+        "{} bytes echoed, not the 100,000 sent",
+        echo.len()
+    );
 }
 
 /// Echoes `count` datagrams through the socket's edge-nal halves, waiting on `Readable`

@@ -1,7 +1,8 @@
 //! portsock's tokio sockets as an edge-nal 0.7 stack (feature `edge-nal`), so the crates
-//! written against edge-nal (edge-http, edge-mdns, edge-dhcp, edge-captive) run on portsock's
-//! backend: pass them [`Stack`] where they ask for a `TcpBind`, `TcpConnect`, `UdpBind` or
-//! `UdpConnect`.
+//! written against edge-nal run on portsock's backend: pass them [`Stack`] where they ask for a
+//! `TcpBind`, `TcpConnect`, `UdpBind` or `UdpConnect`. edge-http's server and client are tested
+//! on it against CPython (`tests/tokio_edge_nal.rs`); edge-mdns 0.8 asks for nothing more than
+//! `UdpBind`, `UdpReceive + Readable`, `UdpSend` and `MulticastV4/V6`, all here (not run here).
 //!
 //! | edge-nal 0.7 | here |
 //! |---|---|
