@@ -332,8 +332,13 @@ impl Clock for EmbassyTimer {
 impl Timer for EmbassyTimer {
     /// Cancel-safe: embassy-time's timer has no effect once dropped.
     async fn sleep_until(&self, at: Instant) {
-        // Rounding up to the next embassy tick of the millisecond: never early.
-        embassy_time::Timer::at(embassy_time::Instant::from_millis(at.as_millis())).await;
+        // The first tick at or after `at`: embassy's `from_millis` rounds down, which at a tick
+        // rate below 1 kHz would wake before `now` reads `at`.
+        let ticks = at
+            .as_millis()
+            .saturating_mul(embassy_time::TICK_HZ)
+            .div_ceil(1000);
+        embassy_time::Timer::at(embassy_time::Instant::from_ticks(ticks)).await;
     }
 }
 
