@@ -32,8 +32,8 @@
 //! - **Addresses.** edge-nal has no `getsockname`/`getpeername`: a stream knows its peer from
 //!   `accept` (or the address it connected to), and every socket's local address is the one
 //!   it was bound to, as given to [`EdgeListener::new`] / [`EdgeDatagram::new`] (port 0 stays
-//!   0; ask the stack itself for the port it picked, e.g. edge-nal-std's sockets deref to
-//!   async-io's `Async<std::net::…>`).
+//!   0; ask the stack itself for the port it picked: edge-nal-std's TCP and UDP sockets deref
+//!   to async-io's `Async<std::net::…>`, its acceptor does not, so bind it to a port you chose).
 //! - **Truncation.** edge-nal's `UdpReceive::receive` returns `(len, from)`, and its docs ask
 //!   for the full datagram size in `len`, but not every stack does: edge-nal-std returns what
 //!   `recvfrom(2)` copied, so a datagram longer than the buffer reports the buffer's length and
@@ -41,10 +41,10 @@
 //!   [`Received::len`] unchanged: exact on stacks that keep edge-nal's word, `min(len,
 //!   buf.len())` on edge-nal-std. Give machines a buffer one byte longer than the largest
 //!   datagram they accept if they must tell.
-//! - **Shutdown.** [`Stream::shutdown`] maps to `TcpShutdown::close`; edge-nal allows a stack
-//!   to wait there until the peer has acknowledged the FIN (embassy-net does; edge-nal-std
-//!   returns at once, as `shutdown(2)`). Wrap such a stack's socket in edge-nal's
-//!   `WithTimeout` if the peer may vanish.
+//! - **Shutdown.** [`Stream::shutdown`] maps to `TcpShutdown::close`, which edge-nal's docs let
+//!   a stack hold until the peer has acknowledged the FIN (edge-nal-std returns at once, as
+//!   `shutdown(2)`). Wrap such a stack's socket in edge-nal's `WithTimeout` if the peer may
+//!   vanish.
 //! - **Multicast.** edge-nal's `join_v4`/`join_v6` are `async` and it has no TTL, loop or
 //!   outgoing-interface options, so [`EdgeDatagram`] cannot implement portsock's (synchronous,
 //!   option-complete) [`Multicast`](super::transport::Multicast). It offers an async
@@ -54,8 +54,9 @@
 //! - **Would-block and time-outs.** Neither side has would-block. edge-nal puts deadlines on
 //!   sockets (`WithTimeout`, an error `TimedOut`); portsock's drivers take them from the
 //!   machine's `poll_timeout` and the [`Timer`], so the wrapped sockets need none.
-//! - **Listener backlog.** edge-nal's `TcpBind` takes no backlog: the stack's own (std's 128,
-//!   one socket per waiting `accept` on embassy-net) applies.
+//! - **Listener backlog.** edge-nal's `TcpBind` takes no backlog: the stack's own applies
+//!   (std's `TcpListener::bind` default on edge-nal-std; on stacks without an accept queue,
+//!   such as embassy-net, only as many connections as there are `accept`s waiting).
 //!
 //! # Cancellation
 //!
