@@ -225,6 +225,46 @@ fn python_client_against_the_tcp_echo_server() {
     server.assert_lines(&expected);
 }
 
+/// The chapter's echo server on edge-nal-std (core's `asynch::edge`): the chapter's client
+/// and then CPython's, one after the other, with the same lines as `socket_echo_server`.
+#[test]
+fn edge_nal_echo_serves_the_client_then_python() {
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "edge_nal_echo",
+        example("edge_nal_echo").args(["127.0.0.1", &port, "--count", "2"]),
+    );
+    server.wait_for("waiting for a connection");
+    let client = run(
+        "socket_echo_client",
+        example("socket_echo_client").args(["127.0.0.1", &port]),
+    );
+    assert_eq!(client.received(), MESSAGE);
+
+    server.wait_for("waiting for a connection");
+    let python = run(
+        "python client",
+        python(PY_STREAM_CLIENT).args(["tcp", &port, MESSAGE]),
+    );
+    let python_port = python.value_after("client port ");
+    python.assert_last_line(&format!("echoed b'{MESSAGE}'"));
+
+    let server = server.finish();
+    // The chapter's client does not print its port: take it from the server's line.
+    let client = server.value_after("connection from ");
+    assert!(client.starts_with("('127.0.0.1', "), "{client}");
+    let mut expected = vec![
+        format!("starting up on 127.0.0.1 port {port}"),
+        "waiting for a connection".into(),
+    ];
+    expected.extend(echo_server_connection(&client));
+    expected.push("waiting for a connection".into());
+    expected.extend(echo_server_connection(&format!(
+        "('127.0.0.1', {python_port})"
+    )));
+    server.assert_lines(&expected);
+}
+
 #[test]
 fn tcp_echo_client_against_a_python_server() {
     let mut server = Program::start("python server", python(PY_STREAM_SERVER).args(["tcp", ""]));

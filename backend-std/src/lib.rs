@@ -17,6 +17,8 @@
 //!                           unix/    UnixListener, UnixStream,   (Listener, Stream, Datagram)
 //!                                    UnixDatagram, socketpair
 //!                           time.rs  SystemClock                 (Clock)
+//!                           tokio/   the same sockets on tokio   (asynch::transport,
+//!                                    (feature `tokio`)            asynch::time::Timer)
 //!                           lookup   names, services, protocols, getaddrinfo (as Python)
 //!                           sys.rs   the only unsafe code: recvfrom into [u8], poll,
 //!                                    setsockopt with codec bytes, fork, waitpid
@@ -85,6 +87,8 @@ pub mod process;
 pub mod resolve;
 pub mod tcp;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod udp;
 pub mod unix;
 

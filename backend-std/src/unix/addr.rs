@@ -42,7 +42,7 @@ impl UnixAddr {
     }
 
     /// The kernel's form, for `sendto(2)`.
-    pub(super) fn to_sockaddr(&self) -> io::Result<SockAddr> {
+    pub(crate) fn to_sockaddr(&self) -> io::Result<SockAddr> {
         match self {
             Self::Unnamed => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -62,7 +62,7 @@ impl UnixAddr {
     }
 
     /// The address in the kernel's form `addr`.
-    pub(super) fn from_sockaddr(addr: &SockAddr) -> io::Result<Self> {
+    pub(crate) fn from_sockaddr(addr: &SockAddr) -> io::Result<Self> {
         // recvfrom(2) on a Unix datagram socket returns no address at all (length 0) for a
         // sender that never bound one.
         if addr.len() == 0 {

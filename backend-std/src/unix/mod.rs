@@ -65,7 +65,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 pub use self::addr::UnixAddr;
 pub use self::node::SocketNode;
 pub use self::path::MAX_PATH_LEN;
-use self::path::{bind_path, check_path};
+pub(crate) use self::path::{bind_path, check_path};
 use crate::sock::{Sock, context, impl_sock, impl_stream_io};
 use crate::tcp::TcpListener;
 use crate::time::SystemClock;
@@ -233,6 +233,12 @@ impl UnixListener {
     /// The socket2 socket.
     pub fn into_socket(self) -> Socket {
         self.sock.into_socket()
+    }
+
+    /// The socket2 socket and the node it bound: what the tokio listener is made of.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn into_parts(self) -> (Socket, Option<SocketNode>) {
+        (self.sock.into_socket(), self.node)
     }
 
     /// Accepts a connection whose stream is already in non-blocking mode, as
@@ -422,6 +428,14 @@ impl UnixDatagram {
                 from: UnixAddr::from_sockaddr(&from)?,
             })),
         }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl UnixDatagram {
+    /// The socket2 socket and the node it bound: what the tokio datagram socket is made of.
+    pub(crate) fn into_parts(self) -> (Socket, Option<SocketNode>) {
+        (self.sock.into_socket(), self.node)
     }
 }
 

@@ -30,7 +30,7 @@ use crate::sock::context;
 pub const MAX_PATH_LEN: usize = 107;
 
 /// Refuses a path the kernel cannot take, naming it.
-pub(super) fn check_path(path: &Path) -> io::Result<()> {
+pub(crate) fn check_path(path: &Path) -> io::Result<()> {
     let len = path.as_os_str().len();
     if len == 0 {
         return Err(io::Error::new(
@@ -52,7 +52,7 @@ pub(super) fn check_path(path: &Path) -> io::Result<()> {
 
 /// A socket of type `ty` bound to `path`, with a stale socket file removed first and the mode
 /// applied after, as `options` say; and the node it bound.
-pub(super) fn bind_path(
+pub(crate) fn bind_path(
     path: &Path,
     ty: Type,
     options: UnixBindOptions,

@@ -36,7 +36,10 @@
 //! - there is no would-block: an async operation waits. Deadlines are the driver's business
 //!   (the machine's `poll_timeout`), not the socket's.
 //!
-//! Adapters both ways between these traits and edge-nal's live behind the `edge-nal` feature.
+//! Adapters both ways between these traits and edge-nal's live behind `edge-nal` features:
+//! `edge` (this crate's feature `edge-nal`) runs portsock's machines over any edge-nal stack;
+//! portsock-std's `tokio::edge` (its feature `edge-nal`) exposes portsock's tokio sockets as an
+//! edge-nal stack, so edge-net's crates (edge-http, edge-mdns, edge-dhcp) run on them.
 //!
 //! # Cancellation
 //!
@@ -60,6 +63,7 @@
 //! | [`drive::run_stream`], [`drive::run_datagram`] | yes, over cancel-safe transports: run again with the same machine |
 //! | [`sessions::Sessions::serve`] | no: dropping it closes the open sessions unreported (stop it with its `stop` future) |
 //! | the in-memory transport's (`mem`, feature `async`) | yes, every one |
+//! | the edge-nal wrappers' (`edge`, feature `edge-nal`) | as the wrapped stack's: they hold no state across an `.await` (edge-nal-std's: yes) |
 //!
 //! The async transport contract (`contract/asynch.rs` in the repository) tests the first rows
 //! on every backend: dropped reads, writes and receives, and `run_stream` dropped mid-read and
@@ -72,6 +76,8 @@
 )]
 
 pub mod drive;
+#[cfg(feature = "edge-nal")]
+pub mod edge;
 pub mod select;
 pub mod sessions;
 pub mod time;

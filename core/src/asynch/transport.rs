@@ -105,7 +105,9 @@ pub trait Datagram: ErrorType {
 ///
 /// These are socket options, applied at once on every stack portsock targets (the kernel, and
 /// smoltcp/embassy-net, which queue their IGMP/MLD report), so they are not `async`, unlike
-/// edge-nal's `MulticastV4`; the edge-nal adapter awaits nothing.
+/// edge-nal's `MulticastV4`. A portsock socket exposed as edge-nal awaits nothing in its
+/// `join_v4`; an edge-nal socket wrapped for portsock (`asynch::edge::EdgeDatagram`) cannot
+/// offer this trait and has an async `join` of its own instead.
 pub trait Multicast: Datagram {
     /// Joins a group (`IP_ADD_MEMBERSHIP` / `IPV6_JOIN_GROUP`).
     ///
