@@ -14,9 +14,9 @@ use embassy_futures::join::{join, join3};
 use portsock_core::asynch::drive::run_stream;
 use portsock_core::asynch::sessions::{Event, Sessions};
 use portsock_core::asynch::time::Timer;
-use portsock_core::asynch::transport::{Read, Shutdown, Stream, Write};
+use portsock_core::asynch::transport::{Listener, Read, Shutdown, Stream, Write};
 use portsock_core::echo::stream::{EchoClient, EchoSession};
-use portsock_core::mem::{MemListener, MemStream, StreamPair};
+use portsock_core::mem::{MemError, MemListener, MemStream, StreamPair};
 use portsock_core::time::{Duration, Instant};
 
 const PIPE: usize = 64;
@@ -276,4 +276,115 @@ fn stop_closes_open_sessions_and_returns_at_once() {
         Ok("127.0.0.1:49153".parse().unwrap()),
         "still in the backlog, for the next accept"
     );
+}
+
+thread_local! {
+    /// Operations the sessions' transport may still make in this poll of the executor.
+    static BUDGET: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Takes one unit of [`BUDGET`], or returns `Pending` (waking at once) when it is spent: a
+/// cooperative budget per poll of the whole task, as tokio's.
+fn spend(cx: &mut core::task::Context<'_>) -> Poll<()> {
+    BUDGET.with(|b| match b.get() {
+        0 => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        n => {
+            b.set(n - 1);
+            Poll::Ready(())
+        }
+    })
+}
+
+/// A mem stream or listener whose every operation spends [`BUDGET`].
+struct Coop<T>(T);
+
+impl<T: embedded_io_async::ErrorType> embedded_io_async::ErrorType for Coop<T> {
+    type Error = T::Error;
+}
+
+impl<T: Read> Read for Coop<T> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, T::Error> {
+        poll_fn(spend).await;
+        self.0.read(buf).await
+    }
+}
+
+impl<T: Write> Write for Coop<T> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, T::Error> {
+        poll_fn(spend).await;
+        self.0.write(buf).await
+    }
+
+    async fn flush(&mut self) -> Result<(), T::Error> {
+        self.0.flush().await
+    }
+}
+
+impl<T: Stream> Stream for Coop<T> {
+    type Addr = T::Addr;
+
+    async fn shutdown(&mut self, how: Shutdown) -> Result<(), T::Error> {
+        self.0.shutdown(how).await
+    }
+
+    fn local_addr(&self) -> Result<T::Addr, T::Error> {
+        self.0.local_addr()
+    }
+
+    fn peer_addr(&self) -> Result<T::Addr, T::Error> {
+        self.0.peer_addr()
+    }
+}
+
+impl<'p> Listener for Coop<MemListener<'p, PIPE>> {
+    type Addr = SocketAddr;
+    type Stream<'a>
+        = Coop<MemStream<'p, PIPE>>
+    where
+        Self: 'a;
+
+    async fn accept(&self) -> Result<(Self::Stream<'_>, SocketAddr), MemError> {
+        poll_fn(spend).await;
+        let (stream, peer) = self.0.accept().await?;
+        Ok((Coop(stream), peer))
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, MemError> {
+        Listener::local_addr(&self.0)
+    }
+}
+
+/// Under a cooperative budget per poll of the task (tokio's), a busy session on the first
+/// worker does not starve the second: the workers take turns at being polled first, so a short
+/// echo on the second finishes long before a long one on the first.
+#[test]
+fn a_busy_session_does_not_starve_the_others_under_a_task_budget() {
+    let pairs = pairs::<2>();
+    let listener = Coop(listener(&pairs));
+    let [long, short] = [(); 2].map(|()| listener.0.connect().unwrap());
+    let (long_text, short_text) = (message(20_000, 1), message(100, 2));
+    let done = Cell::new(0);
+    let finished = RefCell::new(Vec::new());
+    let clients = join(
+        client(long, &long_text, &done),
+        client(short, &short_text, &done),
+    );
+    let server = Sessions::new(&listener, clock()).serve::<2, _, _, _, _>(
+        make,
+        |event| {
+            if let Event::Finished { id, .. } = event {
+                finished.borrow_mut().push(id);
+            }
+        },
+        all_done(&done, 2),
+    );
+    let mut both = core::pin::pin!(join(clients, server));
+    block_on(poll_fn(|cx| {
+        BUDGET.with(|b| b.set(8));
+        both.as_mut().poll(cx)
+    }));
+    assert_eq!(*finished.borrow(), [1, 0], "the short echo finished first");
 }

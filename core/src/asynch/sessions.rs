@@ -13,7 +13,11 @@
 //!
 //! The workers' futures live in `serve`'s own future (an array joined with `embassy-futures`'
 //! `join_array`), so its size is `N` sessions' (their machines' buffers included): on firmware
-//! put it in a static task; on a host spawn it like any other future.
+//! put it in a static task; on a host spawn it like any other future. They take turns at
+//! being polled first, as `tokio::join!`'s futures do, so that on tokio, whose cooperative
+//! budget is the task's, one busy session cannot spend every poll's budget and starve the
+//! others. (On tokio a task per connection is the more usual server; this helper is for
+//! executors without an allocator, and works on any.)
 //!
 //! ```
 //! use core::cell::Cell;
@@ -88,7 +92,9 @@ pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// What happened to a session (or to `accept`), as [`Sessions::serve`] reports it. Every
 /// `Accepted` is followed, in a later event, by exactly one `Finished`, `Failed`,
 /// `IdleTimeout` or `Closed` of the same `id`.
-#[derive(Debug)]
+///
+/// Its `Debug` shows everything but the machine (so neither the listener nor the machine need
+/// be `Debug`).
 #[non_exhaustive]
 pub enum Event<'a, L: Listener, M: StreamMachine> {
     /// A connection was accepted and its machine made.
@@ -163,6 +169,48 @@ pub enum Event<'a, L: Listener, M: StreamMachine> {
     },
 }
 
+impl<L: Listener, M: StreamMachine> fmt::Debug for Event<'_, L, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, id, peer) = match self {
+            Self::Accepted {
+                id, worker, peer, ..
+            } => {
+                return f
+                    .debug_struct("Accepted")
+                    .field("id", id)
+                    .field("worker", worker)
+                    .field("peer", peer)
+                    .finish_non_exhaustive();
+            }
+            Self::Failed {
+                id, peer, error, ..
+            } => {
+                return f
+                    .debug_struct("Failed")
+                    .field("id", id)
+                    .field("peer", peer)
+                    .field("error", error)
+                    .finish_non_exhaustive();
+            }
+            Self::AcceptFailed { worker, error } => {
+                return f
+                    .debug_struct("AcceptFailed")
+                    .field("worker", worker)
+                    .field("error", error)
+                    .finish();
+            }
+            Self::Stepped { id, peer, .. } => ("Stepped", id, peer),
+            Self::Finished { id, peer, .. } => ("Finished", id, peer),
+            Self::IdleTimeout { id, peer, .. } => ("IdleTimeout", id, peer),
+            Self::Closed { id, peer, .. } => ("Closed", id, peer),
+        };
+        f.debug_struct(name)
+            .field("id", id)
+            .field("peer", peer)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `N` stream sessions at a time over one listener; see the [module doc](self).
 pub struct Sessions<'a, L, T> {
     listener: &'a L,
@@ -212,8 +260,11 @@ impl<'a, L: Listener, T: Timer> Sessions<'a, L, T> {
             on: RefCell::new(on),
             next_id: Cell::new(0),
             stopped: Cell::new(false),
+            first: Cell::new(0),
+            late: Cell::new(false),
         };
-        let workers: [_; N] = core::array::from_fn(|worker| self.worker(worker, &shared));
+        let workers: [_; N] =
+            core::array::from_fn(|worker| shared.take_turns(worker, self.worker(worker, &shared)));
         let mut workers = pin!(join_array(workers));
         let mut stop = pin!(stop);
         poll_fn(|cx| {
@@ -222,7 +273,16 @@ impl<'a, L: Listener, T: Timer> Sessions<'a, L, T> {
             if !shared.stopped.get() && stop.as_mut().poll(cx).is_ready() {
                 shared.stopped.set(true);
             }
-            workers.as_mut().poll(cx).map(|_| ())
+            // Every worker once, from this round's first: `join_array` polls in index order,
+            // so it is polled twice, the workers from the first on, then those before it.
+            for late in [false, true] {
+                shared.late.set(late);
+                if workers.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+            }
+            shared.first.set((shared.first.get() + 1) % N.max(1));
+            Poll::Pending
         })
         .await;
     }
@@ -315,15 +375,36 @@ impl<L, T> fmt::Debug for Sessions<'_, L, T> {
     }
 }
 
-/// What the workers share: the factory, the callback, the session counter and the stop flag.
+/// What the workers share: the factory, the callback, the session counter, the stop flag and
+/// whose turn it is.
 struct Shared<Make, On> {
     make: RefCell<Make>,
     on: RefCell<On>,
     next_id: Cell<u64>,
     stopped: Cell<bool>,
+    /// The worker polled first in this round.
+    first: Cell<usize>,
+    /// In this round's second pass, which polls the workers before `first`.
+    late: Cell<bool>,
 }
 
 impl<Make, On> Shared<Make, On> {
+    /// `worker`, polled only in its pass of each round: so the workers take turns at being
+    /// polled first, as `tokio::join!` rotates its futures. Without it the first worker of the
+    /// array would always go first, and on tokio, whose cooperative budget is per task, a
+    /// busy session there would use up every round's budget and starve the other workers.
+    async fn take_turns<F: Future>(&self, worker: usize, fut: F) -> F::Output {
+        let mut fut = pin!(fut);
+        poll_fn(|cx| {
+            if (worker < self.first.get()) == self.late.get() {
+                fut.as_mut().poll(cx)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
     /// Reports `event` (never across an `.await`, so the callback is never borrowed twice).
     fn report<E>(&self, event: E)
     where
