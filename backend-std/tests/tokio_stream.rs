@@ -334,3 +334,28 @@ async fn tokios_own_io_traits_work_too() {
     let mut buf = [0u8; 16];
     assert_eq!(AsyncReadExt::read(&mut client, &mut buf).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn bind_and_connect_by_host_name() {
+    // The chapter's "localhost": the listener takes its first IPv4 address.
+    let listener = TcpListener::bind_host("localhost", 0).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    assert!(addr.ip().is_loopback() && addr.is_ipv4(), "{addr}");
+    let client = TcpStream::create_connection("localhost", addr.port())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    assert_eq!(stream_echo(server, client, CHAPTER_MESSAGE).await, 42);
+
+    // Nobody listens there any more: the error names the host and port asked for.
+    let port = addr.port();
+    drop(listener);
+    let err = TcpStream::create_connection("localhost", port)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    assert!(
+        err.to_string().starts_with(&format!("localhost:{port}: ")),
+        "{err}"
+    );
+}
