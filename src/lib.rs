@@ -18,3 +18,9 @@ pub use portsock_server as server;
 pub use portsock_smoltcp as smoltcp;
 #[cfg(any(feature = "std", feature = "tokio"))]
 pub use portsock_std as std;
+
+/// A guide, not an API: one `EchoSession` under the blocking driver, the mio server, tokio and
+/// any edge-nal stack (`docs/one-session.md`; its examples are compiled as doc tests).
+#[cfg(feature = "std")]
+#[doc = include_str!("../docs/one-session.md")]
+pub mod one_session {}
