@@ -1,5 +1,6 @@
 //! The server's counters: [`Stats`], kept by the event loop and published for
-//! [`StatsHandle`]s on other threads.
+//! [`StatsHandle`]s on other threads (or, for the tokio server, kept in atomics its tasks
+//! update).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -46,7 +47,16 @@ pub struct Stats {
 /// server is idle, and always one consistent set.
 #[derive(Debug, Clone)]
 pub struct StatsHandle {
-    counters: Arc<Counters>,
+    source: Source,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    /// The mio server's, published once per batch of events.
+    Published(Arc<Counters>),
+    /// The tokio server's, updated by its tasks.
+    #[cfg(feature = "tokio")]
+    Live(Arc<crate::tokio::Live>),
 }
 
 /// The published counters. A mutex rather than one atomic per field, so that a snapshot is
@@ -56,12 +66,25 @@ pub(crate) struct Counters(Mutex<Stats>);
 
 impl StatsHandle {
     pub(crate) fn new(counters: Arc<Counters>) -> Self {
-        Self { counters }
+        Self {
+            source: Source::Published(counters),
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn live(live: Arc<crate::tokio::Live>) -> Self {
+        Self {
+            source: Source::Live(live),
+        }
     }
 
     /// The counters as last published.
     pub fn snapshot(&self) -> Stats {
-        self.counters.snapshot()
+        match &self.source {
+            Source::Published(counters) => counters.snapshot(),
+            #[cfg(feature = "tokio")]
+            Source::Live(live) => live.snapshot(),
+        }
     }
 }
 
