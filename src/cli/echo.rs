@@ -25,7 +25,7 @@ use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;
 use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
 
-use super::concurrent::{self, Listen};
+use super::concurrent::{self, Listen, Runtime};
 use super::lines;
 use super::net::{
     BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, Thousands, UDS_PATH, seconds,
@@ -96,6 +96,11 @@ pub(crate) struct ServerArgs {
     /// written for this many seconds.
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<String>,
+    /// With --concurrent: what serves the clients: mio (portsock-server's own event loop, one
+    /// thread) or tokio (a task per connection on tokio's multi-threaded runtime); the same
+    /// sessions and lines either way [default: mio].
+    #[arg(long, value_enum)]
+    runtime: Option<Runtime>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -159,6 +164,13 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     if idle_timeout.is_some() && !args.concurrent {
         return Err(CliError::new("--idle-timeout", "applies to --concurrent"));
     }
+    let runtime = Runtime::check(args.runtime, args.concurrent)?;
+    if args.runtime.is_some() && on_smoltcp {
+        return Err(CliError::new(
+            "--runtime",
+            "applies to --backend std (the smoltcp server runs its own loop)",
+        ));
+    }
     if args.quiet && args.chunk.is_none() {
         chunk = ServerConfig::DEFAULT_BUFFER_SIZE; // no transcript: read whole buffers
     }
@@ -187,6 +199,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     }
     if args.concurrent {
         let options = concurrent::Options {
+            runtime,
             count: args.count,
             quiet: args.quiet,
             idle_timeout,
