@@ -1,5 +1,6 @@
 //! The servers under test, each started in this process on the loopback and a Unix socket:
-//! portsock's event loop, and the two peers built only for this benchmark, a plain std
+//! portsock's event loop, portsock's tokio server (the same sessions, a task per connection,
+//! `portsock_server::tokio::TokioServer`), and the two peers built only for this benchmark, a plain std
 //! thread-per-connection echo and a tokio echo, both with a 64 KiB buffer per connection.
 //! Plus the two UDP echoes: the core's `DatagramEchoServer` over portsock-std's `UdpSocket`,
 //! and a plain std `recv_from` / `send_to` loop.
@@ -29,9 +30,11 @@ use std::time::Duration;
 
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::datagram::DatagramEchoServer;
+use portsock::server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock::server::{EchoServer, ServerConfig, ShutdownHandle, StatsHandle, raise_fd_limit};
 use portsock::std::time::SystemClock;
 use portsock::std::udp::UdpSocket as PortsockUdp;
+use portsock::std::unix::UnixBindOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::{self, Cli, Listen, Stdout};
@@ -51,6 +54,11 @@ enum Kind {
     Portsock {
         stats: StatsHandle,
         stop: ShutdownHandle,
+        thread: thread::JoinHandle<io::Result<portsock::server::Stopped>>,
+    },
+    PortsockTokio {
+        stats: StatsHandle,
+        stop: TokioShutdownHandle,
         thread: thread::JoinHandle<io::Result<portsock::server::Stopped>>,
     },
     Threads {
@@ -77,6 +85,28 @@ impl Server {
             tcp,
             unix,
             kind: Kind::Portsock {
+                stats,
+                stop,
+                thread,
+            },
+        })
+    }
+
+    /// portsock-server's tokio server with its defaults (64 KiB sessions, backlog 4096): a
+    /// task per connection on tokio's multi-threaded runtime, as the tokio peer.
+    pub(crate) fn portsock_tokio(dir: &Path) -> io::Result<Self> {
+        let mut server = TokioServer::new(ServerConfig::new());
+        let tcp = server.bind_tcp(loopback())?;
+        let unix = dir.join("portsock-tokio.sock");
+        server.bind_unix_with(&unix, UnixBindOptions::new())?;
+        let stats = server.stats();
+        let stop = server.shutdown_handle();
+        let thread = thread::spawn(move || server.run());
+        Ok(Self {
+            name: "portsock-tokio",
+            tcp,
+            unix,
+            kind: Kind::PortsockTokio {
                 stats,
                 stop,
                 thread,
@@ -147,7 +177,9 @@ impl Server {
     /// Connections the server holds open now.
     pub(crate) fn active(&self) -> usize {
         match &self.kind {
-            Kind::Portsock { stats, .. } => stats.snapshot().active as usize,
+            Kind::Portsock { stats, .. } | Kind::PortsockTokio { stats, .. } => {
+                stats.snapshot().active as usize
+            }
             Kind::Threads { active } | Kind::Tokio { active, .. } => active.load(Ordering::Acquire),
         }
     }
@@ -166,6 +198,12 @@ impl Server {
         match self.kind {
             Kind::Portsock { stop, thread, .. } => {
                 stop.shutdown()?;
+                thread
+                    .join()
+                    .map_err(|_| io::Error::other("server thread panicked"))??;
+            }
+            Kind::PortsockTokio { stop, thread, .. } => {
+                stop.shutdown();
                 thread
                     .join()
                     .map_err(|_| io::Error::other("server thread panicked"))??;
@@ -298,9 +336,10 @@ enum Process {
 }
 
 impl ServerProcess {
-    /// Starts `kind` (`portsock`, `threads`, `tokio`, `udp-portsock`, `udp-std`) in a child,
-    /// with its Unix socket in `dir`; or `cli`, the `portsock` binary's concurrent server with
-    /// `--quiet` (where the binary has it) and 64 KiB reads, as the peers read.
+    /// Starts `kind` (`portsock`, `portsock-tokio`, `threads`, `tokio`, `udp-portsock`,
+    /// `udp-std`) in a child, with its Unix socket in `dir`; or `cli`, the `portsock` binary's
+    /// concurrent server with `--quiet` (where the binary has it) and 64 KiB reads, as the
+    /// peers read.
     pub(crate) fn start(kind: &str, dir: &Path) -> io::Result<Self> {
         if kind == "cli" {
             return Self::cli(dir);
@@ -463,6 +502,7 @@ pub(crate) fn serve(kind: &str, dir: &Path) -> io::Result<()> {
     let mut out = io::stdout().lock();
     let stream = match kind {
         "portsock" => Some(Server::portsock(dir)?),
+        "portsock-tokio" => Some(Server::portsock_tokio(dir)?),
         "threads" => Some(Server::threads(dir)?),
         "tokio" => Some(Server::tokio(dir)?),
         _ => None,
