@@ -12,7 +12,7 @@ use portsock_std::tokio::{TcpListener as TokioTcp, UnixListener as TokioUnix};
 use portsock_std::unix::UnixListener;
 
 use super::conn::{self, Shared};
-use super::{ACCEPT_RETRY, NewObserver, session_with_buffer};
+use super::{ACCEPT_RETRY, NewObserver, with_buffer};
 use crate::observe::Peer;
 use crate::server::StopReason;
 use crate::session::NewSession;
@@ -78,6 +78,10 @@ pub(super) async fn accept_loop<N, W>(
     // Accepting failed for lack of descriptors or memory.
     let mut paused = false;
     loop {
+        if permit.is_none() {
+            // The common case, without a round of the select for it.
+            permit = Arc::clone(&permits).try_acquire_owned().ok();
+        }
         if paused {
             // Retry once a connection closes, or shortly, rather than spin.
             ::tokio::select! {
@@ -99,17 +103,21 @@ pub(super) async fn accept_loop<N, W>(
             accepted = acceptor.accept(), if permit.is_some() => match accepted {
                 Ok(stream) => {
                     let id = shared.live.accepted();
-                    let session = session_with_buffer(&mut new_session, buffer_size);
+                    let session = new_session.new_session();
                     let observer = observers.new_observer();
                     let held = permit.take();
                     let shared = Arc::clone(&shared);
+                    // The task allocates its session's buffer, on whichever worker runs it,
+                    // so the accept loop only accepts and spawns.
                     match stream {
                         Accepted::Tcp(s, peer) => tasks.spawn(async move {
                             let _permit = held;
+                            let session = with_buffer(session, buffer_size);
                             conn::serve(s, session, observer, id, peer, &shared).await;
                         }),
                         Accepted::Unix(s, peer) => tasks.spawn(async move {
                             let _permit = held;
+                            let session = with_buffer(session, buffer_size);
                             conn::serve(s, session, observer, id, peer, &shared).await;
                         }),
                     };

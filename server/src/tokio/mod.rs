@@ -337,9 +337,8 @@ fn signals(stop: watch::Sender<Option<StopReason>>) -> io::Result<::tokio::task:
     }))
 }
 
-/// Makes the session of a connection with a buffer of `size` bytes of its own.
-fn session_with_buffer<N: NewSession>(new_session: &mut N, size: usize) -> N::Session {
-    let mut session = new_session.new_session();
+/// A fresh `session` with a buffer of `size` bytes of its own.
+fn with_buffer<S: Session>(mut session: S, size: usize) -> S {
     // A fresh session holds nothing: the swap cannot be refused.
     let _ = session.replace_buffer(vec![0u8; size].into_boxed_slice());
     session
