@@ -54,7 +54,7 @@ use std::os::fd::AsFd;
 use embedded_io::Error as _;
 use portsock_core::transport::{Interface, MembershipRequest, Multicast};
 use portsock_core::wire::mreq::{self, IpMreqn, Layout, MembershipError};
-use socket2::InterfaceIndexOrAddress;
+use socket2::{InterfaceIndexOrAddress, Socket};
 
 use crate::sys;
 use crate::udp::UdpSocket;
@@ -139,6 +139,10 @@ impl UdpSocket {
         self.membership_raw(optval, false)
     }
 
+    fn options(&self) -> Options<'_> {
+        Options::new(self.socket(), self.is_ipv6())
+    }
+
     fn membership_raw(&mut self, optval: &[u8], join: bool) -> io::Result<()> {
         let parsed = if self.is_ipv6() {
             MembershipRequest::parse(Layout::Ipv6Mreq, optval)
@@ -153,6 +157,174 @@ impl UdpSocket {
             (true, false) => (libc::IPPROTO_IPV6, libc::IPV6_DROP_MEMBERSHIP),
         };
         sys::setsockopt_bytes(self.as_fd(), level, name, optval)
+    }
+}
+
+impl Multicast for UdpSocket {
+    /// Joins with socket2: `join_multicast_v4` for an interface address (or any),
+    /// `join_multicast_v4_n` (`ip_mreqn`) for an interface index, `join_multicast_v6`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the group's family is not the socket's; the kernel's error with the
+    /// group and interface named (`ENODEV`: no such interface, `EADDRINUSE`: already joined).
+    fn join(&mut self, request: &MembershipRequest) -> io::Result<()> {
+        self.options().join(request)
+    }
+
+    fn leave(&mut self, request: &MembershipRequest) -> io::Result<()> {
+        self.options().leave(request)
+    }
+
+    fn set_multicast_ttl(&mut self, ttl: u8) -> io::Result<()> {
+        self.options().set_multicast_ttl(ttl)
+    }
+
+    fn multicast_ttl(&self) -> io::Result<u8> {
+        self.options().multicast_ttl()
+    }
+
+    fn set_multicast_loop(&mut self, on: bool) -> io::Result<()> {
+        self.options().set_multicast_loop(on)
+    }
+
+    fn multicast_loop(&self) -> io::Result<bool> {
+        self.options().multicast_loop()
+    }
+
+    /// `IP_MULTICAST_IF` with an address (any: `0.0.0.0`) or, for an index, an `ip_mreqn`
+    /// laid out by the core's [`IpMreqn`] view; `IPV6_MULTICAST_IF` with an index (any: 0).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an IPv4 address on an IPv6 socket; the kernel's error (`ENODEV`,
+    /// `EADDRNOTAVAIL`: no interface has that address or index).
+    fn set_multicast_interface(&mut self, interface: Interface) -> io::Result<()> {
+        self.options().set_multicast_interface(interface)
+    }
+}
+
+/// The multicast options of one UDP socket, whichever wrapper holds it: the blocking
+/// [`UdpSocket`] here and the tokio one (feature `tokio`) share this code.
+pub(crate) struct Options<'a> {
+    socket: &'a Socket,
+    ipv6: bool,
+}
+
+impl<'a> Options<'a> {
+    /// The options of `socket`, an IPv6 one if `ipv6`.
+    pub(crate) fn new(socket: &'a Socket, ipv6: bool) -> Self {
+        Self { socket, ipv6 }
+    }
+
+    fn is_ipv6(&self) -> bool {
+        self.ipv6
+    }
+
+    fn socket(&self) -> &Socket {
+        self.socket
+    }
+
+    /// Joins with socket2: `join_multicast_v4` for an interface address (or any),
+    /// `join_multicast_v4_n` (`ip_mreqn`) for an interface index, `join_multicast_v6`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the group's family is not the socket's; the kernel's error with the
+    /// group and interface named (`ENODEV`: no such interface, `EADDRINUSE`: already joined).
+    pub(crate) fn join(&self, request: &MembershipRequest) -> io::Result<()> {
+        self.check_family(request.group())?;
+        if self.is_ipv6() {
+            self.membership_v6(request, true)
+        } else {
+            self.membership_v4(request, true)
+        }
+    }
+
+    pub(crate) fn leave(&self, request: &MembershipRequest) -> io::Result<()> {
+        self.check_family(request.group())?;
+        if self.is_ipv6() {
+            self.membership_v6(request, false)
+        } else {
+            self.membership_v4(request, false)
+        }
+    }
+
+    pub(crate) fn set_multicast_ttl(&self, ttl: u8) -> io::Result<()> {
+        if self.is_ipv6() {
+            self.socket().set_multicast_hops_v6(u32::from(ttl))
+        } else {
+            self.socket().set_multicast_ttl_v4(u32::from(ttl))
+        }
+    }
+
+    pub(crate) fn multicast_ttl(&self) -> io::Result<u8> {
+        let ttl = if self.is_ipv6() {
+            self.socket().multicast_hops_v6()?
+        } else {
+            self.socket().multicast_ttl_v4()?
+        };
+        u8::try_from(ttl).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the kernel reports a multicast TTL of {ttl}"),
+            )
+        })
+    }
+
+    pub(crate) fn set_multicast_loop(&self, on: bool) -> io::Result<()> {
+        if self.is_ipv6() {
+            self.socket().set_multicast_loop_v6(on)
+        } else {
+            self.socket().set_multicast_loop_v4(on)
+        }
+    }
+
+    pub(crate) fn multicast_loop(&self) -> io::Result<bool> {
+        if self.is_ipv6() {
+            self.socket().multicast_loop_v6()
+        } else {
+            self.socket().multicast_loop_v4()
+        }
+    }
+
+    /// `IP_MULTICAST_IF` with an address (any: `0.0.0.0`) or, for an index, an `ip_mreqn`
+    /// laid out by the core's [`IpMreqn`] view; `IPV6_MULTICAST_IF` with an index (any: 0).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an IPv4 address on an IPv6 socket; the kernel's error (`ENODEV`,
+    /// `EADDRNOTAVAIL`: no interface has that address or index).
+    pub(crate) fn set_multicast_interface(&self, interface: Interface) -> io::Result<()> {
+        let result = match (self.is_ipv6(), interface) {
+            (false, Interface::Any) => self.socket().set_multicast_if_v4(&Ipv4Addr::UNSPECIFIED),
+            (false, Interface::Addr(a)) => self.socket().set_multicast_if_v4(&a),
+            (false, Interface::Index(i)) => {
+                let mut request = IpMreqn::new_unchecked([0u8; Layout::IpMreqn.size()]);
+                request.set_ifindex(i);
+                sys::setsockopt_bytes(
+                    self.socket.as_fd(),
+                    libc::IPPROTO_IP,
+                    libc::IP_MULTICAST_IF,
+                    &request.into_inner(),
+                )
+            }
+            (true, Interface::Any) => self.socket().set_multicast_if_v6(0),
+            (true, Interface::Index(i)) => self.socket().set_multicast_if_v6(i),
+            (true, Interface::Addr(a)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("interface {a}: an IPv6 socket names its multicast interface by index"),
+                ));
+            }
+            (_, other) => return Err(unsupported_interface(other)),
+        };
+        result.map_err(|e| {
+            crate::sock::context(
+                e,
+                format!("multicast interface {}", interface_name(interface)),
+            )
+        })
     }
 
     /// Checks that `group` is of this socket's family.
@@ -177,7 +349,7 @@ impl UdpSocket {
         let IpAddr::V4(group) = request.group() else {
             return self.check_family(request.group());
         };
-        let socket = self.socket();
+        let socket = self.socket;
         let result = match (request.interface(), join) {
             (Interface::Any, true) => socket.join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED),
             (Interface::Any, false) => socket.leave_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED),
@@ -203,117 +375,13 @@ impl UdpSocket {
             Interface::Index(i) => i,
             other => return Err(unsupported_interface(other)),
         };
-        let socket = self.socket();
+        let socket = self.socket;
         let result = if join {
             socket.join_multicast_v6(&group, index)
         } else {
             socket.leave_multicast_v6(&group, index)
         };
         result.map_err(|e| membership_context(e, request, join))
-    }
-}
-
-impl Multicast for UdpSocket {
-    /// Joins with socket2: `join_multicast_v4` for an interface address (or any),
-    /// `join_multicast_v4_n` (`ip_mreqn`) for an interface index, `join_multicast_v6`.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` if the group's family is not the socket's; the kernel's error with the
-    /// group and interface named (`ENODEV`: no such interface, `EADDRINUSE`: already joined).
-    fn join(&mut self, request: &MembershipRequest) -> io::Result<()> {
-        self.check_family(request.group())?;
-        if self.is_ipv6() {
-            self.membership_v6(request, true)
-        } else {
-            self.membership_v4(request, true)
-        }
-    }
-
-    fn leave(&mut self, request: &MembershipRequest) -> io::Result<()> {
-        self.check_family(request.group())?;
-        if self.is_ipv6() {
-            self.membership_v6(request, false)
-        } else {
-            self.membership_v4(request, false)
-        }
-    }
-
-    fn set_multicast_ttl(&mut self, ttl: u8) -> io::Result<()> {
-        if self.is_ipv6() {
-            self.socket().set_multicast_hops_v6(u32::from(ttl))
-        } else {
-            self.socket().set_multicast_ttl_v4(u32::from(ttl))
-        }
-    }
-
-    fn multicast_ttl(&self) -> io::Result<u8> {
-        let ttl = if self.is_ipv6() {
-            self.socket().multicast_hops_v6()?
-        } else {
-            self.socket().multicast_ttl_v4()?
-        };
-        u8::try_from(ttl).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("the kernel reports a multicast TTL of {ttl}"),
-            )
-        })
-    }
-
-    fn set_multicast_loop(&mut self, on: bool) -> io::Result<()> {
-        if self.is_ipv6() {
-            self.socket().set_multicast_loop_v6(on)
-        } else {
-            self.socket().set_multicast_loop_v4(on)
-        }
-    }
-
-    fn multicast_loop(&self) -> io::Result<bool> {
-        if self.is_ipv6() {
-            self.socket().multicast_loop_v6()
-        } else {
-            self.socket().multicast_loop_v4()
-        }
-    }
-
-    /// `IP_MULTICAST_IF` with an address (any: `0.0.0.0`) or, for an index, an `ip_mreqn`
-    /// laid out by the core's [`IpMreqn`] view; `IPV6_MULTICAST_IF` with an index (any: 0).
-    ///
-    /// # Errors
-    ///
-    /// `InvalidInput` for an IPv4 address on an IPv6 socket; the kernel's error (`ENODEV`,
-    /// `EADDRNOTAVAIL`: no interface has that address or index).
-    fn set_multicast_interface(&mut self, interface: Interface) -> io::Result<()> {
-        let result = match (self.is_ipv6(), interface) {
-            (false, Interface::Any) => self.socket().set_multicast_if_v4(&Ipv4Addr::UNSPECIFIED),
-            (false, Interface::Addr(a)) => self.socket().set_multicast_if_v4(&a),
-            (false, Interface::Index(i)) => {
-                let mut request = IpMreqn::new_unchecked([0u8; Layout::IpMreqn.size()]);
-                request.set_ifindex(i);
-                sys::setsockopt_bytes(
-                    self.as_fd(),
-                    libc::IPPROTO_IP,
-                    libc::IP_MULTICAST_IF,
-                    &request.into_inner(),
-                )
-            }
-            (true, Interface::Any) => self.socket().set_multicast_if_v6(0),
-            (true, Interface::Index(i)) => self.socket().set_multicast_if_v6(i),
-            (true, Interface::Addr(a)) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("interface {a}: an IPv6 socket names its multicast interface by index"),
-                ));
-            }
-            (_, other) => return Err(unsupported_interface(other)),
-        };
-        result.map_err(|e| {
-            crate::sock::context(
-                e,
-                format!("multicast interface {}", interface_name(interface)),
-            )
-        })
     }
 }
 

@@ -199,7 +199,7 @@ impl Datagram for UdpSocket {
 impl_sock!(UdpSocket);
 
 /// Refuses a payload of `len` bytes too large for a UDP datagram to `to`.
-fn check_payload(len: usize, to: &SocketAddr) -> io::Result<()> {
+pub(crate) fn check_payload(len: usize, to: &SocketAddr) -> io::Result<()> {
     let limit = UdpSocket::max_payload(to);
     if len <= limit {
         return Ok(());

@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | [`TcpListener`], [`TcpStream`] | `tokio::net::TcpListener`, `TcpStream` | [`Listener`], [`Stream`] |
 //! | [`UnixListener`], [`UnixStream`] | `tokio::net::UnixListener`, `UnixStream` | [`Listener`], [`Stream`] |
+//! | [`UdpSocket`] | `tokio::net::UdpSocket` | [`Datagram`], [`Multicast`] |
+//! | [`UnixDatagram`] | `tokio::net::UnixDatagram` | [`Datagram`] |
 //! | [`TokioTimer`] | `tokio::time` | [`Clock`](portsock_core::time::Clock), [`Timer`](portsock_core::asynch::time::Timer) |
 //!
 //! The sockets are set up as the blocking ones of this crate are (`SO_REUSEADDR` and the
@@ -20,7 +22,8 @@
 //! # Cancellation
 //!
 //! Each operation says whether it is cancel-safe, in tokio's sense: dropping its future before
-//! it completes loses nothing. Reads, writes and accepts are (they are tokio's, which are), so
+//! it completes loses nothing. Reads, writes, accepts, datagram sends and receives are (the
+//! first three are tokio's; a receive takes a datagram only in the poll that completes it), so
 //! a [`run_stream`](portsock_core::asynch::drive::run_stream) dropped at any point (by
 //! `tokio::time::timeout`, `select!`) can be run again with the same machine and stream, and
 //! no byte is lost or repeated.
@@ -54,12 +57,19 @@
 //!
 //! [`Listener`]: portsock_core::asynch::transport::Listener
 //! [`Stream`]: portsock_core::asynch::transport::Stream
+//! [`Datagram`]: portsock_core::asynch::transport::Datagram
+//! [`Multicast`]: portsock_core::asynch::transport::Multicast
 
+mod datagram;
 mod stream;
 mod tcp;
 mod time;
+mod udp;
 mod unix;
+mod unix_datagram;
 
 pub use self::tcp::{TcpListener, TcpStream};
 pub use self::time::TokioTimer;
+pub use self::udp::UdpSocket;
 pub use self::unix::{UnixListener, UnixStream};
+pub use self::unix_datagram::UnixDatagram;

@@ -407,6 +407,14 @@ impl UnixDatagram {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl UnixDatagram {
+    /// The socket2 socket and the node it bound: what the tokio datagram socket is made of.
+    pub(crate) fn into_parts(self) -> (Socket, Option<SocketNode>) {
+        (self.sock.into_socket(), self.node)
+    }
+}
+
 impl Datagram for UnixDatagram {
     type Addr = UnixAddr;
 
