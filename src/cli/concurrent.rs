@@ -50,7 +50,7 @@ pub(crate) enum Listen<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Runtime {
     /// portsock-server's own event loop: one thread, mio (epoll), no buffer for an idle
-    /// connection.
+    /// connection (for UDP: the blocking socket).
     #[default]
     Mio,
     /// tokio's multi-threaded runtime, a task per connection (the same sessions, run by the
@@ -59,12 +59,14 @@ pub(crate) enum Runtime {
 }
 
 impl Runtime {
-    /// Checks `--runtime`: it chooses how `--concurrent` serves, so it needs it.
-    pub(crate) fn check(given: Option<Self>, concurrent: bool) -> Result<Self, CliError> {
+    /// Checks `--runtime`: it chooses how `--concurrent` serves (or a UDP server, or the
+    /// multicast receiver: `applies`), so it needs it.
+    pub(crate) fn check(given: Option<Self>, applies: bool) -> Result<Self, CliError> {
         match given {
-            Some(_) if !concurrent => Err(CliError::new(
+            Some(_) if !applies => Err(CliError::new(
                 "--runtime",
-                "applies to --concurrent (the one-at-a-time server has no runtime to choose)",
+                "applies to --concurrent, --proto udp and multicast receive (the one-at-a-time \
+                 stream server has no runtime to choose)",
             )),
             Some(Self::Tokio) if !cfg!(feature = "tokio") => Err(CliError::new(
                 "--runtime tokio",

@@ -97,8 +97,9 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<String>,
     /// With --concurrent: what serves the clients: mio (portsock-server's own event loop, one
-    /// thread) or tokio (a task per connection on tokio's multi-threaded runtime); the same
-    /// sessions and lines either way [default: mio].
+    /// thread) or tokio (a task per connection on tokio's multi-threaded runtime); with
+    /// --proto udp: the blocking socket (mio) or a tokio one; the same sessions and lines
+    /// either way [default: mio].
     #[arg(long, value_enum)]
     runtime: Option<Runtime>,
     #[command(flatten)]
@@ -164,7 +165,8 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     if idle_timeout.is_some() && !args.concurrent {
         return Err(CliError::new("--idle-timeout", "applies to --concurrent"));
     }
-    let runtime = Runtime::check(args.runtime, args.concurrent)?;
+    // The UDP server has a runtime to choose as well: its one socket, awaited.
+    let runtime = Runtime::check(args.runtime, args.concurrent || args.proto == Proto::Udp)?;
     if args.runtime.is_some() && on_smoltcp {
         return Err(CliError::new(
             "--runtime",
@@ -225,6 +227,11 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
                 let local =
                     Datagram::local_addr(&socket).map_err(|e| CliError::new("--addr", e))?;
                 out.line(starting_up(&hp, local));
+                #[cfg(feature = "tokio")]
+                if runtime == Runtime::Tokio {
+                    super::on_tokio::serve_datagram(socket, chunk, args.count, &mut out)?;
+                    return Ok(());
+                }
                 serve_datagram(&mut socket, chunk, args.count, &mut out)?;
             } else {
                 let mut listener =
@@ -559,29 +566,34 @@ where
     }
     run_datagram(socket, &mut server, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
-            match event {
-                ServerEvent::Waiting => {
-                    out.line("");
-                    out.line("waiting to receive message");
-                }
-                ServerEvent::Received { from, data, len } => {
-                    // As `recvfrom(4096)` returns it: what the buffer got.
-                    let from = PyAddr(*from);
-                    out.line(format_args!("received {} bytes from {from}", data.len()));
-                    if len > data.len() {
-                        out.note(truncated(len, data.len(), from));
-                    }
-                    out.line(PyBytes(data));
-                }
-                ServerEvent::Sent { to, len } => {
-                    out.line(format_args!("sent {len} bytes back to {}", PyAddr(*to)));
-                }
-                _ => {}
-            }
+            datagram_server_line(out, event);
         }
     })
     .map_err(|e| CliError::new("udp", e))?;
     Ok(server.served())
+}
+
+/// The UDP echo server's lines for one event of its machine, as the chapter prints them.
+pub(crate) fn datagram_server_line(out: &mut Out, event: ServerEvent<'_, SocketAddr>) {
+    match event {
+        ServerEvent::Waiting => {
+            out.line("");
+            out.line("waiting to receive message");
+        }
+        ServerEvent::Received { from, data, len } => {
+            // As `recvfrom(4096)` returns it: what the buffer got.
+            let from = PyAddr(*from);
+            out.line(format_args!("received {} bytes from {from}", data.len()));
+            if len > data.len() {
+                out.note(truncated(len, data.len(), from));
+            }
+            out.line(PyBytes(data));
+        }
+        ServerEvent::Sent { to, len } => {
+            out.line(format_args!("sent {len} bytes back to {}", PyAddr(*to)));
+        }
+        _ => {}
+    }
 }
 
 /// The note for a datagram of `len` bytes from `from` cut to the `kept` bytes of the buffer.
