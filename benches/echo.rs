@@ -141,6 +141,8 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
     let mut udp = [
         ServerProcess::start("udp-portsock", dir.path())?,
         ServerProcess::start("udp-std", dir.path())?,
+        ServerProcess::start("udp-tokio", dir.path())?,
+        ServerProcess::start("udp-portsock-tokio", dir.path())?,
     ];
     let started = Instant::now();
     let mut rows = Vec::new();
@@ -173,10 +175,8 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
         let mut runs = repeat(mode, filter, &mut udp, sizes.reps, |s| {
             client::udp_ping_pong(s.addr, sizes.udp_rounds, &pattern)
         })?;
-        // No CLI server, no tokio peer and no portsock-tokio for UDP.
+        // No CLI server for UDP.
         runs.insert(1, Vec::new());
-        runs.push(Vec::new());
-        runs.push(Vec::new());
         rows.extend(ping_pong_rows(mode, &runs, false));
     }
     let mode = "Unix throughput, 1 conn";
@@ -588,7 +588,8 @@ fn render(
          portsock's). \"tie\": below the better peer's median, but portsock's best \
          run beats that peer's worst, so the gap is within run-to-run noise. UDP: \"{}\" is \
          the core's DatagramEchoServer over portsock-std's UdpSocket, \"{}\" (std column) a \
-         plain std recv_from/send_to loop. portsock's sessions held at most {peak} bytes at \
+         plain std recv_from/send_to loop, tokio a plain tokio one, portsock-tokio the same \
+         DatagramEchoServer run by the core's async driver over portsock-std's tokio UdpSocket. portsock's sessions held at most {peak} bytes at \
          once over the whole run. Run time {:.0} s.",
         if quiet {
             "`portsock echo server --concurrent --quiet --chunk 65536` in processes of its own"

@@ -2,8 +2,9 @@
 //! portsock's event loop, portsock's tokio server (the same sessions, a task per connection,
 //! `portsock_server::tokio::TokioServer`), and the two peers built only for this benchmark, a plain std
 //! thread-per-connection echo and a tokio echo, both with a 64 KiB buffer per connection.
-//! Plus the two UDP echoes: the core's `DatagramEchoServer` over portsock-std's `UdpSocket`,
-//! and a plain std `recv_from` / `send_to` loop.
+//! Plus the UDP echoes: the core's `DatagramEchoServer` over portsock-std's `UdpSocket` (and
+//! over its tokio `UdpSocket`, by the core's async driver), a plain std `recv_from` /
+//! `send_to` loop and a plain tokio one.
 //!
 //! Every TCP server sets `TCP_NODELAY` on what it accepts, so none waits on Nagle's
 //! algorithm; each keeps the listen backlog its library gives (portsock's server 4096, std and
@@ -28,11 +29,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use portsock::core::asynch::drive::run_datagram as asynch_run_datagram;
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::datagram::DatagramEchoServer;
 use portsock::server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock::server::{EchoServer, ServerConfig, ShutdownHandle, StatsHandle, raise_fd_limit};
 use portsock::std::time::SystemClock;
+use portsock::std::tokio::{TokioTimer, UdpSocket as TokioUdp};
 use portsock::std::udp::UdpSocket as PortsockUdp;
 use portsock::std::unix::UnixBindOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -236,6 +239,48 @@ impl UdpServer {
         })
     }
 
+    /// The core's `DatagramEchoServer`, run by the core's async driver over portsock-std's
+    /// tokio `UdpSocket`, on tokio's multi-threaded runtime (as the tokio peer).
+    pub(crate) fn portsock_tokio() -> io::Result<Self> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let mut socket = runtime.block_on(TokioUdp::bind(loopback()))?;
+        let addr = portsock::core::asynch::transport::Datagram::local_addr(&socket)?;
+        thread::spawn(move || {
+            runtime.block_on(async move {
+                let mut server = DatagramEchoServer::new(vec![0u8; BUF]);
+                let observe = &mut |_: &mut DatagramEchoServer<Vec<u8>>| {};
+                asynch_run_datagram(&mut socket, &mut server, &TokioTimer, observe).await
+            })
+        });
+        Ok(Self {
+            name: "portsock-tokio",
+            addr,
+        })
+    }
+
+    /// tokio's `recv_from` into 64 KiB, `send_to` back, forever, on its multi-threaded
+    /// runtime.
+    pub(crate) fn tokio() -> io::Result<Self> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let socket = runtime.block_on(tokio::net::UdpSocket::bind(loopback()))?;
+        let addr = socket.local_addr()?;
+        thread::spawn(move || {
+            runtime.block_on(async move {
+                let mut buf = vec![0u8; BUF];
+                loop {
+                    let (n, from) = socket.recv_from(&mut buf).await?;
+                    socket.send_to(&buf[..n], from).await?;
+                }
+                #[allow(unreachable_code)]
+                io::Result::Ok(())
+            })
+        });
+        Ok(Self {
+            name: "tokio",
+            addr,
+        })
+    }
+
     /// `recv_from` into 64 KiB, `send_to` back, forever.
     pub(crate) fn std() -> io::Result<Self> {
         let socket = UdpSocket::bind(loopback())?;
@@ -337,7 +382,7 @@ enum Process {
 
 impl ServerProcess {
     /// Starts `kind` (`portsock`, `portsock-tokio`, `threads`, `tokio`, `udp-portsock`,
-    /// `udp-std`) in a child, with its Unix socket in `dir`; or `cli`, the `portsock` binary's
+    /// `udp-std`, `udp-tokio`, `udp-portsock-tokio`) in a child, with its Unix socket in `dir`; or `cli`, the `portsock` binary's
     /// concurrent server with `--quiet` (where the binary has it) and 64 KiB reads, as the
     /// peers read.
     pub(crate) fn start(kind: &str, dir: &Path) -> io::Result<Self> {
@@ -513,6 +558,8 @@ pub(crate) fn serve(kind: &str, dir: &Path) -> io::Result<()> {
             let udp = match kind {
                 "udp-portsock" => UdpServer::portsock()?,
                 "udp-std" => UdpServer::std()?,
+                "udp-tokio" => UdpServer::tokio()?,
+                "udp-portsock-tokio" => UdpServer::portsock_tokio()?,
                 _ => return Err(io::Error::other(format!("no server {kind:?}"))),
             };
             writeln!(out, "{}\n{}\n-", udp.name, udp.addr)?;
