@@ -4,7 +4,8 @@
 //!
 //! The facade: re-exports [`portsock_core`] as [`core`] (the `no_std` codecs, tables and protocol
 //! machines) and the backends its features enable — [`portsock_std`] as `std` (feature `std`,
-//! default: OS sockets through socket2) with [`portsock_server`] as `server` (the event-driven
+//! default: OS sockets through socket2, and their tokio versions in `std::tokio`; feature
+//! `tokio` alone gives `std` with those) with [`portsock_server`] as `server` (the event-driven
 //! server for thousands of clients, on portsock-std), and `portsock_smoltcp` as `smoltcp`
 //! (feature `smoltcp`).
 #![forbid(unsafe_code)]
@@ -15,5 +16,5 @@ pub use portsock_core as core;
 pub use portsock_server as server;
 #[cfg(feature = "smoltcp")]
 pub use portsock_smoltcp as smoltcp;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", feature = "tokio"))]
 pub use portsock_std as std;

@@ -201,6 +201,132 @@ fn tcp_echo_client_against_a_python_server() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// TCP on tokio: the same machines under the async driver, a task per connection
+
+#[test]
+fn tokio_echo_server_serves_the_tokio_client_the_blocking_client_and_python() {
+    let port = free_tcp_port().to_string();
+    let mut server = Program::start(
+        "tokio_echo_server",
+        example("tokio_echo_server").args(["127.0.0.1", &port, "--count", "3"]),
+    );
+    server.wait_for("waiting for a connection");
+    let mut expected = vec![format!("connecting to 127.0.0.1 port {port}")];
+    expected.extend(echo_client_lines());
+    expected.push("closing socket".into());
+    for name in ["tokio_echo_client", "socket_echo_client"] {
+        let client = run(name, example(name).args(["127.0.0.1", &port]));
+        client.assert_lines(&expected);
+        assert_eq!(client.received(), MESSAGE);
+    }
+    let python = run(
+        "python client",
+        python(PY_STREAM_CLIENT).args(["tcp", &port, MESSAGE]),
+    );
+    let python_port = python.value_after("client port ");
+    python.assert_last_line(&format!("echoed b'{MESSAGE}'"));
+
+    // Each session runs in its own task, so the accept loop's "waiting for a connection" may
+    // come amid a session's lines; every other line is in the chapter's order.
+    let server = server.finish();
+    assert!(server.status.success(), "{}", server.report());
+    let waiting = server
+        .lines
+        .iter()
+        .filter(|l| *l == "waiting for a connection");
+    assert_eq!(waiting.count(), 3, "{}", server.report());
+    let lines: Vec<&str> = server
+        .lines
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l != "waiting for a connection")
+        .collect();
+    let peers: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("connection from "))
+        .collect();
+    assert_eq!(peers.len(), 3, "{}", server.report());
+    assert_eq!(peers[2], format!("('127.0.0.1', {python_port})"));
+    let mut expected = vec![format!("starting up on 127.0.0.1 port {port}")];
+    for peer in &peers {
+        expected.extend(echo_server_connection(peer));
+    }
+    assert_eq!(lines, expected, "{}", server.report());
+}
+
+#[test]
+fn tokio_echo_client_against_a_python_server() {
+    let mut server = Program::start("python server", python(PY_STREAM_SERVER).args(["tcp", ""]));
+    let port = server.wait_for_value("listening ");
+    let client = run(
+        "tokio_echo_client",
+        example("tokio_echo_client").args(["127.0.0.1", &port]),
+    );
+    let mut expected = vec![format!("connecting to 127.0.0.1 port {port}")];
+    expected.extend(echo_client_lines());
+    expected.push("closing socket".into());
+    client.assert_lines(&expected);
+    server
+        .finish()
+        .assert_last_line(&format!("echoed b'{MESSAGE}'"));
+}
+
+/// Connects to 127.0.0.1:argv[1], says so, and sends argv[2] only once the file argv[3]
+/// exists; then half-closes and prints the echo.
+const PY_IDLE_THEN_ECHO: &str = r#"
+import os, socket, sys, time
+port, message, go = int(sys.argv[1]), sys.argv[2].encode(), sys.argv[3]
+s = socket.create_connection(('127.0.0.1', port))
+print('connected', flush=True)
+deadline = time.monotonic() + 10
+while not os.path.exists(go):
+    if time.monotonic() > deadline:
+        sys.exit('no go file within 10 s')
+    time.sleep(0.01)
+s.sendall(message)
+s.shutdown(socket.SHUT_WR)
+echoed = b''
+while True:
+    part = s.recv(4096)
+    if not part:
+        break
+    echoed += part
+print('echoed', repr(echoed))
+"#;
+
+#[test]
+fn tokio_echo_server_serves_clients_at_once() {
+    // A client that connects and sends nothing does not hold up the next one (the blocking
+    // socket_echo_server would serve the second only after the first).
+    let port = free_tcp_port().to_string();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let go = dir.path().join("go");
+    let mut server = Program::start(
+        "tokio_echo_server",
+        example("tokio_echo_server").args(["127.0.0.1", &port, "--count", "2"]),
+    );
+    server.wait_for("waiting for a connection");
+    let mut idle = Program::start(
+        "idle python client",
+        python(PY_IDLE_THEN_ECHO)
+            .args([port.as_str(), MESSAGE])
+            .arg(&go),
+    );
+    idle.wait_for("connected");
+    server.wait_for("waiting for a connection"); // the idle client was accepted
+    let client = run(
+        "tokio_echo_client",
+        example("tokio_echo_client").args(["127.0.0.1", &port]),
+    );
+    assert_eq!(client.received(), MESSAGE, "{}", client.report());
+    std::fs::write(&go, b"").expect("the go file");
+    idle.finish()
+        .assert_last_line(&format!("echoed b'{MESSAGE}'"));
+    let server = server.finish();
+    assert!(server.status.success(), "{}", server.report());
+}
+
+// ---------------------------------------------------------------------------------------------
 // UDP
 
 #[test]

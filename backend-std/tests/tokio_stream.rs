@@ -292,3 +292,70 @@ async fn a_task_per_connection() {
     served.sort_unstable();
     assert_eq!(served, expected);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn tokios_own_io_traits_work_too() {
+    // Only tokio's extension traits are used by name here: with the core's Read / Write in
+    // scope too, `read` and `write_all` would name two methods.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = TempDir::new("tokio-io-traits");
+    let path = dir.join("uds_socket");
+    let listener = UnixListener::bind(&path).await.unwrap();
+    let mut client = UnixStream::connect(&path).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let message = long_message(300_000);
+    let sent = async {
+        // tokio::io::copy from a reader, then tokio's shutdown: the peer's end of stream.
+        let copied = tokio::io::copy(&mut &message[..], &mut client)
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::shutdown(&mut client)
+            .await
+            .unwrap();
+        copied
+    };
+    let received = async {
+        let mut got = Vec::new();
+        AsyncReadExt::read_to_end(&mut server, &mut got)
+            .await
+            .unwrap();
+        got
+    };
+    let (copied, got) = tokio::join!(sent, received);
+    assert_eq!(copied, message.len() as u64);
+    assert_eq!(got, message);
+
+    // After the core's Shutdown::Read, tokio's read is end of stream too.
+    AsyncWriteExt::write_all(&mut server, b"not for you")
+        .await
+        .unwrap();
+    Stream::shutdown(&mut client, Shutdown::Read).await.unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(AsyncReadExt::read(&mut client, &mut buf).await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn bind_and_connect_by_host_name() {
+    // The chapter's "localhost": the listener takes its first IPv4 address.
+    let listener = TcpListener::bind_host("localhost", 0).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    assert!(addr.ip().is_loopback() && addr.is_ipv4(), "{addr}");
+    let client = TcpStream::create_connection("localhost", addr.port())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    assert_eq!(stream_echo(server, client, CHAPTER_MESSAGE).await, 42);
+
+    // Nobody listens there any more: the error names the host and port asked for.
+    let port = addr.port();
+    drop(listener);
+    let err = TcpStream::create_connection("localhost", port)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    assert!(
+        err.to_string().starts_with(&format!("localhost:{port}: ")),
+        "{err}"
+    );
+}

@@ -42,10 +42,13 @@
 //! # Ok::<(), MemError>(())
 //! ```
 
+#[cfg(feature = "async")]
+mod asynch;
 mod datagram;
 mod stream;
+mod wake;
 
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::net::SocketAddr;
 
@@ -57,16 +60,30 @@ pub use stream::{MemListener, MemStream, StreamPair};
 use crate::time::{Clock, Duration, Instant};
 use crate::transport::TransportError;
 
+/// Tasks that can sleep on one [`ManualClock`] at once without waking each other (more still
+/// work, less efficiently).
+const SLEEPERS: usize = 16;
+
 /// A clock that moves only when told to.
+///
+/// With the `async` feature it is also an `asynch::time::Timer`:
+/// a `sleep_until` completes once [`advance`](Self::advance) or [`set`](Self::set) moves the
+/// clock to its instant (they wake the sleepers that are due). A test executor can let time
+/// jump when every task waits, as tokio's paused clock does, with
+/// [`advance_to_next_wake`](Self::advance_to_next_wake).
 #[derive(Debug, Default)]
 pub struct ManualClock {
     now: Cell<u64>,
+    sleepers: RefCell<wake::WakerList<SLEEPERS>>,
 }
 
 impl ManualClock {
     /// A clock at [`Instant::ZERO`].
     pub const fn new() -> Self {
-        Self { now: Cell::new(0) }
+        Self {
+            now: Cell::new(0),
+            sleepers: RefCell::new(wake::WakerList::new()),
+        }
     }
 
     /// The current time (also [`Clock::now`]).
@@ -79,9 +96,28 @@ impl ManualClock {
         self.set(self.now() + d);
     }
 
-    /// Moves the clock to `t`; never backwards (an earlier `t` is ignored).
+    /// Moves the clock to `t`; never backwards (an earlier `t` is ignored). Wakes the tasks
+    /// sleeping until `t` or earlier.
     pub fn set(&self, t: Instant) {
-        self.now.set(self.now.get().max(t.as_millis()));
+        let now = self.now.get().max(t.as_millis());
+        self.now.set(now);
+        self.sleepers.borrow_mut().wake_until(now);
+    }
+
+    /// The earliest instant a task sleeps until (the `async` feature's `Timer`), if any task
+    /// sleeps.
+    pub fn next_wake(&self) -> Option<Instant> {
+        self.sleepers.borrow().earliest().map(Instant::from_millis)
+    }
+
+    /// Moves the clock to [`next_wake`](Self::next_wake) (never backwards) and wakes the tasks
+    /// due then; returns the new time, or `None` (and leaves the clock alone) if no task
+    /// sleeps. What an executor calls when every task waits, so that timers fire at once and in
+    /// order instead of after real time.
+    pub fn advance_to_next_wake(&self) -> Option<Instant> {
+        let at = self.next_wake()?;
+        self.set(at);
+        Some(self.now())
     }
 }
 

@@ -24,9 +24,14 @@
 //! Each operation says whether it is cancel-safe, in tokio's sense: dropping its future before
 //! it completes loses nothing. Reads, writes, accepts, datagram sends and receives are (the
 //! first three are tokio's; a receive takes a datagram only in the poll that completes it), so
-//! a [`run_stream`](portsock_core::asynch::drive::run_stream) dropped at any point (by
-//! `tokio::time::timeout`, `select!`) can be run again with the same machine and stream, and
-//! no byte is lost or repeated.
+//! a [`run_stream`](portsock_core::asynch::drive::run_stream) or
+//! [`run_datagram`](portsock_core::asynch::drive::run_datagram) dropped at any point (by
+//! `tokio::time::timeout`, `select!`) can be run again with the same machine and socket, and
+//! no byte or datagram is lost or repeated (`tests/tokio_cancel.rs`, `tests/tokio_datagram.rs`
+//! and the async transport contract check it on real sockets). Connecting is not: a dropped
+//! connect abandons the attempt. The streams are also tokio `AsyncRead` / `AsyncWrite`, for
+//! tokio's own utilities; with those traits and the core's both in scope, name the trait
+//! (`AsyncReadExt::read(&mut stream, ..)`), as `read` and `write_all` are in both.
 //!
 //! ```
 //! use portsock_core::asynch::drive::run_stream;

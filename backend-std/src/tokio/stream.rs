@@ -1,5 +1,6 @@
-//! What the TCP and Unix streams share: embedded-io-async `Read` / `Write` over tokio's, a
-//! `shutdown(2)` that the contract's [`Shutdown::Read`] holds to, and the conversions.
+//! What the TCP and Unix streams share: embedded-io-async `Read` / `Write` over tokio's (and
+//! tokio's own `AsyncRead` / `AsyncWrite`, so tokio's utilities take them too), a `shutdown(2)`
+//! that the contract's [`Shutdown::Read`] holds to, and the conversions.
 //!
 //! Why not `embedded_io_adapters::tokio_1::FromTokio`: it would give `Read` / `Write` only, and
 //! a stream also needs `shutdown` and its addresses from the tokio type inside, so the wrapper
@@ -20,8 +21,8 @@ pub(super) fn shutdown(fd: &impl std::os::fd::AsFd, how: Shutdown) -> io::Result
 }
 
 /// Implements, for a wrapper `$ty { inner: $inner, read_shut: bool }` around a tokio stream:
-/// `ErrorType`, embedded-io-async `Read` and `Write`, `AsRef` / `AsMut` / `From` for the tokio
-/// type, `AsFd` and `AsRawFd`.
+/// `ErrorType`, embedded-io-async `Read` and `Write`, tokio's `AsyncRead` and `AsyncWrite`,
+/// `AsRef` / `AsMut` / `From` for the tokio type, `AsFd` and `AsRawFd`.
 macro_rules! impl_async_stream {
     ($ty:ident, $inner:ty) => {
         impl embedded_io::ErrorType for $ty {
@@ -56,6 +57,59 @@ macro_rules! impl_async_stream {
             /// Nothing to do: the stream buffers nothing of its own (cancel-safe).
             async fn flush(&mut self) -> std::io::Result<()> {
                 Ok(())
+            }
+        }
+
+        impl tokio::io::AsyncRead for $ty {
+            /// tokio's read, so `tokio::io::copy`, `BufReader` and friends work; end of stream
+            /// once reading was shut down, as [`Read::read`](portsock_core::asynch::transport::Read::read).
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let this = self.get_mut();
+                if this.read_shut {
+                    return std::task::Poll::Ready(Ok(()));
+                }
+                std::pin::Pin::new(&mut this.inner).poll_read(cx, buf)
+            }
+        }
+
+        impl tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+            }
+
+            /// Shuts down the writing side (`shutdown(SHUT_WR)`), as tokio's.
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                std::pin::Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                self.inner.is_write_vectored()
             }
         }
 

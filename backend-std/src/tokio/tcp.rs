@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use portsock_core::asynch::transport::{Listener, Shutdown, Stream};
 
 use super::stream::{impl_async_socket, impl_async_stream, shutdown};
+use crate::resolve::host_port;
 use crate::sock::context;
 
 /// A listening TCP socket on tokio.
@@ -52,6 +53,25 @@ impl TcpListener {
     pub async fn bind_with_backlog(addr: SocketAddr, backlog: u32) -> io::Result<Self> {
         let socket = crate::tcp::TcpListener::bind_with_backlog(addr, backlog)?.into_socket();
         Self::from_std(socket.into())
+    }
+
+    /// Binds `host` and `port` the way the chapter's servers do: `""` (or `"0.0.0.0"`, `"::"`)
+    /// is any address, a name binds its first IPv4 address ([`crate::resolve::bind_addr`],
+    /// resolved on tokio's blocking pool).
+    ///
+    /// # Errors
+    ///
+    /// Resolution failed (the message names `host:port`), or as [`bind`](Self::bind).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled.
+    pub async fn bind_host(host: &str, port: u16) -> io::Result<Self> {
+        let host = host.to_owned();
+        let addr = tokio::task::spawn_blocking(move || crate::resolve::bind_addr(&host, port))
+            .await
+            .map_err(io::Error::other)??;
+        Self::bind(addr).await
     }
 
     /// Wraps a listening std socket, putting it in non-blocking mode as tokio needs.
@@ -122,6 +142,41 @@ impl TcpStream {
             .await
             .map_err(|e| context(e, format!("connect {addr}")))?;
         Ok(Self::from(inner))
+    }
+
+    /// Python's `socket.create_connection((host, port))`, awaited: resolves `host` with the
+    /// system resolver on tokio's blocking pool ([`crate::resolve::resolve`], in the
+    /// resolver's order) and connects to the first address that accepts.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the attempt (a resolution already started finishes on
+    /// the blocking pool, unused).
+    ///
+    /// # Errors
+    ///
+    /// Resolution failed ("cannot resolve host:port: ..."), or the last address's error, its
+    /// message naming `host:port` and that address.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime with I/O enabled.
+    pub async fn create_connection(host: &str, port: u16) -> io::Result<Self> {
+        let name = host.to_owned();
+        let addrs = tokio::task::spawn_blocking(move || crate::resolve::resolve(&name, port))
+            .await
+            .map_err(io::Error::other)??;
+        let mut last = None;
+        for addr in &addrs {
+            match Self::connect(*addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        let e = last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")
+        });
+        Err(context(e, host_port(host, port)))
     }
 
     /// Wraps a connected std stream, putting it in non-blocking mode as tokio needs.

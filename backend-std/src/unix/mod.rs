@@ -405,11 +405,9 @@ impl UnixDatagram {
     pub fn into_socket(self) -> Socket {
         self.sock.into_socket()
     }
-}
 
-#[cfg(feature = "tokio")]
-impl UnixDatagram {
     /// The socket2 socket and the node it bound: what the tokio datagram socket is made of.
+    #[cfg(feature = "tokio")]
     pub(crate) fn into_parts(self) -> (Socket, Option<SocketNode>) {
         (self.sock.into_socket(), self.node)
     }

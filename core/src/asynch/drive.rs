@@ -36,6 +36,9 @@ use super::transport::{Datagram, Stream};
 /// Runs `machine` over `stream` until it is done, calling `observe(machine)` after every input
 /// and output so it can poll the machine's events as they happen.
 ///
+/// Cancel-safe over a cancel-safe stream (see the [module doc](self)): dropped at any
+/// `.await`, it can be called again with the same machine.
+///
 /// # Errors
 ///
 /// The transport's error; the machine's protocol error; [`DriveError::WriteZero`] if a write
@@ -92,6 +95,8 @@ where
 ///
 /// A receive races the machine's [`poll_timeout`](DatagramMachine::poll_timeout); when both
 /// are ready together the datagram wins, and the timer fires on the next round.
+///
+/// Cancel-safe over a cancel-safe socket, as [`run_stream`].
 ///
 /// # Errors
 ///

@@ -9,6 +9,7 @@
 //!   asynch::transport : Stream (embedded-io-async Read + Write + shutdown, addresses),
 //!                       Listener, Datagram, Multicast; asynch::time::Timer
 //!   asynch::drive     : run_stream / run_datagram: the blocking drivers' loops, awaited
+//!   asynch::sessions  : Sessions::serve: N sessions over one listener, without allocating
 //!                                              |
 //!   machine           : the same sans-IO machines as the blocking drivers run
 //! ```
@@ -45,6 +46,24 @@
 //! write happened only once the write completed, so a driver future over cancel-safe reads and
 //! writes is itself cancel-safe: run it again with the same machine and no byte is lost or
 //! repeated.
+//!
+//! | operation | cancel-safe |
+//! |---|---|
+//! | [`Read::read`](transport::Read::read), [`Write::write`](transport::Write::write) on a [`Stream`](transport::Stream) | yes: required of every backend |
+//! | `Write::write_all`, `Read::read_exact` (embedded-io-async's provided methods) | no: what was done before the drop is not reported |
+//! | [`Write::flush`](transport::Write::flush), [`Stream::shutdown`](transport::Stream::shutdown) | the backend's to state; the drivers ask again after a drop |
+//! | [`Listener::accept`](transport::Listener::accept) | yes: a connection stays in the backlog |
+//! | [`Datagram::send_to`](transport::Datagram::send_to) | yes: sent whole or not at all |
+//! | [`Datagram::recv_from`](transport::Datagram::recv_from) | yes: required of every backend |
+//! | [`Timer::sleep_until`](time::Timer::sleep_until) | yes |
+//! | [`select::first`] | if both futures are |
+//! | [`drive::run_stream`], [`drive::run_datagram`] | yes, over cancel-safe transports: run again with the same machine |
+//! | [`sessions::Sessions::serve`] | no: dropping it closes the open sessions unreported (stop it with its `stop` future) |
+//! | the in-memory transport's (`mem`, feature `async`) | yes, every one |
+//!
+//! The async transport contract (`contract/asynch.rs` in the repository) tests the first rows
+//! on every backend: dropped reads, writes and receives, and `run_stream` dropped mid-read and
+//! mid-send, lose or repeat no byte.
 
 #![allow(
     async_fn_in_trait,
@@ -54,5 +73,6 @@
 
 pub mod drive;
 pub mod select;
+pub mod sessions;
 pub mod time;
 pub mod transport;

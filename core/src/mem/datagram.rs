@@ -5,6 +5,7 @@ use core::net::SocketAddr;
 
 use embedded_io::ErrorType;
 
+use super::wake::WakerSlot;
 use super::{ManualClock, MemError, Mode, check_timeout};
 use crate::time::{Duration, Instant};
 use crate::transport::{Blocking, Datagram, Interface, MembershipRequest, Multicast, Received};
@@ -38,7 +39,7 @@ pub struct MemSocket<'n, const S: usize, const Q: usize, const M: usize> {
 }
 
 #[derive(Debug)]
-struct NetState<const S: usize, const Q: usize, const M: usize> {
+pub(super) struct NetState<const S: usize, const Q: usize, const M: usize> {
     slots: heapless::Vec<Slot<Q, M>, S>,
     drop_next: usize,
     dropped: u64,
@@ -47,7 +48,7 @@ struct NetState<const S: usize, const Q: usize, const M: usize> {
 }
 
 #[derive(Debug)]
-struct Slot<const Q: usize, const M: usize> {
+pub(super) struct Slot<const Q: usize, const M: usize> {
     addr: SocketAddr,
     open: bool,
     queue: heapless::Deque<Packet<M>, Q>,
@@ -56,6 +57,8 @@ struct Slot<const Q: usize, const M: usize> {
     loopback: bool,
     interface: Interface,
     mode: Mode,
+    /// The async receiver waiting for a datagram.
+    reader: WakerSlot,
 }
 
 #[derive(Debug)]
@@ -105,6 +108,7 @@ impl<'c, const S: usize, const Q: usize, const M: usize> Network<'c, S, Q, M> {
             loopback: true,
             interface: Interface::Any,
             mode: Mode::default(),
+            reader: WakerSlot::default(),
         };
         let index = match s.slots.iter().position(|slot| !slot.open) {
             Some(i) => {
@@ -136,6 +140,24 @@ impl<'c, const S: usize, const Q: usize, const M: usize> Network<'c, S, Q, M> {
 }
 
 impl<const S: usize, const Q: usize, const M: usize> NetState<S, Q, M> {
+    /// The next datagram queued for socket `i`, copied (truncated) into `buf`.
+    pub(super) fn try_recv(&mut self, i: usize, buf: &mut [u8]) -> Option<Received<SocketAddr>> {
+        let packet = self.slots[i].queue.pop_front()?;
+        let n = packet.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&packet.data[..n]);
+        self.activity += 1;
+        Some(Received {
+            len: packet.data.len(),
+            from: packet.from,
+        })
+    }
+
+    /// Registers socket `i`'s task to be woken by its next datagram.
+    #[cfg(feature = "async")]
+    pub(super) fn wait_datagram(&mut self, i: usize, waker: &core::task::Waker) {
+        self.slots[i].reader.register(waker);
+    }
+
     fn deliver(&mut self, from: usize, data: &[u8], to: SocketAddr) {
         let sender = self.slots[from].addr;
         let loopback = self.slots[from].loopback;
@@ -159,7 +181,10 @@ impl<const S: usize, const Q: usize, const M: usize> NetState<S, Q, M> {
                 from: sender,
                 data: heapless::Vec::from_slice(data).unwrap_or_default(),
             };
-            delivered |= slot.queue.push_back(packet).is_ok();
+            if slot.queue.push_back(packet).is_ok() {
+                delivered = true;
+                slot.reader.wake();
+            }
             if !to.ip().is_multicast() {
                 break;
             }
@@ -171,11 +196,11 @@ impl<const S: usize, const Q: usize, const M: usize> NetState<S, Q, M> {
 }
 
 impl<const S: usize, const Q: usize, const M: usize> MemSocket<'_, S, Q, M> {
-    fn with<R>(&self, f: impl FnOnce(&mut NetState<S, Q, M>, usize) -> R) -> R {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut NetState<S, Q, M>, usize) -> R) -> R {
         f(&mut self.net.state.borrow_mut(), self.index)
     }
 
-    fn slot<R>(&self, f: impl FnOnce(&mut Slot<Q, M>) -> R) -> R {
+    pub(super) fn slot<R>(&self, f: impl FnOnce(&mut Slot<Q, M>) -> R) -> R {
         self.with(|s, i| f(&mut s.slots[i]))
     }
 
@@ -183,16 +208,9 @@ impl<const S: usize, const Q: usize, const M: usize> MemSocket<'_, S, Q, M> {
     pub fn queued(&self) -> usize {
         self.slot(|slot| slot.queue.len())
     }
-}
 
-impl<const S: usize, const Q: usize, const M: usize> ErrorType for MemSocket<'_, S, Q, M> {
-    type Error = MemError;
-}
-
-impl<const S: usize, const Q: usize, const M: usize> Datagram for MemSocket<'_, S, Q, M> {
-    type Addr = SocketAddr;
-
-    fn send_to(&mut self, data: &[u8], to: &SocketAddr) -> Result<(), MemError> {
+    /// Sends (delivers, drops or loses) one datagram; never waits.
+    pub(super) fn send(&self, data: &[u8], to: &SocketAddr) -> Result<(), MemError> {
         if data.len() > M {
             return Err(MemError::TooLarge {
                 len: data.len(),
@@ -210,6 +228,18 @@ impl<const S: usize, const Q: usize, const M: usize> Datagram for MemSocket<'_, 
         });
         Ok(())
     }
+}
+
+impl<const S: usize, const Q: usize, const M: usize> ErrorType for MemSocket<'_, S, Q, M> {
+    type Error = MemError;
+}
+
+impl<const S: usize, const Q: usize, const M: usize> Datagram for MemSocket<'_, S, Q, M> {
+    type Addr = SocketAddr;
+
+    fn send_to(&mut self, data: &[u8], to: &SocketAddr) -> Result<(), MemError> {
+        self.send(data, to)
+    }
 
     fn recv_from(
         &mut self,
@@ -217,17 +247,9 @@ impl<const S: usize, const Q: usize, const M: usize> Datagram for MemSocket<'_, 
         deadline: Option<Instant>,
     ) -> Result<Option<Received<SocketAddr>>, MemError> {
         let clock = self.net.clock;
-        self.with(|s, i| {
-            let Some(packet) = s.slots[i].queue.pop_front() else {
-                return s.slots[i].mode.wait_until(clock, deadline).map(|()| None);
-            };
-            let n = packet.data.len().min(buf.len());
-            buf[..n].copy_from_slice(&packet.data[..n]);
-            s.activity += 1;
-            Ok(Some(Received {
-                len: packet.data.len(),
-                from: packet.from,
-            }))
+        self.with(|s, i| match s.try_recv(i, buf) {
+            Some(received) => Ok(Some(received)),
+            None => s.slots[i].mode.wait_until(clock, deadline).map(|()| None),
         })
     }
 

@@ -5,12 +5,16 @@ use core::net::{Ipv4Addr, SocketAddr};
 
 use embedded_io::{ErrorType, Read, ReadReady, Write, WriteReady};
 
+use super::wake::{WakerList, WakerSlot};
 use super::{ManualClock, MemError, Mode, check_timeout};
 use crate::time::Duration;
 use crate::transport::{Blocking, Listener, Shutdown, Stream};
 
 /// The first port [`MemListener::connect`] gives its clients.
 const CLIENT_PORT_BASE: u16 = 49_152;
+/// Tasks that can wait in a listener's `accept` at once without waking each other (more still
+/// work; see `WakerList`).
+const ACCEPT_WAITERS: usize = 8;
 
 /// A connected pair of in-memory streams, each direction a ring buffer of `N` bytes.
 ///
@@ -40,12 +44,14 @@ pub struct MemListener<'p, const N: usize> {
     addr: SocketAddr,
     clock: Option<&'p ManualClock>,
     connected: Cell<usize>,
-    accepted: usize,
+    accepted: Cell<usize>,
+    /// Tasks waiting in the async `accept`.
+    waiters: RefCell<WakerList<ACCEPT_WAITERS>>,
     mode: Mode,
 }
 
 #[derive(Debug)]
-struct PairState<const N: usize> {
+pub(super) struct PairState<const N: usize> {
     /// `pipes[i]` carries what end `i` writes.
     pipes: [Pipe<N>; 2],
     ends: [End; 2],
@@ -65,6 +71,10 @@ struct Pipe<const N: usize> {
     reader_gone: bool,
     /// The reader shut down reading: writes are accepted and discarded.
     reader_shut: bool,
+    /// The async reader waiting for data or end of stream.
+    reader: WakerSlot,
+    /// The async writer waiting for room.
+    writer: WakerSlot,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -136,6 +146,10 @@ impl<'c, const N: usize> StreamPair<'c, N> {
         let mut s = self.state.borrow_mut();
         s.reset = true;
         s.activity += 1;
+        for pipe in &mut s.pipes {
+            pipe.reader.wake();
+            pipe.writer.wake();
+        }
     }
 
     /// Successful operations so far (bytes moved, shutdowns), for idle detection.
@@ -164,7 +178,7 @@ impl<const N: usize> MemStream<'_, N> {
         self.pair.reset();
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut PairState<N>, usize) -> R) -> R {
+    pub(super) fn with<R>(&self, f: impl FnOnce(&mut PairState<N>, usize) -> R) -> R {
         f(&mut self.pair.state.borrow_mut(), self.end)
     }
 }
@@ -176,28 +190,12 @@ impl<const N: usize> ErrorType for MemStream<'_, N> {
 impl<const N: usize> Read for MemStream<'_, N> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, MemError> {
         let clock = self.pair.clock;
-        self.with(|s, end| {
-            if s.reset {
-                return Err(MemError::ConnectionReset);
-            }
-            if buf.is_empty() || s.ends[end].read_shut {
-                return Ok(0);
-            }
-            let max_read = s.max_read;
-            let pipe = &mut s.pipes[1 - end];
-            if pipe.data.is_empty() {
-                if pipe.fin {
-                    return Ok(0);
-                }
+        self.with(|s, end| match s.try_read(end, buf)? {
+            Some(n) => Ok(n),
+            None => {
                 let mode = s.ends[end].mode;
-                return Err(mode.wait(clock, mode.read_timeout));
+                Err(mode.wait(clock, mode.read_timeout))
             }
-            let n = buf.len().min(pipe.data.len()).min(max_read);
-            for slot in &mut buf[..n] {
-                *slot = pipe.data.pop_front().unwrap_or_default();
-            }
-            s.activity += 1;
-            Ok(n)
         })
     }
 }
@@ -205,44 +203,117 @@ impl<const N: usize> Read for MemStream<'_, N> {
 impl<const N: usize> Write for MemStream<'_, N> {
     fn write(&mut self, buf: &[u8]) -> Result<usize, MemError> {
         let clock = self.pair.clock;
-        self.with(|s, end| {
-            if s.reset {
-                return Err(MemError::ConnectionReset);
-            }
-            if s.ends[end].write_shut || s.pipes[end].reader_gone {
-                return Err(MemError::BrokenPipe);
-            }
-            if buf.is_empty() {
-                return Ok(0);
-            }
-            let max_write = s.max_write;
-            let pipe = &mut s.pipes[end];
-            if pipe.reader_shut {
-                return Ok(buf.len().min(max_write));
-            }
-            let free = N - pipe.data.len();
-            if free == 0 {
+        self.with(|s, end| match s.try_write(end, buf)? {
+            Some(n) => Ok(n),
+            None => {
                 let mode = s.ends[end].mode;
-                return Err(mode.wait(clock, mode.write_timeout));
+                Err(mode.wait(clock, mode.write_timeout))
             }
-            let n = buf.len().min(free).min(max_write);
-            for &byte in &buf[..n] {
-                // Cannot fail: `n` is at most the free space.
-                let _ = pipe.data.push_back(byte);
-            }
-            s.activity += 1;
-            Ok(n)
         })
     }
 
     fn flush(&mut self) -> Result<(), MemError> {
-        self.with(|s, _| {
-            if s.reset {
-                Err(MemError::ConnectionReset)
-            } else {
-                Ok(())
-            }
-        })
+        self.with(|s, _| s.try_flush())
+    }
+}
+
+impl<const N: usize> PairState<N> {
+    /// A read by `end`: `Ok(None)` if it has to wait for the peer.
+    pub(super) fn try_read(
+        &mut self,
+        end: usize,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, MemError> {
+        if self.reset {
+            return Err(MemError::ConnectionReset);
+        }
+        if buf.is_empty() || self.ends[end].read_shut {
+            return Ok(Some(0));
+        }
+        let max_read = self.max_read;
+        let pipe = &mut self.pipes[1 - end];
+        if pipe.data.is_empty() {
+            return Ok(pipe.fin.then_some(0));
+        }
+        let n = buf.len().min(pipe.data.len()).min(max_read);
+        for slot in &mut buf[..n] {
+            *slot = pipe.data.pop_front().unwrap_or_default();
+        }
+        pipe.writer.wake();
+        self.activity += 1;
+        Ok(Some(n))
+    }
+
+    /// A write by `end`: `Ok(None)` if it has to wait for room.
+    pub(super) fn try_write(&mut self, end: usize, buf: &[u8]) -> Result<Option<usize>, MemError> {
+        if self.reset {
+            return Err(MemError::ConnectionReset);
+        }
+        if self.ends[end].write_shut || self.pipes[end].reader_gone {
+            return Err(MemError::BrokenPipe);
+        }
+        if buf.is_empty() {
+            return Ok(Some(0));
+        }
+        let max_write = self.max_write;
+        let pipe = &mut self.pipes[end];
+        if pipe.reader_shut {
+            return Ok(Some(buf.len().min(max_write)));
+        }
+        let free = N - pipe.data.len();
+        if free == 0 {
+            return Ok(None);
+        }
+        let n = buf.len().min(free).min(max_write);
+        for &byte in &buf[..n] {
+            // Cannot fail: `n` is at most the free space.
+            let _ = pipe.data.push_back(byte);
+        }
+        pipe.reader.wake();
+        self.activity += 1;
+        Ok(Some(n))
+    }
+
+    /// Nothing is buffered on the way out: a flush only reports a reset.
+    pub(super) fn try_flush(&self) -> Result<(), MemError> {
+        if self.reset {
+            Err(MemError::ConnectionReset)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `shutdown(2)` by `end`.
+    pub(super) fn shutdown(&mut self, end: usize, how: Shutdown) -> Result<(), MemError> {
+        if self.reset {
+            return Err(MemError::ConnectionReset);
+        }
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.ends[end].read_shut = true;
+            let incoming = &mut self.pipes[1 - end];
+            incoming.reader_shut = true;
+            incoming.data.clear();
+            incoming.writer.wake();
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.ends[end].write_shut = true;
+            self.pipes[end].fin = true;
+            self.pipes[end].reader.wake();
+        }
+        self.activity += 1;
+        Ok(())
+    }
+
+    /// Registers `end`'s task to be woken when it can read.
+    #[cfg(feature = "async")]
+    pub(super) fn wait_readable(&mut self, end: usize, waker: &core::task::Waker) {
+        self.pipes[1 - end].reader.register(waker);
+    }
+
+    /// Registers `end`'s task to be woken when it can write.
+    #[cfg(feature = "async")]
+    pub(super) fn wait_writable(&mut self, end: usize, waker: &core::task::Waker) {
+        self.pipes[end].writer.register(waker);
     }
 }
 
@@ -268,22 +339,7 @@ impl<const N: usize> Stream for MemStream<'_, N> {
     type Addr = SocketAddr;
 
     fn shutdown(&mut self, how: Shutdown) -> Result<(), MemError> {
-        self.with(|s, end| {
-            if s.reset {
-                return Err(MemError::ConnectionReset);
-            }
-            if matches!(how, Shutdown::Read | Shutdown::Both) {
-                s.ends[end].read_shut = true;
-                s.pipes[1 - end].reader_shut = true;
-                s.pipes[1 - end].data.clear();
-            }
-            if matches!(how, Shutdown::Write | Shutdown::Both) {
-                s.ends[end].write_shut = true;
-                s.pipes[end].fin = true;
-            }
-            s.activity += 1;
-            Ok(())
-        })
+        self.with(|s, end| s.shutdown(end, how))
     }
 
     fn local_addr(&self) -> Result<SocketAddr, MemError> {
@@ -329,7 +385,9 @@ impl<const N: usize> Drop for MemStream<'_, N> {
         if let Ok(mut s) = self.pair.state.try_borrow_mut() {
             let end = self.end;
             s.pipes[end].fin = true;
+            s.pipes[end].reader.wake();
             s.pipes[1 - end].reader_gone = true;
+            s.pipes[1 - end].writer.wake();
             s.activity += 1;
         }
     }
@@ -344,7 +402,8 @@ impl<'p, const N: usize> MemListener<'p, N> {
             addr,
             clock,
             connected: Cell::new(0),
-            accepted: 0,
+            accepted: Cell::new(0),
+            waiters: RefCell::new(WakerList::new()),
             mode: Mode::default(),
         }
     }
@@ -361,7 +420,23 @@ impl<'p, const N: usize> MemListener<'p, N> {
         let port = CLIENT_PORT_BASE.saturating_add(u16::try_from(i).unwrap_or(u16::MAX));
         pair.state.borrow_mut().addrs = [SocketAddr::from((Ipv4Addr::LOCALHOST, port)), self.addr];
         self.connected.set(i + 1);
+        self.waiters.borrow_mut().wake_all();
         Ok(MemStream { pair, end: 0 })
+    }
+
+    /// The server end of the next connection not yet accepted, and its peer's address.
+    pub(super) fn try_accept(&self) -> Option<(MemStream<'p, N>, SocketAddr)> {
+        let i = self.accepted.get();
+        let pair = self.pairs.get(i).filter(|_| i < self.connected.get())?;
+        self.accepted.set(i + 1);
+        let peer = pair.state.borrow().addrs[0];
+        Some((MemStream { pair, end: 1 }, peer))
+    }
+
+    /// Registers a task to be woken by the next [`connect`](Self::connect).
+    #[cfg(feature = "async")]
+    pub(super) fn wait_connect(&self, waker: &core::task::Waker) {
+        self.waiters.borrow_mut().register(waker, 0);
     }
 }
 
@@ -374,16 +449,8 @@ impl<'p, const N: usize> Listener for MemListener<'p, N> {
     type Stream = MemStream<'p, N>;
 
     fn accept(&mut self) -> Result<(MemStream<'p, N>, SocketAddr), MemError> {
-        let Some(pair) = self
-            .pairs
-            .get(self.accepted)
-            .filter(|_| self.accepted < self.connected.get())
-        else {
-            return Err(self.mode.wait(self.clock, self.mode.read_timeout));
-        };
-        self.accepted += 1;
-        let peer = pair.state.borrow().addrs[0];
-        Ok((MemStream { pair, end: 1 }, peer))
+        self.try_accept()
+            .ok_or_else(|| self.mode.wait(self.clock, self.mode.read_timeout))
     }
 
     fn local_addr(&self) -> Result<SocketAddr, MemError> {

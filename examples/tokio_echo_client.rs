@@ -1,0 +1,38 @@
+//! `tokio_echo_client`: `socket_echo_client` on tokio: the same core [`EchoClient`], run by
+//! the core's async driver over portsock's tokio stream.
+//!
+//! ```text
+//! cargo run --example tokio_echo_client [HOST] [PORT]
+//! ```
+
+mod common;
+
+use portsock::core::asynch::drive::run_stream;
+use portsock::core::echo::stream::{ClientEvent, EchoClient};
+use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
+use portsock::core::wire::repr::PyBytes;
+use portsock::std::tokio::TcpStream;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> common::Result {
+    let args = common::Args::parse("[HOST] [PORT]");
+    let (host, port) = (args.text(0, common::HOST), args.port(1));
+    println!("connecting to {host} port {port}");
+    let mut sock = TcpStream::connect(common::server_addr(&host, port)?).await?;
+
+    // Send the message, then look for the response, 16 bytes at a time.
+    let mut client = EchoClient::new(CHAPTER_MESSAGE, [0u8; CHAPTER_CHUNK]);
+    let result = run_stream(&mut sock, &mut client, &mut |client| {
+        while let Some(event) = client.poll_event() {
+            match event {
+                ClientEvent::Sending(message) => println!("sending {}", PyBytes(message)),
+                ClientEvent::Received(data) => println!("received {}", PyBytes(data)),
+                _ => {}
+            }
+        }
+    })
+    .await;
+    println!("closing socket");
+    drop(sock);
+    Ok(result?)
+}
