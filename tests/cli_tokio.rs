@@ -496,6 +496,123 @@ fn multicast_on_the_loopback_acks_cpython_senders_as_the_mio_receiver_does() {
 }
 
 #[test]
+fn a_stdout_nobody_reads_stalls_no_tokio_client_and_sigterm_still_stops_it() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::process::Stdio;
+    // The chapter's transcript (16-byte reads, two lines each) into a pipe the test stops
+    // reading after the first two lines: far more lines than a pipe holds.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portsock"))
+        .args([
+            "echo",
+            "server",
+            "--concurrent",
+            "--runtime",
+            "tokio",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start portsock");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("first line");
+    let port: u16 = first
+        .trim_end()
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    let clients: Vec<_> = (0..3u8)
+        .map(|seed| {
+            std::thread::spawn(move || {
+                let message: Vec<u8> = (0..40_000u32)
+                    .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+                    .collect();
+                let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                conn.set_read_timeout(Some(common::WAIT)).expect("timeout");
+                let mut writer = conn.try_clone().expect("clone");
+                let sent = message.clone();
+                let sending = std::thread::spawn(move || writer.write_all(&sent));
+                let mut echoed = vec![0u8; message.len()];
+                conn.read_exact(&mut echoed).expect("the whole echo");
+                sending.join().expect("writer").expect("write");
+                assert!(echoed == message, "the echo differs");
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("client");
+    }
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("try_wait") {
+            break exit;
+        }
+        assert!(sent.elapsed() < common::WAIT, "SIGTERM went unheard");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(exit.success(), "{exit}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(
+        stderr.contains("lines of output dropped: stdout did not take them"),
+        "{stderr:?}"
+    );
+    drop(stdout);
+}
+
+#[test]
+fn the_idle_timeout_closes_a_silent_client_with_the_chapter_style_line() {
+    use std::io::Read as _;
+    let mut server = Running::portsock([
+        "echo",
+        "server",
+        "--concurrent",
+        "--runtime",
+        "tokio",
+        "--idle-timeout",
+        "0.3",
+        "--addr",
+        "127.0.0.1:0",
+        "--count",
+        "1",
+    ]);
+    let port = wait_ready(&mut server);
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    silent
+        .set_read_timeout(Some(common::WAIT))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    // The server closes it: end of stream, nothing echoed.
+    assert_eq!(silent.read_to_end(&mut rest).expect("end of stream"), 0);
+    let peer = format!(
+        "('127.0.0.1', {})",
+        silent.local_addr().expect("addr").port()
+    );
+    let lines = server.finish_ok();
+    assert_eq!(
+        lines[2..],
+        [
+            format!("connection from {peer}"),
+            format!("idle timeout: closed {peer}"),
+        ]
+    );
+}
+
+#[test]
 fn runtime_needs_concurrent_and_the_std_backend() {
     for (args, what) in [
         (&["echo", "server", "--runtime", "tokio"][..], "--runtime"),
