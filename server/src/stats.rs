@@ -44,7 +44,9 @@ pub struct Stats {
 ///
 /// The event loop publishes its counters each time it has handled a batch of events and
 /// before it waits for the next, so a snapshot is at most one batch behind, exact while the
-/// server is idle, and always one consistent set.
+/// server is idle, and always one consistent set. The tokio server's tasks update theirs as
+/// they go (bytes when a connection closes), so each counter is current but a snapshot taken
+/// while connections come and go is not one instant's.
 #[derive(Debug, Clone)]
 pub struct StatsHandle {
     source: Source,

@@ -18,7 +18,6 @@ use portsock_core::record::{ReceiverEvent, RecordReceiver};
 use portsock_core::wire::structfmt::Format;
 use portsock_server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock_server::{Closed, Observer, Peer, ServerConfig, StatsHandle, StopReason, Stopped};
-use portsock_std::unix::UnixBindOptions;
 use server_util::{
     ClientStream, Echo, IO_TIMEOUT, check_echo, echo_full_duplex, pattern, read_to_eof, wait_for,
 };
@@ -83,7 +82,7 @@ impl Running {
         let mut server = TokioServer::new(config);
         let addr = server.bind_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
         if let Some(path) = unix {
-            server.bind_unix_with(path, UnixBindOptions::new()).unwrap();
+            server.bind_unix(path).unwrap();
         }
         let transcript = Transcript::default();
         let stop = server.shutdown_handle();

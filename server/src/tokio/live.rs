@@ -64,9 +64,9 @@ impl Live {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counters now. Each is exact; taken while connections come and go they are not one
-    /// instant's (the mio server's are), but `accepted >= active + closed - …` never goes
-    /// negative and the totals are exact once the server has stopped.
+    /// The counters now. Each is current, but taken while connections come and go they are
+    /// not one instant's (the mio server's are); `closed` is read before `accepted`, so
+    /// `active` never goes negative. Once the server has stopped they are exact.
     pub(crate) fn snapshot(&self) -> Stats {
         let closed = self.closed.load(Ordering::Acquire);
         let accepted = self.accepted.load(Ordering::Acquire);

@@ -187,6 +187,17 @@ where
     }
 
     /// Binds the Unix socket `path` (a stale socket file there is removed, nothing else is)
+    /// with the configured backlog; the server removes the node when it stops, if it is still
+    /// its own.
+    ///
+    /// # Errors
+    ///
+    /// As [`UnixListener::bind_with`].
+    pub fn bind_unix(&mut self, path: impl AsRef<Path>) -> io::Result<UnixAddr> {
+        self.bind_unix_with(path, UnixBindOptions::new())
+    }
+
+    /// Binds the Unix socket `path` (a stale socket file there is removed, nothing else is)
     /// with the configured backlog and `options`; the server removes the node when it stops,
     /// if it is still its own.
     ///
