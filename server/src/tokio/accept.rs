@@ -12,6 +12,7 @@ use portsock_std::tokio::{TcpListener as TokioTcp, UnixListener as TokioUnix};
 use portsock_std::unix::UnixListener;
 
 use super::conn::{self, Shared};
+use super::live::Ending;
 use super::{ACCEPT_RETRY, NewObserver, with_buffer};
 use crate::observe::Peer;
 use crate::server::StopReason;
@@ -106,19 +107,19 @@ pub(super) async fn accept_loop<N, W>(
                     let session = new_session.new_session();
                     let observer = observers.new_observer();
                     let held = permit.take();
-                    let shared = Arc::clone(&shared);
+                    let mut unstarted = Unstarted::new(&shared);
                     // The task allocates its session's buffer, on whichever worker runs it,
                     // so the accept loop only accepts and spawns.
                     match stream {
                         Accepted::Tcp(s, peer) => tasks.spawn(async move {
-                            let _permit = held;
+                            let (_permit, shared) = (held, unstarted.start());
                             let session = with_buffer(session, buffer_size);
-                            conn::serve(s, session, observer, id, peer, &shared).await;
+                            conn::serve(s, session, observer, id, peer, shared).await;
                         }),
                         Accepted::Unix(s, peer) => tasks.spawn(async move {
-                            let _permit = held;
+                            let (_permit, shared) = (held, unstarted.start());
                             let session = with_buffer(session, buffer_size);
-                            conn::serve(s, session, observer, id, peer, &shared).await;
+                            conn::serve(s, session, observer, id, peer, shared).await;
                         }),
                     };
                 }
@@ -140,6 +141,37 @@ pub(super) async fn accept_loop<N, W>(
     }
     // Aborting a task drops its connection, which reports `Closed::Shutdown`.
     tasks.shutdown().await;
+}
+
+/// A connection counted as accepted whose task has not run yet: if the stop aborts the task
+/// before it starts, dropping this counts the connection closed, so `accepted == active +
+/// closed` still holds (its observer, never told of it, hears nothing).
+struct Unstarted {
+    shared: Arc<Shared>,
+    started: bool,
+}
+
+impl Unstarted {
+    fn new(shared: &Arc<Shared>) -> Self {
+        Self {
+            shared: Arc::clone(shared),
+            started: false,
+        }
+    }
+
+    /// The task runs: from here its connection reports its own end.
+    fn start(&mut self) -> &Shared {
+        self.started = true;
+        &self.shared
+    }
+}
+
+impl Drop for Unstarted {
+    fn drop(&mut self) {
+        if !self.started {
+            self.shared.live.closed(Ending::Normal, 0, 0);
+        }
+    }
 }
 
 /// An accepted connection and its peer.
