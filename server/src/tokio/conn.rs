@@ -70,10 +70,21 @@ pub(crate) async fn serve<S, M, O>(
         peer,
         ..
     } = &mut conn;
+    // Bytes read and about to be written at once are not counted: what counts, as in the mio
+    // server (which counts what a turn leaves behind), is what a session holds while it waits
+    // for its peer: an echo a write did not take whole, part of a record. So a steady echo
+    // touches the shared counters not at all, rather than twice per round trip from every
+    // worker.
+    let mut about_to_write = false;
     let mut observe = |s: &mut M| {
         observer.events(id, peer, s);
         observer.turn_done();
         let now = s.held() as u64;
+        if now > 0 && s.poll_transmit().is_some() && !about_to_write {
+            about_to_write = true;
+            return;
+        }
+        about_to_write = false;
         if now != *held {
             shared.live.held(*held, now);
             *held = now;
@@ -129,7 +140,7 @@ struct Conn<'a, S, M: Session, O: Observer<M>> {
     stream: Metered<'a, S>,
     session: M,
     observer: O,
-    /// What the session held when last looked at.
+    /// What the session held when last counted.
     held: u64,
     id: u64,
     peer: Peer,

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Stats;
 
-/// [`Stats`] as atomics. Tasks on every worker update them, so each is touched once per
-/// connection (accept, close) but for `buffered`, which moves with every echo: the cost of
-/// knowing what the sessions hold.
+/// [`Stats`] as atomics. Tasks on every worker update them: each once per connection
+/// (accept, close), and `buffered` when a session holds bytes while it waits for its peer (an
+/// echo a write did not take whole, part of a record), not on every echo.
 #[derive(Debug, Default)]
 pub(crate) struct Live {
     accepted: AtomicU64,
