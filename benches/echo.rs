@@ -5,6 +5,10 @@
 //! * **std threads**: a plain thread per connection, blocking `read` into 64 KiB and
 //!   `write_all` back (built only for this benchmark, in `echo/peers.rs`);
 //! * **tokio**: tokio's multi-threaded runtime, a task per connection doing the same;
+//! * **portsock-tokio**: portsock-server's `TokioServer`, the same `EchoSession` per
+//!   connection run by the core's async driver over portsock-std's tokio sockets, a task per
+//!   connection on the same runtime as the tokio peer: its ratio to the tokio peer is what
+//!   portsock's machines and async traits cost on tokio;
 //! * **CLI**: the `portsock` binary's `echo server --concurrent --quiet --chunk 65536` (the
 //!   release build, two processes: one on TCP, one on the Unix socket; `echo/cli.rs`).
 //!
@@ -132,10 +136,13 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
         ServerProcess::start("cli", dir.path())?,
         ServerProcess::start("threads", dir.path())?,
         ServerProcess::start("tokio", dir.path())?,
+        ServerProcess::start("portsock-tokio", dir.path())?,
     ];
     let mut udp = [
         ServerProcess::start("udp-portsock", dir.path())?,
         ServerProcess::start("udp-std", dir.path())?,
+        ServerProcess::start("udp-tokio", dir.path())?,
+        ServerProcess::start("udp-portsock-tokio", dir.path())?,
     ];
     let started = Instant::now();
     let mut rows = Vec::new();
@@ -168,9 +175,8 @@ fn run(sizes: &Sizes, filter: &Filter) -> io::Result<String> {
         let mut runs = repeat(mode, filter, &mut udp, sizes.reps, |s| {
             client::udp_ping_pong(s.addr, sizes.udp_rounds, &pattern)
         })?;
-        // No CLI server and no tokio peer for UDP.
+        // No CLI server for UDP.
         runs.insert(1, Vec::new());
-        runs.push(Vec::new());
         rows.extend(ping_pong_rows(mode, &runs, false));
     }
     let mode = "Unix throughput, 1 conn";
@@ -364,11 +370,15 @@ impl Stat {
 }
 
 /// Where the peers' figures start in [`Row::values`] (after portsock's and the CLI
-/// server's), and tokio's.
+/// server's), tokio's (the last peer), and portsock-tokio's (after the peers).
 const PEERS: usize = 2;
 const TOKIO: usize = 3;
+const PORTSOCK_TOKIO: usize = 4;
+/// portsock-tokio's goal: at least this share of the tokio peer's figure.
+const TOKIO_GOAL: f64 = 0.95;
 
-/// One line of the table: portsock's figure, the CLI server's, then std's and tokio's.
+/// One line of the table: portsock's figure, the CLI server's, std's, tokio's, then
+/// portsock-tokio's.
 struct Row {
     mode: String,
     values: Vec<Option<Stat>>,
@@ -425,12 +435,35 @@ impl Row {
 
     /// The better peer's figure.
     fn best_peer(&self) -> Option<Stat> {
-        let peers = self.values[PEERS..].iter().flatten().copied();
+        let peers = self.values[PEERS..=TOKIO].iter().flatten().copied();
         if self.higher_is_better {
             peers.max_by(|a, b| a.median.total_cmp(&b.median))
         } else {
             peers.min_by(|a, b| a.median.total_cmp(&b.median))
         }
+    }
+
+    /// portsock-tokio against the tokio peer: the ratio of their medians (above 1: better),
+    /// and whether it meets [`TOKIO_GOAL`] ("tie": only portsock-tokio's best run against
+    /// tokio's worst does, within the noise).
+    fn vs_tokio(&self) -> (f64, Met) {
+        let (Some(ours), Some(tokio)) = (self.values[PORTSOCK_TOKIO], self.values[TOKIO]) else {
+            return (f64::NAN, Met::No);
+        };
+        let ratio = self.advantage(ours.median, tokio.median);
+        let best = if self.higher_is_better {
+            self.advantage(ours.max, tokio.min)
+        } else {
+            self.advantage(ours.min, tokio.max)
+        };
+        let met = if ratio >= TOKIO_GOAL {
+            Met::Yes
+        } else if best >= TOKIO_GOAL {
+            Met::Tie
+        } else {
+            Met::No
+        };
+        (ratio, met)
     }
 
     /// The advantage of `self.values[ours]` (portsock's, or the CLI server's) over the
@@ -482,10 +515,14 @@ fn render(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| mode | portsock | CLI | std threads | tokio | vs better peer | CLI vs better peer \
-         | goal | met | CLI met |"
+        "| mode | portsock | CLI | std threads | tokio | portsock-tokio | vs better peer \
+         | CLI vs better peer | portsock-tokio / tokio | goal | met | CLI met \
+         | portsock-tokio met (≥ {TOKIO_GOAL}×) |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|:-:|:-:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|:-:|:-:|:-:|"
+    );
     for row in rows {
         let cell = |v: Option<Stat>| match v {
             None => "—".to_string(),
@@ -516,16 +553,24 @@ fn render(
         } else {
             "—"
         };
+        let (tokio_ratio, tokio_met) = row.vs_tokio();
+        let tokio_met = if row.values[PORTSOCK_TOKIO].is_some() {
+            word(tokio_met)
+        } else {
+            "—"
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {goal} | {} | {cli_met} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {goal} | {} | {cli_met} | {tokio_met} |",
             row.mode,
             cell(row.values[0]),
             cell(row.values[1]),
             cell(row.values[2]),
-            cell(row.values[3]),
+            cell(row.values[TOKIO]),
+            cell(row.values[PORTSOCK_TOKIO]),
             ratio(advantage),
             ratio(cli_advantage),
+            ratio(tokio_ratio),
             word(met),
         );
     }
@@ -534,13 +579,17 @@ fn render(
         out,
         "Figures are medians of {reps} run(s) per server, the servers taking turns (the accept \
          burst: one run each). portsock: portsock-server's EchoServer in the benchmark's child \
-         process; CLI: {}. \
+         process; CLI: {}; portsock-tokio: portsock-server's TokioServer (the same \
+         EchoSession, a task per connection on tokio's multi-threaded runtime) in its own \
+         child process, against the tokio peer (\"portsock-tokio / tokio\", the same way \
+         round: above 1.00×, better; goal {TOKIO_GOAL}×). \
          \"vs better peer\": how many times better portsock's (or the CLI's) median is than the \
          better peer's (above 1.00×: better; for latencies and times, the peer's figure over \
          portsock's). \"tie\": below the better peer's median, but portsock's best \
          run beats that peer's worst, so the gap is within run-to-run noise. UDP: \"{}\" is \
          the core's DatagramEchoServer over portsock-std's UdpSocket, \"{}\" (std column) a \
-         plain std recv_from/send_to loop. portsock's sessions held at most {peak} bytes at \
+         plain std recv_from/send_to loop, tokio a plain tokio one, portsock-tokio the same \
+         DatagramEchoServer run by the core's async driver over portsock-std's tokio UdpSocket. portsock's sessions held at most {peak} bytes at \
          once over the whole run. Run time {:.0} s.",
         if quiet {
             "`portsock echo server --concurrent --quiet --chunk 65536` in processes of its own"

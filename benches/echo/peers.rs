@@ -1,8 +1,10 @@
 //! The servers under test, each started in this process on the loopback and a Unix socket:
-//! portsock's event loop, and the two peers built only for this benchmark, a plain std
+//! portsock's event loop, portsock's tokio server (the same sessions, a task per connection,
+//! `portsock_server::tokio::TokioServer`), and the two peers built only for this benchmark, a plain std
 //! thread-per-connection echo and a tokio echo, both with a 64 KiB buffer per connection.
-//! Plus the two UDP echoes: the core's `DatagramEchoServer` over portsock-std's `UdpSocket`,
-//! and a plain std `recv_from` / `send_to` loop.
+//! Plus the UDP echoes: the core's `DatagramEchoServer` over portsock-std's `UdpSocket` (and
+//! over its tokio `UdpSocket`, by the core's async driver), a plain std `recv_from` /
+//! `send_to` loop and a plain tokio one.
 //!
 //! Every TCP server sets `TCP_NODELAY` on what it accepts, so none waits on Nagle's
 //! algorithm; each keeps the listen backlog its library gives (portsock's server 4096, std and
@@ -27,11 +29,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use portsock::core::asynch::drive::run_datagram as asynch_run_datagram;
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::datagram::DatagramEchoServer;
+use portsock::server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock::server::{EchoServer, ServerConfig, ShutdownHandle, StatsHandle, raise_fd_limit};
 use portsock::std::time::SystemClock;
+use portsock::std::tokio::{TokioTimer, UdpSocket as TokioUdp};
 use portsock::std::udp::UdpSocket as PortsockUdp;
+use portsock::std::unix::UnixBindOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::{self, Cli, Listen, Stdout};
@@ -51,6 +57,11 @@ enum Kind {
     Portsock {
         stats: StatsHandle,
         stop: ShutdownHandle,
+        thread: thread::JoinHandle<io::Result<portsock::server::Stopped>>,
+    },
+    PortsockTokio {
+        stats: StatsHandle,
+        stop: TokioShutdownHandle,
         thread: thread::JoinHandle<io::Result<portsock::server::Stopped>>,
     },
     Threads {
@@ -77,6 +88,28 @@ impl Server {
             tcp,
             unix,
             kind: Kind::Portsock {
+                stats,
+                stop,
+                thread,
+            },
+        })
+    }
+
+    /// portsock-server's tokio server with its defaults (64 KiB sessions, backlog 4096): a
+    /// task per connection on tokio's multi-threaded runtime, as the tokio peer.
+    pub(crate) fn portsock_tokio(dir: &Path) -> io::Result<Self> {
+        let mut server = TokioServer::new(ServerConfig::new());
+        let tcp = server.bind_tcp(loopback())?;
+        let unix = dir.join("portsock-tokio.sock");
+        server.bind_unix_with(&unix, UnixBindOptions::new())?;
+        let stats = server.stats();
+        let stop = server.shutdown_handle();
+        let thread = thread::spawn(move || server.run());
+        Ok(Self {
+            name: "portsock-tokio",
+            tcp,
+            unix,
+            kind: Kind::PortsockTokio {
                 stats,
                 stop,
                 thread,
@@ -147,7 +180,9 @@ impl Server {
     /// Connections the server holds open now.
     pub(crate) fn active(&self) -> usize {
         match &self.kind {
-            Kind::Portsock { stats, .. } => stats.snapshot().active as usize,
+            Kind::Portsock { stats, .. } | Kind::PortsockTokio { stats, .. } => {
+                stats.snapshot().active as usize
+            }
             Kind::Threads { active } | Kind::Tokio { active, .. } => active.load(Ordering::Acquire),
         }
     }
@@ -166,6 +201,12 @@ impl Server {
         match self.kind {
             Kind::Portsock { stop, thread, .. } => {
                 stop.shutdown()?;
+                thread
+                    .join()
+                    .map_err(|_| io::Error::other("server thread panicked"))??;
+            }
+            Kind::PortsockTokio { stop, thread, .. } => {
+                stop.shutdown();
                 thread
                     .join()
                     .map_err(|_| io::Error::other("server thread panicked"))??;
@@ -194,6 +235,48 @@ impl UdpServer {
         });
         Ok(Self {
             name: "portsock",
+            addr,
+        })
+    }
+
+    /// The core's `DatagramEchoServer`, run by the core's async driver over portsock-std's
+    /// tokio `UdpSocket`, on tokio's multi-threaded runtime (as the tokio peer).
+    pub(crate) fn portsock_tokio() -> io::Result<Self> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let mut socket = runtime.block_on(TokioUdp::bind(loopback()))?;
+        let addr = portsock::core::asynch::transport::Datagram::local_addr(&socket)?;
+        thread::spawn(move || {
+            runtime.block_on(async move {
+                let mut server = DatagramEchoServer::new(vec![0u8; BUF]);
+                let observe = &mut |_: &mut DatagramEchoServer<Vec<u8>>| {};
+                asynch_run_datagram(&mut socket, &mut server, &TokioTimer, observe).await
+            })
+        });
+        Ok(Self {
+            name: "portsock-tokio",
+            addr,
+        })
+    }
+
+    /// tokio's `recv_from` into 64 KiB, `send_to` back, forever, on its multi-threaded
+    /// runtime.
+    pub(crate) fn tokio() -> io::Result<Self> {
+        let runtime = tokio::runtime::Runtime::new()?;
+        let socket = runtime.block_on(tokio::net::UdpSocket::bind(loopback()))?;
+        let addr = socket.local_addr()?;
+        thread::spawn(move || {
+            runtime.block_on(async move {
+                let mut buf = vec![0u8; BUF];
+                loop {
+                    let (n, from) = socket.recv_from(&mut buf).await?;
+                    socket.send_to(&buf[..n], from).await?;
+                }
+                #[allow(unreachable_code)]
+                io::Result::Ok(())
+            })
+        });
+        Ok(Self {
+            name: "tokio",
             addr,
         })
     }
@@ -298,9 +381,10 @@ enum Process {
 }
 
 impl ServerProcess {
-    /// Starts `kind` (`portsock`, `threads`, `tokio`, `udp-portsock`, `udp-std`) in a child,
-    /// with its Unix socket in `dir`; or `cli`, the `portsock` binary's concurrent server with
-    /// `--quiet` (where the binary has it) and 64 KiB reads, as the peers read.
+    /// Starts `kind` (`portsock`, `portsock-tokio`, `threads`, `tokio`, `udp-portsock`,
+    /// `udp-std`, `udp-tokio`, `udp-portsock-tokio`) in a child, with its Unix socket in `dir`; or `cli`, the `portsock` binary's
+    /// concurrent server with `--quiet` (where the binary has it) and 64 KiB reads, as the
+    /// peers read.
     pub(crate) fn start(kind: &str, dir: &Path) -> io::Result<Self> {
         if kind == "cli" {
             return Self::cli(dir);
@@ -463,6 +547,7 @@ pub(crate) fn serve(kind: &str, dir: &Path) -> io::Result<()> {
     let mut out = io::stdout().lock();
     let stream = match kind {
         "portsock" => Some(Server::portsock(dir)?),
+        "portsock-tokio" => Some(Server::portsock_tokio(dir)?),
         "threads" => Some(Server::threads(dir)?),
         "tokio" => Some(Server::tokio(dir)?),
         _ => None,
@@ -473,6 +558,8 @@ pub(crate) fn serve(kind: &str, dir: &Path) -> io::Result<()> {
             let udp = match kind {
                 "udp-portsock" => UdpServer::portsock()?,
                 "udp-std" => UdpServer::std()?,
+                "udp-tokio" => UdpServer::tokio()?,
+                "udp-portsock-tokio" => UdpServer::portsock_tokio()?,
                 _ => return Err(io::Error::other(format!("no server {kind:?}"))),
             };
             writeln!(out, "{}\n{}\n-", udp.name, udp.addr)?;

@@ -103,6 +103,8 @@ mod observe;
 mod server;
 mod session;
 mod stats;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use portsock_std::limits::raise_fd_limit;
 

@@ -1,5 +1,6 @@
 //! The server's counters: [`Stats`], kept by the event loop and published for
-//! [`StatsHandle`]s on other threads.
+//! [`StatsHandle`]s on other threads (or, for the tokio server, kept in atomics its tasks
+//! update).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -43,10 +44,21 @@ pub struct Stats {
 ///
 /// The event loop publishes its counters each time it has handled a batch of events and
 /// before it waits for the next, so a snapshot is at most one batch behind, exact while the
-/// server is idle, and always one consistent set.
+/// server is idle, and always one consistent set. The tokio server's tasks update theirs as
+/// they go (bytes when a connection closes), so each counter is current but a snapshot taken
+/// while connections come and go is not one instant's.
 #[derive(Debug, Clone)]
 pub struct StatsHandle {
-    counters: Arc<Counters>,
+    source: Source,
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    /// The mio server's, published once per batch of events.
+    Published(Arc<Counters>),
+    /// The tokio server's, updated by its tasks.
+    #[cfg(feature = "tokio")]
+    Live(Arc<crate::tokio::Live>),
 }
 
 /// The published counters. A mutex rather than one atomic per field, so that a snapshot is
@@ -56,12 +68,25 @@ pub(crate) struct Counters(Mutex<Stats>);
 
 impl StatsHandle {
     pub(crate) fn new(counters: Arc<Counters>) -> Self {
-        Self { counters }
+        Self {
+            source: Source::Published(counters),
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn live(live: Arc<crate::tokio::Live>) -> Self {
+        Self {
+            source: Source::Live(live),
+        }
     }
 
     /// The counters as last published.
     pub fn snapshot(&self) -> Stats {
-        self.counters.snapshot()
+        match &self.source {
+            Source::Published(counters) => counters.snapshot(),
+            #[cfg(feature = "tokio")]
+            Source::Live(live) => live.snapshot(),
+        }
     }
 }
 

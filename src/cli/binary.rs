@@ -14,7 +14,7 @@ use portsock_core::wire::structfmt::{Format, Value};
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 
-use super::concurrent;
+use super::concurrent::{self, Runtime};
 use super::echo::starting_up;
 use super::lines;
 use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out, PyShow, seconds};
@@ -77,6 +77,11 @@ pub(crate) struct ReceiveArgs {
     /// seconds (a record cut short and held open).
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<String>,
+    /// With --concurrent: what serves the clients: mio (portsock-server's own event loop, one
+    /// thread) or tokio (a task per connection on tokio's multi-threaded runtime); the same
+    /// receivers and lines either way [default: mio].
+    #[arg(long, value_enum)]
+    runtime: Option<Runtime>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -198,10 +203,12 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     }
     let read_timeout = seconds("--read-timeout", &args.read_timeout)?.into();
     let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout.as_deref())?;
+    let runtime = Runtime::check(args.runtime, args.concurrent)?;
     for (given, option) in [
         (args.concurrent && on_smoltcp, "--concurrent"),
         (args.quiet, "--quiet"),
         (idle_timeout.is_some(), "--idle-timeout"),
+        (args.runtime.is_some(), "--runtime"),
     ] {
         if given && (!args.concurrent || on_smoltcp) {
             return Err(CliError::new(
@@ -213,11 +220,15 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     if args.concurrent {
         let addr = hp.resolve("--addr")?;
         let options = concurrent::Options {
+            runtime,
             count: args.count,
             quiet: args.quiet,
             idle_timeout,
         };
-        return concurrent::serve_records(&hp, addr, fmt, options);
+        // The server runs until the process ends, and a tokio server's tasks need a format
+        // that lives as long: one small string, kept for good.
+        let text: &'static str = Box::leak(args.format.clone().into_boxed_str());
+        return concurrent::serve_records(&hp, addr, parse_format(text)?, options);
     }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]

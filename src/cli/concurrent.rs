@@ -1,7 +1,9 @@
 //! `--concurrent`: every client at once, on portsock-server's event-driven [`Server`] (one
-//! mio loop, a session per connection, no buffer for an idle one): `echo server` with an
+//! mio loop, a session per connection, no buffer for an idle one) or, with `--runtime tokio`,
+//! its [`TokioServer`](portsock_server::tokio::TokioServer) (a task per connection, on
+//! tokio's multi-threaded runtime; `concurrent/tokio.rs`): `echo server` with an
 //! [`EchoSession`](portsock_core::echo::stream::EchoSession) per connection, `binary receive`
-//! with a [`RecordReceiver`]. It prints the chapter's lines for every connection as they
+//! with a [`RecordReceiver`]. Both print the same lines. It prints the chapter's lines for every connection as they
 //! happen (with several clients they interleave), or with `--quiet` only errors and a
 //! summary at the end; the lines go through a [`Printer`], so a stdout nobody reads never
 //! stalls the clients (lines that cannot be written are dropped, and counted on stderr).
@@ -10,11 +12,16 @@
 //! have closed.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use clap::ValueEnum;
 
 use portsock_core::record::RecordReceiver;
 use portsock_core::wire::structfmt::Format;
-use portsock_server::{EchoServer, NewSession, Observer, Server, ServerConfig};
+use portsock_server::{
+    EchoServer, NewSession, Observer, Server, ServerConfig, ShutdownHandle, Stopped,
+};
 use portsock_std::unix::UnixBindOptions;
 
 use super::CliError;
@@ -22,6 +29,10 @@ use super::echo::starting_up;
 use super::lines::{self, ServerLines};
 use super::net::{HostPort, Out, seconds};
 use super::printer::Printer;
+
+#[cfg(feature = "tokio")]
+#[path = "concurrent/tokio.rs"]
+mod on_tokio;
 
 /// How long the server waits at exit for a stdout that takes nothing before it gives the
 /// rest of its lines up.
@@ -35,9 +46,42 @@ pub(crate) enum Listen<'a> {
     Unix(&'a Path, Option<u32>),
 }
 
+/// Which runtime serves `--concurrent` (`--runtime`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Runtime {
+    /// portsock-server's own event loop: one thread, mio (epoll), no buffer for an idle
+    /// connection (for UDP: the blocking socket).
+    #[default]
+    Mio,
+    /// tokio's multi-threaded runtime, a task per connection (the same sessions, run by the
+    /// core's async driver over portsock-std's tokio sockets).
+    Tokio,
+}
+
+impl Runtime {
+    /// Checks `--runtime`: it chooses how `--concurrent` serves (or a UDP server, or the
+    /// multicast receiver: `applies`), so it needs it.
+    pub(crate) fn check(given: Option<Self>, applies: bool) -> Result<Self, CliError> {
+        match given {
+            Some(_) if !applies => Err(CliError::new(
+                "--runtime",
+                "applies to --concurrent, --proto udp and multicast receive (the one-at-a-time \
+                 stream server has no runtime to choose)",
+            )),
+            Some(Self::Tokio) if !cfg!(feature = "tokio") => Err(CliError::new(
+                "--runtime tokio",
+                "this portsock was built without the tokio feature",
+            )),
+            given => Ok(given.unwrap_or_default()),
+        }
+    }
+}
+
 /// The options every `--concurrent` server takes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
+    /// `--runtime`.
+    pub(crate) runtime: Runtime,
     /// Stop after this many connections have closed.
     pub(crate) count: Option<usize>,
     /// `--quiet`: the first lines, errors and a summary only.
@@ -63,6 +107,10 @@ impl Options {
 ///
 /// Binding failed, or the event loop did.
 pub(crate) fn serve(listen: Listen<'_>, chunk: usize, options: Options) -> Result<(), CliError> {
+    #[cfg(feature = "tokio")]
+    if options.runtime == Runtime::Tokio {
+        return on_tokio::serve(listen, chunk, options);
+    }
     let server = EchoServer::new(options.config().with_chunk(chunk))
         .map_err(|e| CliError::new("event loop", e))?;
     run(server, listen, options, true)
@@ -76,9 +124,13 @@ pub(crate) fn serve(listen: Listen<'_>, chunk: usize, options: Options) -> Resul
 pub(crate) fn serve_records(
     hp: &HostPort,
     addr: std::net::SocketAddr,
-    fmt: Format<'_>,
+    fmt: Format<'static>,
     options: Options,
 ) -> Result<(), CliError> {
+    #[cfg(feature = "tokio")]
+    if options.runtime == Runtime::Tokio {
+        return on_tokio::serve_records(hp, addr, fmt, options);
+    }
     let record = vec![0u8; fmt.size()].into_boxed_slice();
     let mut template = RecordReceiver::new(fmt, record).map_err(|e| CliError::new("format", e))?;
     // Sessions start without a buffer: the server lends them one of the record's size.
@@ -99,7 +151,7 @@ fn run<N>(
 ) -> Result<(), CliError>
 where
     N: NewSession,
-    ServerLines: Observer<N::Session>,
+    ServerLines<ShutdownHandle>: Observer<N::Session>,
 {
     let first = match listen {
         Listen::Tcp(hp, addr) => {
@@ -109,36 +161,61 @@ where
             starting_up(hp, local)
         }
         Listen::Unix(path, mode) => {
-            let mut bind = UnixBindOptions::new();
-            if let Some(mode) = mode {
-                bind = bind.mode(mode);
-            }
+            let (first, bind) = unix_bind(path, mode);
             server
                 .bind_unix_with(path, bind)
                 .map_err(|e| CliError::new("--path", e))?;
-            format!("starting up on {}", path.display())
+            first
         }
     };
     server
         .catch_signals()
         .map_err(|e| CliError::new("signals", e))?;
+    first_lines(&first, announce);
+    let mut observer = options.lines(server.shutdown_handle())?;
+    let stopped = server
+        .run_with(&mut observer)
+        .map_err(|e| CliError::new("event loop", e));
+    finish(observer.out, stopped.as_ref().ok(), options);
+    stopped.map(drop)
+}
+
+/// The first lines of every `--concurrent` server: `starting up on ...` (if `announce`) and
+/// `waiting for connections (any number at once)`.
+fn first_lines(first: &str, announce: bool) {
     let mut out = Out::stdout();
     if announce {
         out.line(first);
     }
     out.line("waiting for connections (any number at once)");
-    let mut observer = ServerLines {
-        out: Printer::stdout().map_err(|e| CliError::new("stdout", e))?,
-        quiet: options.quiet,
-        closed: 0,
-        limit: options.count,
-        stop: server.shutdown_handle(),
-    };
-    let stopped = server
-        .run_with(&mut observer)
-        .map_err(|e| CliError::new("event loop", e));
-    let mut printer = observer.out;
-    if let Ok(stopped) = &stopped
+}
+
+/// The `starting up on PATH` line of a Unix server, and its bind options.
+fn unix_bind(path: &Path, mode: Option<u32>) -> (String, UnixBindOptions) {
+    let mut bind = UnixBindOptions::new();
+    if let Some(mode) = mode {
+        bind = bind.mode(mode);
+    }
+    (format!("starting up on {}", path.display()), bind)
+}
+
+impl Options {
+    /// The observer that prints the chapter's lines, stopping the server through `stop`.
+    fn lines<H>(&self, stop: H) -> Result<ServerLines<H>, CliError> {
+        Ok(ServerLines {
+            out: Printer::stdout().map_err(|e| CliError::new("stdout", e))?,
+            quiet: self.quiet,
+            closed: Arc::default(),
+            limit: self.count,
+            stop,
+        })
+    }
+}
+
+/// Prints the summary (`--quiet`) of a server that `stopped`, waits for stdout, and says on
+/// stderr how many lines it dropped.
+fn finish(mut printer: Printer, stopped: Option<&Stopped>, options: Options) {
+    if let Some(stopped) = stopped
         && options.quiet
     {
         lines::summary(&mut printer, &stopped.stats, stopped.ran);
@@ -147,5 +224,4 @@ where
     if dropped > 0 {
         eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
     }
-    stopped.map(drop)
 }

@@ -26,7 +26,7 @@ use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;
 use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
 
-use super::concurrent::{self, Listen};
+use super::concurrent::{self, Listen, Runtime};
 use super::lines;
 use super::net::{
     BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, Thousands, UDS_PATH, seconds,
@@ -97,6 +97,12 @@ pub(crate) struct ServerArgs {
     /// written for this many seconds.
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<String>,
+    /// With --concurrent: what serves the clients: mio (portsock-server's own event loop, one
+    /// thread) or tokio (a task per connection on tokio's multi-threaded runtime); with
+    /// --proto udp: the blocking socket (mio) or a tokio one; the same sessions and lines
+    /// either way [default: mio].
+    #[arg(long, value_enum)]
+    runtime: Option<Runtime>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -160,6 +166,14 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     if idle_timeout.is_some() && !args.concurrent {
         return Err(CliError::new("--idle-timeout", "applies to --concurrent"));
     }
+    // The UDP server has a runtime to choose as well: its one socket, awaited.
+    let runtime = Runtime::check(args.runtime, args.concurrent || args.proto == Proto::Udp)?;
+    if args.runtime.is_some() && on_smoltcp {
+        return Err(CliError::new(
+            "--runtime",
+            "applies to --backend std (the smoltcp server runs its own loop)",
+        ));
+    }
     if args.quiet && args.chunk.is_none() {
         chunk = ServerConfig::DEFAULT_BUFFER_SIZE; // no transcript: read whole buffers
     }
@@ -188,6 +202,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     }
     if args.concurrent {
         let options = concurrent::Options {
+            runtime,
             count: args.count,
             quiet: args.quiet,
             idle_timeout,
@@ -213,6 +228,11 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
                 let local =
                     Datagram::local_addr(&socket).map_err(|e| CliError::new("--addr", e))?;
                 out.line(starting_up(&hp, local));
+                #[cfg(feature = "tokio")]
+                if runtime == Runtime::Tokio {
+                    super::on_tokio::serve_datagram(socket, chunk, args.count, &mut out)?;
+                    return Ok(());
+                }
                 serve_datagram(&mut socket, chunk, args.count, &mut out)?;
             } else {
                 let mut listener =
@@ -547,29 +567,34 @@ where
     }
     run_datagram(socket, &mut server, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
-            match event {
-                ServerEvent::Waiting => {
-                    out.line("");
-                    out.line("waiting to receive message");
-                }
-                ServerEvent::Received { from, data, len } => {
-                    // As `recvfrom(4096)` returns it: what the buffer got.
-                    let from = PyAddr(*from);
-                    out.line(format_args!("received {} bytes from {from}", data.len()));
-                    if len > data.len() {
-                        out.note(truncated(len, data.len(), from));
-                    }
-                    out.line(PyBytes(data));
-                }
-                ServerEvent::Sent { to, len } => {
-                    out.line(format_args!("sent {len} bytes back to {}", PyAddr(*to)));
-                }
-                _ => {}
-            }
+            datagram_server_line(out, event);
         }
     })
     .map_err(|e| CliError::new("udp", e))?;
     Ok(server.served())
+}
+
+/// The UDP echo server's lines for one event of its machine, as the chapter prints them.
+pub(crate) fn datagram_server_line(out: &mut Out, event: ServerEvent<'_, SocketAddr>) {
+    match event {
+        ServerEvent::Waiting => {
+            out.line("");
+            out.line("waiting to receive message");
+        }
+        ServerEvent::Received { from, data, len } => {
+            // As `recvfrom(4096)` returns it: what the buffer got.
+            let from = PyAddr(*from);
+            out.line(format_args!("received {} bytes from {from}", data.len()));
+            if len > data.len() {
+                out.note(truncated(len, data.len(), from));
+            }
+            out.line(PyBytes(data));
+        }
+        ServerEvent::Sent { to, len } => {
+            out.line(format_args!("sent {len} bytes back to {}", PyAddr(*to)));
+        }
+        _ => {}
+    }
 }
 
 /// The note for a datagram of `len` bytes from `from` cut to the `kept` bytes of the buffer.

@@ -1,6 +1,6 @@
 //! The chapter's server lines, written once for every server of the command line: the
-//! one-at-a-time servers (`echo`), the mio server behind `--concurrent` (`concurrent`,
-//! `binary`) and the smoltcp one (`smol`).
+//! one-at-a-time servers (`echo`), the mio and tokio servers behind `--concurrent`
+//! (`concurrent`, `binary`) and the smoltcp one (`smol`).
 //!
 //! ```text
 //! connection from ('127.0.0.1', 52186)
@@ -15,6 +15,8 @@
 //! chapter's server with a traceback, gets `error from ADDR: ERROR`.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use portsock_core::echo::stream::{EchoSession, SessionEvent};
 use portsock_core::record::{Hexlify, ReceiverEvent, RecordReceiver};
@@ -126,29 +128,50 @@ impl fmt::Display for PyPeer<'_> {
     }
 }
 
-/// The server observer of the command line: the chapter's lines for every connection (or, if
-/// `quiet`, only the errors), through a [`Printer`]; it stops the server once `limit`
-/// connections have closed.
-pub(crate) struct ServerLines {
-    pub(crate) out: Printer,
-    pub(crate) quiet: bool,
-    pub(crate) closed: usize,
-    pub(crate) limit: Option<usize>,
-    pub(crate) stop: portsock_server::ShutdownHandle,
+/// Stops the server an observer watches: the mio server's handle, or the tokio server's.
+pub(crate) trait StopServer {
+    fn stop(&self);
 }
 
-impl ServerLines {
+impl StopServer for portsock_server::ShutdownHandle {
+    fn stop(&self) {
+        // Waking our own loop cannot fail in a way worth stopping for: the flag is set.
+        let _ = self.shutdown();
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl StopServer for portsock_server::tokio::TokioShutdownHandle {
+    fn stop(&self) {
+        self.shutdown();
+    }
+}
+
+/// The server observer of the command line: the chapter's lines for every connection (or, if
+/// `quiet`, only the errors), through a [`Printer`]; it stops the server (through `H`) once
+/// `limit` connections have closed. The mio server has one; the tokio server a clone per
+/// connection (its own batch of lines, the same count of closed connections), so the lines
+/// are the same whichever runtime serves.
+#[derive(Clone)]
+pub(crate) struct ServerLines<H> {
+    pub(crate) out: Printer,
+    pub(crate) quiet: bool,
+    pub(crate) closed: Arc<AtomicUsize>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) stop: H,
+}
+
+impl<H: StopServer> ServerLines<H> {
     fn count_close(&mut self, peer: &Peer, how: Closed<'_>) {
         closed(&mut self.out, &PyPeer(peer), how);
-        self.closed += 1;
-        if self.limit.is_some_and(|n| self.closed >= n) {
-            // Waking our own loop cannot fail in a way worth stopping for: the flag is set.
-            let _ = self.stop.shutdown();
+        let closed = self.closed.fetch_add(1, Ordering::AcqRel) + 1;
+        if self.limit.is_some_and(|n| closed >= n) {
+            self.stop.stop();
         }
     }
 }
 
-impl Observer<EchoSession<Box<[u8]>>> for ServerLines {
+impl<H: StopServer> Observer<EchoSession<Box<[u8]>>> for ServerLines<H> {
     fn accepted(&mut self, _id: u64, peer: &Peer) {
         if !self.quiet {
             connection_from(&mut self.out, &PyPeer(peer));
@@ -173,7 +196,7 @@ impl Observer<EchoSession<Box<[u8]>>> for ServerLines {
     }
 }
 
-impl Observer<RecordReceiver<'_, Box<[u8]>>> for ServerLines {
+impl<H: StopServer> Observer<RecordReceiver<'_, Box<[u8]>>> for ServerLines<H> {
     fn events(&mut self, _id: u64, _peer: &Peer, receiver: &mut RecordReceiver<'_, Box<[u8]>>) {
         if self.quiet {
             return;

@@ -16,6 +16,8 @@ mod lines;
 mod lookup;
 mod multicast;
 mod net;
+#[cfg(feature = "tokio")]
+mod on_tokio;
 mod parse;
 mod printer;
 #[cfg(feature = "smoltcp")]

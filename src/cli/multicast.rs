@@ -25,6 +25,7 @@ use portsock_std::multicast::membership;
 use portsock_std::prelude::*;
 use portsock_std::udp::UdpSocket;
 
+use super::concurrent::Runtime;
 use super::echo::truncated;
 use super::net::{BackendArg, Out, PyAddr, Thousands, parse_interface, port_arg, seconds};
 use super::{CliError, Output};
@@ -100,6 +101,9 @@ pub(crate) struct ReceiveArgs {
     /// Exit after acknowledging N datagrams instead of running forever.
     #[arg(long, value_name = "N")]
     count: Option<usize>,
+    /// The blocking socket (mio, the default) or a tokio one: the same receiver and lines.
+    #[arg(long, value_enum)]
+    runtime: Option<Runtime>,
 }
 
 impl MulticastCmd {
@@ -350,8 +354,15 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
+    let runtime = Runtime::check(args.runtime, true)?;
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
+        if args.runtime.is_some() {
+            return Err(CliError::new(
+                "--runtime",
+                "applies to --backend std (the smoltcp receiver runs its own loop)",
+            ));
+        }
         return smoltcp_receive(&args.group.backend, &target, args.count);
     }
     let mut socket = receiver_socket(&target, target.port)?;
@@ -365,6 +376,12 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
             local.port()
         ));
     }
+    #[cfg(feature = "tokio")]
+    if runtime == Runtime::Tokio {
+        super::on_tokio::multicast_receive(socket, args.count, &mut out)?;
+        return Ok(());
+    }
+    let _ = runtime; // mio: the blocking socket
     multicast_receive(&mut socket, args.count, &mut out)?;
     Ok(())
 }
@@ -415,29 +432,34 @@ where
     }
     run_datagram(socket, &mut receiver, clock, &mut |r| {
         while let Some(event) = r.poll_event() {
-            match event {
-                ReceiverEvent::Waiting => {
-                    out.line("");
-                    out.line("waiting to receive message");
-                }
-                ReceiverEvent::Received { from, data, len } => {
-                    // As `recvfrom(1024)` returns it: what the buffer got.
-                    let from = PyAddr(from);
-                    out.line(format_args!("received {} bytes from {from}", data.len()));
-                    if len > data.len() {
-                        out.note(truncated(len, data.len(), from));
-                    }
-                    out.line(PyBytes(data));
-                }
-                ReceiverEvent::Acknowledged { to } => {
-                    out.line(format_args!("sending acknowledgement to {}", PyAddr(to)));
-                }
-                _ => {}
-            }
+            receiver_line(out, event);
         }
     })
     .map_err(|e| CliError::new("multicast receive", e))?;
     Ok(receiver.acknowledged())
+}
+
+/// The multicast receiver's lines for one event of its machine, as the chapter prints them.
+pub(crate) fn receiver_line(out: &mut Out, event: ReceiverEvent<'_>) {
+    match event {
+        ReceiverEvent::Waiting => {
+            out.line("");
+            out.line("waiting to receive message");
+        }
+        ReceiverEvent::Received { from, data, len } => {
+            // As `recvfrom(1024)` returns it: what the buffer got.
+            let from = PyAddr(from);
+            out.line(format_args!("received {} bytes from {from}", data.len()));
+            if len > data.len() {
+                out.note(truncated(len, data.len(), from));
+            }
+            out.line(PyBytes(data));
+        }
+        ReceiverEvent::Acknowledged { to } => {
+            out.line(format_args!("sending acknowledgement to {}", PyAddr(to)));
+        }
+        _ => {}
+    }
 }
 
 /// The group on the loopback, for the tour: the chapter's group, joined and sent to on

@@ -4,6 +4,8 @@
 //! The loop formats its lines into a batch and hands the batch over once per turn
 //! ([`Printer::flush`]). At most [`QUEUE_LIMIT`] bytes wait for the writer; a batch that does
 //! not fit is dropped whole and its lines counted, and [`Printer::finish`] reports the count.
+//! A clone is another batch for the same writer (the tokio server gives each connection's
+//! task its own), its dropped lines counted in the same total.
 //! The writer uses its own descriptor for stdout (a `dup`), not Rust's locked `Stdout`, so a
 //! writer stuck in `write(2)` holds no lock anyone else needs, and stdout's file status flags
 //! are never touched.
@@ -27,7 +29,6 @@ pub(crate) struct Printer {
     shared: Arc<Shared>,
     batch: Vec<u8>,
     batch_lines: u64,
-    dropped: u64,
 }
 
 struct Shared {
@@ -36,6 +37,8 @@ struct Shared {
     changed: Condvar,
     /// Bytes written so far: how `finish` tells a slow stdout from a stuck one.
     written: AtomicU64,
+    /// Lines dropped because the queue was full, by every clone.
+    dropped: AtomicU64,
 }
 
 #[derive(Default)]
@@ -69,6 +72,7 @@ impl Printer {
             queue: Mutex::new(Queue::default()),
             changed: Condvar::new(),
             written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
         });
         let theirs = Arc::clone(&shared);
         thread::Builder::new()
@@ -78,7 +82,6 @@ impl Printer {
             shared,
             batch: Vec::new(),
             batch_lines: 0,
-            dropped: 0,
         })
     }
 
@@ -101,7 +104,9 @@ impl Printer {
         }
         let mut queue = self.shared.lock();
         if queue.bytes.len() + self.batch.len() > QUEUE_LIMIT {
-            self.dropped += self.batch_lines;
+            self.shared
+                .dropped
+                .fetch_add(self.batch_lines, Ordering::Relaxed);
         } else {
             queue.bytes.extend_from_slice(&self.batch);
             queue.lines += self.batch_lines;
@@ -114,9 +119,10 @@ impl Printer {
 
     /// Flushes, and waits for the writer while it makes progress: gives up once nothing was
     /// written for `patience`. Returns how many lines never reached stdout (dropped, lost to
-    /// a write error, or still waiting when it gave up).
+    /// a write error, or still waiting when it gave up). Clones flushed after this are lost.
     pub(crate) fn finish(mut self, patience: Duration) -> u64 {
         self.flush();
+        let dropped = self.shared.dropped.load(Ordering::Relaxed);
         let mut queue = self.shared.lock();
         queue.closed = true;
         self.shared.changed.notify_all();
@@ -127,7 +133,7 @@ impl Printer {
                 progress = (written, Instant::now());
             } else if progress.1.elapsed() >= patience {
                 // Stuck: the writer thread stays blocked in write(2) until the process exits.
-                return self.dropped + queue.failed + queue.lines + queue.in_flight;
+                return dropped + queue.failed + queue.lines + queue.in_flight;
             }
             let step = patience.min(Duration::from_millis(5));
             queue = self
@@ -137,7 +143,18 @@ impl Printer {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        self.dropped + queue.failed
+        dropped + queue.failed
+    }
+}
+
+impl Clone for Printer {
+    /// Another batch for the same writer; its lines go out when it is flushed.
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            batch: Vec::new(),
+            batch_lines: 0,
+        }
     }
 }
 
