@@ -1,5 +1,6 @@
 //! The LM3S6965's registers that portsock's two firmware images share: the Stellaris Ethernet
-//! MAC ([`enet`]) and the system clock's PLL ([`sysctl`]).
+//! MAC ([`enet`]) and the system clock's PLL ([`sysctl`]); and what both do alike on it: the
+//! TCP sequence numbers' seed ([`entropy`]) the stack's high-water mark ([`stack`]) and the test harness's answer lines ([`line`]).
 //!
 //! Register level only: what a frame is to a network stack (smoltcp's `Device` in the blocking
 //! image, `embassy_net_driver::Driver` in the async one) and who waits for the MAC's interrupt
@@ -11,6 +12,9 @@
 #![no_std]
 
 pub mod enet;
+pub mod entropy;
+pub mod line;
+pub mod stack;
 pub mod sysctl;
 
 use core::ptr;
