@@ -1,14 +1,17 @@
 //! TCP clients out of a pool of sockets: [`TcpConnector`].
 
+use core::cell::RefMut;
+use core::future::poll_fn;
 use core::net::SocketAddr;
+use core::task::Poll;
 
 use embassy_net::Stack;
-use embassy_net::tcp::ConnectError;
+use embassy_net::tcp::{ConnectError, TcpSocket};
 use portsock_core::asynch::select::{Either, first};
 
 use crate::Error;
 use crate::addr::endpoint;
-use crate::pool::{Slot, SlotState, TcpResources, Waiters};
+use crate::pool::{Slot, SlotState, TcpResources, Waiters, wake_on_change};
 use crate::tcp::TcpStream;
 
 /// How long [`TcpConnector::connect`] waits for the handshake unless told otherwise.
@@ -17,7 +20,8 @@ pub const CONNECT_TIMEOUT: embassy_time::Duration = embassy_time::Duration::from
 /// Up to `N` client connections at once, on the sockets of a [`TcpResources`].
 ///
 /// A dropped stream closes in order (the peer reads its last byte, then end of stream) and
-/// its socket serves the next `connect` once the close completed: embassy-net's own
+/// its socket serves the next `connect` once the close completed (a `connect` waits for
+/// that when no other socket is idle): embassy-net's own
 /// `TcpSocket` is removed from the stack when dropped, before its FIN can go out.
 pub struct TcpConnector<'d, const N: usize> {
     slots: [Slot<'d>; N],
@@ -45,29 +49,29 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
         self
     }
 
-    /// Connects to `to` on an idle socket of the pool.
+    /// Connects to `to` on an idle socket of the pool, waiting for one that is still closing
+    /// if need be (within the timeout).
     ///
     /// Cancel-safe in that the socket goes back to the pool: dropped before the handshake
     /// completed, the half-open connection is abandoned.
     ///
     /// # Errors
     ///
-    /// [`Error::NoFreeSocket`] when every socket is connected or still closing;
-    /// [`Error::Refused`] when the peer answered with a reset; [`Error::TimedOut`] after the
-    /// timeout; [`Error::NoRoute`] when the stack has no route or source address for `to`.
+    /// [`Error::NoFreeSocket`] when every socket has an open stream; [`Error::Refused`] when
+    /// the peer answered with a reset; [`Error::TimedOut`] when no socket was free or the
+    /// handshake not complete within the timeout; [`Error::NoRoute`] when the stack has no
+    /// route or source address for `to`.
     pub async fn connect(&self, to: SocketAddr) -> Result<TcpStream<'_, 'd>, Error> {
         let remote = endpoint(to)?;
-        let (slot, socket) = self
-            .slots
-            .iter()
-            .find_map(|slot| {
-                let socket = slot.available()?;
-                (slot.state.get() == SlotState::Idle).then_some((slot, socket))
-            })
-            .ok_or(Error::NoFreeSocket)?;
+        let deadline = embassy_time::Instant::now() + self.timeout;
+        let (slot, socket) = match first(self.free_slot(), embassy_time::Timer::at(deadline)).await
+        {
+            Either::First(free) => free?,
+            Either::Second(()) => return Err(Error::TimedOut),
+        };
         let mut stream = TcpStream::new(socket, &slot.state, &self.waiters);
         let connect = stream.socket().connect(remote);
-        match first(connect, embassy_time::Timer::after(self.timeout)).await {
+        match first(connect, embassy_time::Timer::at(deadline)).await {
             Either::First(Ok(())) => Ok(stream),
             Either::First(Err(ConnectError::ConnectionReset)) => Err(Error::Refused),
             Either::First(Err(ConnectError::NoRoute)) => Err(Error::NoRoute),
@@ -78,5 +82,34 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
                 Err(Error::TimedOut)
             }
         }
+    }
+
+    /// An idle socket, once one is: at once, or when a closing one has closed;
+    /// [`Error::NoFreeSocket`] when none is idle or closing.
+    async fn free_slot(&self) -> Result<(&Slot<'d>, RefMut<'_, TcpSocket<'d>>), Error> {
+        let this = self;
+        poll_fn(move |cx| {
+            this.waiters.register(cx.waker());
+            let mut closing = false;
+            for slot in &this.slots {
+                let Some(socket) = slot.available() else {
+                    continue;
+                };
+                match slot.state.get() {
+                    SlotState::Idle => return Poll::Ready(Ok((slot, socket))),
+                    SlotState::Closing => {
+                        closing = true;
+                        wake_on_change(&socket, cx);
+                    }
+                    SlotState::Listening | SlotState::Taken => {}
+                }
+            }
+            if closing {
+                Poll::Pending
+            } else {
+                Poll::Ready(Err(Error::NoFreeSocket))
+            }
+        })
+        .await
     }
 }

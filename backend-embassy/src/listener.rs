@@ -75,12 +75,19 @@ impl<'d, const N: usize> TcpListener<'d, N> {
         Ok(listener)
     }
 
-    /// How many sockets are listening now: the burst of clients the listener can take at
-    /// once.
+    /// How many sockets wait for a connection now (in TCP's LISTEN state): the burst of
+    /// clients the listener can take at once. Established connections not yet accepted, open
+    /// streams and closing sockets do not count.
     pub fn listening(&self) -> usize {
         self.slots
             .iter()
-            .filter(|slot| slot.state.get() == SlotState::Listening)
+            .filter(|slot| {
+                slot.state.get() == SlotState::Listening
+                    && slot
+                        .socket
+                        .try_borrow()
+                        .is_ok_and(|socket| socket.state() == State::Listen)
+            })
             .count()
     }
 
