@@ -43,6 +43,10 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
     }
 
     /// How long a handshake may take ([`CONNECT_TIMEOUT`] by default).
+    ///
+    /// Keep it above a second or two: a socket whose last peer did not answer neighbor
+    /// discovery (ARP, NDP) is kept quiet by smoltcp for up to a second, and its next SYN
+    /// waits that out.
     #[must_use]
     pub fn with_timeout(mut self, timeout: embassy_time::Duration) -> Self {
         self.timeout = timeout;

@@ -9,14 +9,16 @@ use core::future::{Future, poll_fn};
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use core::task::Poll;
 
-use common::{at, block_on, leak, network, v4, v6};
+use common::{at, block_on, join_tasks, leak, network, v4, v6};
 use embassy_time::{Duration, Timer};
 use embedded_io::Error as _;
 use embedded_io::ErrorKind;
 use portsock_core::asynch::drive::{run_datagram, run_stream};
 use portsock_core::asynch::select::{Either, first};
 use portsock_core::asynch::sessions::{Event, Sessions};
-use portsock_core::asynch::transport::{Datagram, Interface, MembershipRequest, Multicast};
+use portsock_core::asynch::transport::{
+    Datagram, Interface, Listener as _, MembershipRequest, Multicast, Read as _, Write as _,
+};
 use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoServer};
 use portsock_core::echo::stream::{EchoClient, EchoSession};
 use portsock_core::echo::{CHAPTER_DATAGRAM_SIZE, CHAPTER_MESSAGE};
@@ -221,15 +223,78 @@ fn listener_takes_a_burst_of_clients_up_to_its_backlog() {
             guard("the sockets listening again", async {
                 while listener.listening() < BACKLOG {
                     // accept re-arms closed sockets; nobody connects, so it only waits.
-                    let _ = first(
-                        portsock_core::asynch::transport::Listener::accept(&listener),
-                        Timer::after(Duration::from_millis(10)),
-                    )
-                    .await;
+                    let _ = first(listener.accept(), Timer::after(Duration::from_millis(10))).await;
                 }
             })
             .await;
         }
+    });
+}
+
+/// Four tasks, each with its own waker (as on embassy's executor), accept on one listener at
+/// once and serve four clients at once: each client gets its first echo only while all four
+/// connections are open (a barrier between the first echo and the rest), so a task left
+/// asleep on the listener (a smoltcp socket keeps one waker: the last task's to poll) would
+/// hang the test.
+#[test]
+fn several_tasks_accept_on_one_listener_and_serve_clients_at_once() {
+    const CLIENTS: usize = 4;
+    block_on(async {
+        let stacks = network(2);
+        let addr = at(v4(0), 10000);
+        let listener = TcpListener::new(
+            stacks[0],
+            addr,
+            leak(TcpResources::<CLIENTS, BUF, BUF>::new()),
+        )
+        .expect("listen");
+        let connector =
+            TcpConnector::new(stacks[1], leak(TcpResources::<CLIENTS, BUF, BUF>::new()));
+        let servers = (0..CLIENTS)
+            .map(|_| async {
+                let (mut stream, _) = listener.accept().await.expect("accept");
+                let mut session = EchoSession::new([0u8; 256]);
+                run_stream(&mut stream, &mut session, &mut |_| {})
+                    .await
+                    .expect("the session's run");
+                session.sent()
+            })
+            .collect();
+        let echoed_once = Cell::new(0usize);
+        let clients = (0..CLIENTS)
+            .map(|i| {
+                let (connector, echoed_once) = (&connector, &echoed_once);
+                async move {
+                    let mut stream = connector.connect(addr).await.expect("connect");
+                    let first_part = pattern(500, i);
+                    stream.write_all(&first_part).await.expect("write");
+                    let mut back = vec![0u8; first_part.len()];
+                    stream.read_exact(&mut back).await.expect("the first echo");
+                    assert_eq!(back, first_part, "client {i}'s first echo");
+                    echoed_once.set(echoed_once.get() + 1);
+                    while echoed_once.get() < CLIENTS {
+                        Timer::after(Duration::from_millis(5)).await;
+                    }
+                    let rest = pattern(2000, i + 10);
+                    let mut client = EchoClient::new(&rest, [0u8; 256])
+                        .with_window(1024)
+                        .with_half_close(true);
+                    run_stream(&mut stream, &mut client, &mut |_| {})
+                        .await
+                        .expect("the rest of the echo");
+                    assert!(client.is_done());
+                }
+            })
+            .collect();
+        let (sent, _) = guard(
+            "four clients at once",
+            futures_lite::future::zip(join_tasks(servers), join_tasks(clients)),
+        )
+        .await;
+        assert_eq!(
+            sent, [2500; CLIENTS],
+            "each session echoed its client's bytes"
+        );
     });
 }
 
@@ -378,9 +443,7 @@ fn binary_records() {
                 sender.record().to_vec()
             };
             let receive = async {
-                let (mut stream, _) = portsock_core::asynch::transport::Listener::accept(&listener)
-                    .await
-                    .expect("accept");
+                let (mut stream, _) = listener.accept().await.expect("accept");
                 let mut receiver = RecordReceiver::new(*format, [0u8; 512]).expect("a receiver");
                 run_stream(&mut stream, &mut receiver, &mut |_| {})
                     .await

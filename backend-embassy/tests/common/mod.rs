@@ -59,6 +59,10 @@ fn spawn(task: impl Future<Output = ()> + 'static) {
     BACKGROUND.with(|b| b.borrow_mut().push(Box::pin(task)));
 }
 
+/// The DNS server every stack is configured with: stack 1's address (tests/dns.rs runs one
+/// there).
+pub const DNS_SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
 /// The IPv4 address of stack `i` (from 0): 10.0.0.(i+1)/24.
 pub fn v4(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8 + 1))
@@ -70,7 +74,7 @@ pub fn v6(i: usize) -> IpAddr {
 }
 
 /// `k` stacks on one Ethernet hub (every frame reaches every other stack, as on a shared
-/// segment), with static addresses [`v4`] and [`v6`]; their runners and the hub run in
+/// segment), with static addresses [`v4`] and [`v6`] and [`DNS_SERVER`]; their runners and the hub run in
 /// [`block_on`]'s background. Call it inside `block_on`.
 pub fn network(k: usize) -> Vec<Stack<'static>> {
     let mut stacks = Vec::new();
@@ -86,10 +90,12 @@ pub fn network(k: usize) -> Vec<Stack<'static>> {
         let IpAddr::V6(a6) = v6(i) else {
             unreachable!()
         };
+        let mut dns_servers = heapless::Vec::new();
+        dns_servers.push(DNS_SERVER).expect("room for one server");
         let mut config = Config::ipv4_static(StaticConfigV4 {
             address: Ipv4Cidr::new(a4, 24),
             gateway: None,
-            dns_servers: Default::default(),
+            dns_servers,
         });
         config.ipv6 = ConfigV6::Static(StaticConfigV6 {
             address: Ipv6Cidr::new(a6, 64),
@@ -153,4 +159,56 @@ pub fn at(ip: IpAddr, port: u16) -> SocketAddr {
 /// Leaks `value`: the tests' resources live as long as the stacks (which are leaked too).
 pub fn leak<T>(value: T) -> &'static mut T {
     Box::leak(Box::new(value))
+}
+
+/// Runs `futs` together as separate tasks would run on an executor: each has its own waker
+/// and is polled only when that waker was woken (a future that registered its waker
+/// somewhere and was never woken is never polled again, as on embassy's executor).
+pub async fn join_tasks<F: Future>(futs: Vec<F>) -> Vec<F::Output> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake, Waker};
+
+    struct Task {
+        woken: AtomicBool,
+        parent: Mutex<Option<Waker>>,
+    }
+    impl Wake for Task {
+        fn wake(self: Arc<Self>) {
+            self.woken.store(true, Ordering::SeqCst);
+            if let Some(parent) = self.parent.lock().expect("not poisoned").as_ref() {
+                parent.wake_by_ref();
+            }
+        }
+    }
+
+    let mut futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let tasks: Vec<Arc<Task>> = futs
+        .iter()
+        .map(|_| {
+            Arc::new(Task {
+                woken: AtomicBool::new(true),
+                parent: Mutex::new(None),
+            })
+        })
+        .collect();
+    let wakers: Vec<Waker> = tasks.iter().map(|t| Waker::from(t.clone())).collect();
+    let mut outs: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        for i in 0..futs.len() {
+            *tasks[i].parent.lock().expect("not poisoned") = Some(cx.waker().clone());
+            if outs[i].is_none() && tasks[i].woken.swap(false, Ordering::SeqCst) {
+                let mut own = Context::from_waker(&wakers[i]);
+                if let Poll::Ready(out) = futs[i].as_mut().poll(&mut own) {
+                    outs[i] = Some(out);
+                }
+            }
+        }
+        if outs.iter().all(Option::is_some) {
+            Poll::Ready(outs.iter_mut().map(|o| o.take().expect("done")).collect())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
 }
