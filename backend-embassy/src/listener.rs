@@ -1,0 +1,163 @@
+//! A TCP listener with a backlog, which embassy-net does not have.
+//!
+//! An embassy-net `TcpSocket` listens for one connection at a time: while it is connected,
+//! a client that connects to its port is refused (smoltcp answers its SYN with a reset), and
+//! users open N sockets on one port by hand (embassy-rs/embassy issue 2027). [`TcpListener`]
+//! does that for them: `N` sockets of a [`TcpResources`] listen on one port from the start,
+//! smoltcp completes each handshake on a listening socket by itself, and
+//! [`accept`](Listener::accept) hands out the established ones. A socket whose stream is
+//! dropped listens again once its close completed. So a burst of up to `N` clients is
+//! accepted (and their first bytes buffered) even before anyone calls `accept`, and while
+//! `K` streams are open, `N - K` more clients can connect.
+//!
+//! # What it costs
+//!
+//! The backlog is bought with RAM: each slot is a whole socket with its buffers
+//! (`RX + TX` bytes in the [`TcpResources`], a smoltcp socket entry of about 400 bytes on a
+//! 32-bit target in the stack's `StackResources`). `N` is the most connections open at once
+//! plus the burst to absorb.
+//!
+//! # Cancellation
+//!
+//! `accept` is cancel-safe: an established connection stays on its socket until the next
+//! `accept`.
+
+use core::future::poll_fn;
+use core::net::SocketAddr;
+use core::task::Poll;
+
+use embassy_net::tcp::State;
+use embassy_net::{IpListenEndpoint, Stack};
+use portsock_core::asynch::transport::{ErrorType, Listener};
+
+use crate::Error;
+use crate::addr::{listen_endpoint, socket_addr};
+use crate::pool::{Slot, SlotState, TcpResources, Waiters, is_closed, start, wake_on_change};
+use crate::tcp::TcpStream;
+
+/// `N` sockets listening on one port; [`accept`](Listener::accept) takes `&self`, so several
+/// tasks can accept on one listener (as `portsock_core`'s `Sessions::serve` does).
+pub struct TcpListener<'d, const N: usize> {
+    slots: [Slot<'d>; N],
+    waiters: Waiters,
+    endpoint: IpListenEndpoint,
+    addr: SocketAddr,
+}
+
+impl<'d, const N: usize> TcpListener<'d, N> {
+    /// Listens on `addr` (the unspecified address: every address of the stack) with the
+    /// sockets of `resources`: all `N` listen before this returns.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPort`] for port 0; [`Error::Unsupported`] for an IPv6 address without
+    /// the `ipv6` feature.
+    pub fn new<const RX: usize, const TX: usize>(
+        stack: Stack<'d>,
+        addr: SocketAddr,
+        resources: &'d mut TcpResources<N, RX, TX>,
+    ) -> Result<Self, Error> {
+        if addr.port() == 0 {
+            return Err(Error::InvalidPort);
+        }
+        let endpoint = listen_endpoint(addr)?;
+        let listener = Self {
+            slots: resources.slots(stack),
+            waiters: Waiters::new(),
+            endpoint,
+            addr,
+        };
+        for slot in &listener.slots {
+            if let Some(mut socket) = slot.available() {
+                listener.listen(slot, &mut socket);
+            }
+        }
+        Ok(listener)
+    }
+
+    /// How many sockets wait for a connection now (in TCP's LISTEN state): the burst of
+    /// clients the listener can take at once. Established connections not yet accepted, open
+    /// streams and closing sockets do not count.
+    pub fn listening(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|slot| {
+                slot.state.get() == SlotState::Listening
+                    && slot
+                        .socket
+                        .try_borrow()
+                        .is_ok_and(|socket| socket.state() == State::Listen)
+            })
+            .count()
+    }
+
+    /// Puts an idle socket back to listening.
+    fn listen(&self, slot: &Slot<'d>, socket: &mut embassy_net::tcp::TcpSocket<'d>) {
+        if slot.state.get() != SlotState::Idle {
+            return;
+        }
+        // embassy-net's accept starts listening on its first poll and then only waits; the
+        // waiting is done by `accept` below, for every socket at once.
+        if start(socket.accept(self.endpoint)).is_pending() {
+            slot.state.set(SlotState::Listening);
+        }
+    }
+}
+
+impl<const N: usize> ErrorType for TcpListener<'_, N> {
+    type Error = Error;
+}
+
+impl<'d, const N: usize> Listener for TcpListener<'d, N> {
+    type Addr = SocketAddr;
+    type Stream<'a>
+        = TcpStream<'a, 'd>
+    where
+        Self: 'a;
+
+    /// Waits for an established connection on any of the sockets (re-arming those whose
+    /// close completed). Cancel-safe.
+    async fn accept(&self) -> Result<(TcpStream<'_, 'd>, SocketAddr), Error> {
+        let this = self;
+        poll_fn(move |cx| {
+            this.waiters.register(cx.waker());
+            for slot in &this.slots {
+                let Some(mut socket) = slot.available() else {
+                    continue;
+                };
+                this.listen(slot, &mut socket);
+                if slot.state.get() != SlotState::Listening {
+                    // Still closing: wake when it is done, to listen again.
+                    wake_on_change(&socket, cx);
+                    continue;
+                }
+                match socket.state() {
+                    State::Listen | State::SynReceived | State::SynSent => {
+                        wake_on_change(&socket, cx);
+                    }
+                    _ if is_closed(&socket) => {
+                        // Reset or timed out before it was accepted: listen again.
+                        slot.state.set(SlotState::Idle);
+                        this.listen(slot, &mut socket);
+                        wake_on_change(&socket, cx);
+                    }
+                    _ => {
+                        let Some(peer) = socket.remote_endpoint() else {
+                            continue;
+                        };
+                        let stream = TcpStream::new(socket, &slot.state, &this.waiters);
+                        // The others poll again and one of them waits on the sockets left.
+                        this.waiters.wake();
+                        return Poll::Ready(Ok((stream, socket_addr(peer))));
+                    }
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    fn local_addr(&self) -> Result<SocketAddr, Error> {
+        Ok(self.addr)
+    }
+}
