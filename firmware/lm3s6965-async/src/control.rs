@@ -8,12 +8,13 @@
 
 use defmt::{info, warn};
 use embassy_net::Stack;
-use embassy_net::udp::PacketMetadata;
+use portsock_core::asynch::transport::Datagram;
+use portsock_embassy::{UdpResources, UdpSocket};
 use portsock_lm3s6965_board::line::Line;
 use portsock_lm3s6965_board::stack;
 use static_cell::ConstStaticCell;
 
-use crate::{eth, time, udp_socket};
+use crate::{any, eth, time};
 
 /// The control port.
 pub const PORT: u16 = 10_099;
@@ -24,17 +25,15 @@ const EXIT_GRACE_MS: u64 = 50;
 /// Answers commands until `exit`.
 #[embassy_executor::task]
 pub async fn serve(net: Stack<'static>) -> ! {
-    static META: ConstStaticCell<[PacketMetadata; 4]> =
-        ConstStaticCell::new([PacketMetadata::EMPTY; 4]);
-    static PAYLOAD: ConstStaticCell<[u8; 2 * BYTES]> = ConstStaticCell::new([0; 2 * BYTES]);
-    let mut socket = udp_socket(net, META.take(), PAYLOAD.take());
-    socket.bind(PORT).expect("control port");
+    static BUFFERS: ConstStaticCell<UdpResources<2, BYTES>> =
+        ConstStaticCell::new(UdpResources::new());
+    let mut socket = UdpSocket::bind(net, any(PORT), BUFFERS.take()).expect("control port");
     let mut command = [0u8; 16];
     loop {
-        let Ok((n, meta)) = socket.recv_from(&mut command).await else {
+        let Ok(got) = socket.recv_from(&mut command).await else {
             continue;
         };
-        let command = command[..n].trim_ascii();
+        let command = command[..got.copied(command.len())].trim_ascii();
         let mut answer = Line::new();
         let mut exit = false;
         match command {
@@ -59,7 +58,7 @@ pub async fn serve(net: Stack<'static>) -> ! {
             stats
         );
         if socket
-            .send_to(answer.as_bytes(), meta.endpoint)
+            .send_to(answer.as_bytes(), &got.from)
             .await
             .is_err()
         {

@@ -4,8 +4,8 @@
 //! differently: embassy-executor's thread-mode executor (idle in `wfe`), an embassy-time
 //! driver on SysTick ([`time`]), the Ethernet MAC as an embassy-net driver woken by its
 //! interrupt ([`eth`]), and embassy-net's stack on it. Every service is a task that runs one of
-//! the core's machines with [`run_stream`] or [`run_datagram`] over the sockets of [`net`];
-//! nothing the firmware does on the wire is its own.
+//! the core's machines with [`run_stream`] or [`run_datagram`] over portsock-embassy's
+//! sockets; nothing the firmware does on the wire is its own.
 //!
 //! | port | transport | machine | tasks |
 //! | --- | --- | --- | --- |
@@ -15,11 +15,12 @@
 //! | 10000 | UDP, group 224.3.29.71 | [`MulticastReceiver`] (acks `b'ack'`) | 1 |
 //! | 10099 | UDP | `control` (feature `control`, test builds only) | 1 |
 //!
-//! Each TCP task owns one socket that accepts on the port, serves one connection, closes it
-//! and accepts again: with [`ECHO_TASKS`] of them a burst of up to that many clients is
-//! served together (a client beyond them is refused, as embassy-net has no backlog; the
-//! `portsock-embassy` listener pool lifts that). A session on which the client is silent for
-//! the idle timeout is aborted by the socket's own timeout.
+//! The sockets are portsock-embassy's. The TCP echo tasks share one [`TcpListener`] of
+//! [`ECHO_BACKLOG`] sockets: each task accepts, serves the connection, drops it (the pool
+//! closes it and listens again) and accepts again. Every socket of the pool listens from
+//! boot, so a burst of clients is accepted (their first bytes buffered) whether or not the
+//! tasks are at `accept` yet. A client silent for the idle timeout is dropped by the
+//! socket's own timeout (which also bounds a close that the peer never finishes).
 //!
 //! Logging is defmt over semihosting, as in the blocking image.
 #![no_std]
@@ -28,32 +29,29 @@
 #[cfg(feature = "control")]
 mod control;
 mod eth;
-mod net;
 mod time;
 
-use core::net::Ipv4Addr;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
 use embassy_executor::{Executor, Spawner};
-use embassy_net::tcp::{State, TcpSocket};
-use embassy_net::udp::{PacketMetadata, UdpSocket};
 use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
-use embassy_time::{Duration, with_timeout};
+use embassy_time::Duration;
 use portsock_core::asynch::drive::{run_datagram, run_stream};
+use portsock_core::asynch::transport::{Interface, Listener, MembershipRequest, Multicast};
 use portsock_core::echo::datagram::{DatagramEchoServer, ServerEvent};
 use portsock_core::echo::stream::{EchoSession, SessionEvent};
 use portsock_core::multicast::{self, MulticastReceiver};
 use portsock_core::record::{self, RecordReceiver};
 use portsock_core::wire::structfmt::Format;
+use portsock_embassy::{EmbassyTimer, TcpListener, TcpResources, UdpResources, UdpSocket};
 #[cfg(feature = "control")]
 use portsock_lm3s6965_board::stack;
 use portsock_lm3s6965_board::{entropy, sysctl};
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::eth::Enet;
-use crate::net::{TcpStream, Udp};
-use crate::time::EmbassyTimer;
 
 /// The firmware's IPv4 address, from `PORTSOCK_FW_IP` at build time (`.cargo/config.toml`).
 const IP: &str = env!("PORTSOCK_FW_IP");
@@ -68,11 +66,19 @@ const GROUP_PORT: u16 = 10_000;
 
 /// TCP echo tasks: clients served at once.
 pub const ECHO_TASKS: usize = 4;
-/// Each echo socket's buffers, each way (the window, so the throughput).
-const ECHO_RX: usize = 768;
-const ECHO_TX: usize = 768;
+/// The echo listener's sockets, one per task: all listen from boot, so a burst of this many
+/// clients is accepted at once, before any task is back at `accept`. One more would let a
+/// fifth client wait while all four are served, for 1 KiB of buffers and a 400-byte socket
+/// entry that the 24 KiB RAM budget does not have room for.
+pub const ECHO_BACKLOG: usize = ECHO_TASKS;
+/// Each echo socket's buffers, each way (the window, so the throughput; the blocking image's
+/// sockets have the same).
+const ECHO_RX: usize = 512;
+const ECHO_TX: usize = 512;
 /// The echo session's buffer: at most this much is read before it is written back.
 const ECHO_BUF: usize = 256;
+/// The record listener: one connection at a time, as in the blocking image.
+const RECORD_BACKLOG: usize = 1;
 const RECORD_RX: usize = 128;
 const RECORD_TX: usize = 64;
 /// UDP echo: the largest datagram echoed, and how many may queue each way.
@@ -84,11 +90,12 @@ const MCAST_BYTES: usize = 128;
 /// Silent this long, a client is dropped (the socket's timeout aborts the connection).
 const ECHO_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 const RECORD_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a closing connection may take to finish its close before it is reset.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Sockets: the echo tasks', the record task's, UDP echo, multicast, control in test builds.
-const SOCKETS: usize = ECHO_TASKS + 1 + 2 + if cfg!(feature = "control") { 1 } else { 0 };
+/// Sockets: the two listeners', UDP echo, multicast, control in test builds.
+const SOCKETS: usize =
+    ECHO_BACKLOG + RECORD_BACKLOG + 2 + if cfg!(feature = "control") { 1 } else { 0 };
+
+type EchoListener = TcpListener<'static, ECHO_BACKLOG>;
 
 defmt::timestamp!("{=u64:ms}", time::now_ms());
 
@@ -131,15 +138,16 @@ fn bring_up(spawner: Spawner, pll_spins: u32) {
         RESOURCES.init_with(StackResources::new),
         seed,
     );
-    if stack.join_multicast_group(GROUP).is_err() {
-        warn!("multicast: could not join {}", GROUP);
-    }
 
     spawner.spawn(network(runner).expect("network task"));
-    static ECHO_BUFFERS: ConstStaticCell<[[u8; ECHO_RX + ECHO_TX]; ECHO_TASKS]> =
-        ConstStaticCell::new([[0; ECHO_RX + ECHO_TX]; ECHO_TASKS]);
-    for (id, buffers) in ECHO_BUFFERS.take().iter_mut().enumerate() {
-        spawner.spawn(tcp_echo(stack, id, buffers).expect("an echo task per slot"));
+    static ECHO_BUFFERS: ConstStaticCell<TcpResources<ECHO_BACKLOG, ECHO_RX, ECHO_TX>> =
+        ConstStaticCell::new(TcpResources::new());
+    static ECHO_LISTENER: StaticCell<EchoListener> = StaticCell::new();
+    let listener =
+        TcpListener::new(stack, any(TCP_ECHO_PORT), ECHO_BUFFERS.take()).expect("echo port");
+    let listener: &'static EchoListener = ECHO_LISTENER.init(listener);
+    for id in 0..ECHO_TASKS {
+        spawner.spawn(tcp_echo(listener, id).expect("an echo task per slot"));
     }
     spawner.spawn(tcp_records(stack).expect("records task"));
     spawner.spawn(udp_echo(stack).expect("udp echo task"));
@@ -169,29 +177,28 @@ async fn network(mut runner: Runner<'static, &'static mut Enet>) -> ! {
     runner.run().await
 }
 
-/// One of the [`ECHO_TASKS`] TCP echo servers: accept, echo until the client is done, close.
+/// Every address of the stack, `port`.
+fn any(port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
+}
+
+/// One of the [`ECHO_TASKS`] TCP echo servers: accept, echo until the client is done, drop
+/// the stream (the pool closes it and listens again).
 #[embassy_executor::task(pool_size = ECHO_TASKS)]
-async fn tcp_echo(
-    stack: Stack<'static>,
-    id: usize,
-    buffers: &'static mut [u8; ECHO_RX + ECHO_TX],
-) -> ! {
-    let (rx, tx) = buffers.split_at_mut(ECHO_RX);
-    let mut socket = TcpSocket::new(stack, rx, tx);
+async fn tcp_echo(listener: &'static EchoListener, id: usize) -> ! {
     loop {
-        socket.set_timeout(Some(ECHO_IDLE_TIMEOUT));
-        if let Err(e) = socket.accept(TCP_ECHO_PORT).await {
-            warn!("echo {=usize}: accept: {}", id, e);
-            reset(&mut socket).await;
-            continue;
-        }
-        info!(
-            "echo {=usize}: connection from {}",
-            id,
-            socket.remote_endpoint()
-        );
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!("echo {=usize}: accept: {}", id, e);
+                embassy_time::Timer::after_millis(10).await;
+                continue;
+            }
+        };
+        stream.socket().set_timeout(Some(ECHO_IDLE_TIMEOUT));
+        info!("echo {=usize}: connection from {}", id, peer);
         let mut session = EchoSession::new([0u8; ECHO_BUF]).with_chunk(ECHO_BUF);
-        let run = run_stream(&mut TcpStream(&mut socket), &mut session, &mut |m| {
+        let run = run_stream(&mut stream, &mut session, &mut |m| {
             while let Some(event) = m.poll_event() {
                 match event {
                     SessionEvent::Received(data) => {
@@ -207,27 +214,30 @@ async fn tcp_echo(
             Ok(()) => info!("echo {=usize}: done", id),
             Err(e) => warn!("echo {=usize}: {}", id, e),
         }
-        close(&mut socket).await;
     }
 }
 
 /// Binary records: one record per connection, unpacked by the core's codec.
 #[embassy_executor::task]
 async fn tcp_records(stack: Stack<'static>) -> ! {
-    static RX: ConstStaticCell<[u8; RECORD_RX]> = ConstStaticCell::new([0; RECORD_RX]);
-    static TX: ConstStaticCell<[u8; RECORD_TX]> = ConstStaticCell::new([0; RECORD_TX]);
-    let mut socket = TcpSocket::new(stack, RX.take(), TX.take());
+    static BUFFERS: ConstStaticCell<TcpResources<RECORD_BACKLOG, RECORD_RX, RECORD_TX>> =
+        ConstStaticCell::new(TcpResources::new());
+    let listener =
+        TcpListener::new(stack, any(TCP_RECORD_PORT), BUFFERS.take()).expect("record port");
     let format = Format::parse(record::CHAPTER_FORMAT).expect("the chapter's format");
     loop {
-        socket.set_timeout(Some(RECORD_IDLE_TIMEOUT));
-        if let Err(e) = socket.accept(TCP_RECORD_PORT).await {
-            warn!("records: accept: {}", e);
-            reset(&mut socket).await;
-            continue;
-        }
-        info!("records: connection from {}", socket.remote_endpoint());
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!("records: accept: {}", e);
+                embassy_time::Timer::after_millis(10).await;
+                continue;
+            }
+        };
+        stream.socket().set_timeout(Some(RECORD_IDLE_TIMEOUT));
+        info!("records: connection from {}", peer);
         let mut receiver = RecordReceiver::new(format, [0u8; 16]).expect("16 bytes hold 'I 2s f'");
-        let run = run_stream(&mut TcpStream(&mut socket), &mut receiver, &mut |m| {
+        let run = run_stream(&mut stream, &mut receiver, &mut |m| {
             while let Some(event) = m.poll_event() {
                 let record::ReceiverEvent::Received { bytes, values } = event else {
                     continue;
@@ -243,50 +253,25 @@ async fn tcp_records(stack: Stack<'static>) -> ! {
             Ok(()) => info!("records: done"),
             Err(e) => warn!("records: {}", e),
         }
-        close(&mut socket).await;
     }
-}
-
-/// Closes a served connection: the FIN after the data, then, if the peer has not finished
-/// the close within [`CLOSE_GRACE`] (or we closed first and wait in FIN-WAIT-2 or TIME-WAIT),
-/// a reset, so the socket is free to accept again.
-async fn close(socket: &mut TcpSocket<'_>) {
-    socket.close();
-    let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
-    if socket.state() != State::Closed {
-        reset(socket).await;
-    }
-}
-
-/// Resets the connection (if any) and waits, bounded, for the reset to leave.
-async fn reset(socket: &mut TcpSocket<'_>) {
-    socket.abort();
-    let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
 }
 
 /// UDP echo: never finishes.
 #[embassy_executor::task]
 async fn udp_echo(stack: Stack<'static>) -> ! {
-    static META: ConstStaticCell<[PacketMetadata; 2 * UDP_ECHO_PACKETS]> =
-        ConstStaticCell::new([PacketMetadata::EMPTY; 2 * UDP_ECHO_PACKETS]);
-    static PAYLOAD: ConstStaticCell<[u8; 2 * UDP_ECHO_BYTES]> =
-        ConstStaticCell::new([0; 2 * UDP_ECHO_BYTES]);
+    static BUFFERS: ConstStaticCell<UdpResources<UDP_ECHO_PACKETS, UDP_ECHO_BYTES>> =
+        ConstStaticCell::new(UdpResources::new());
     static BUF: ConstStaticCell<[u8; UDP_ECHO_BYTES]> = ConstStaticCell::new([0; UDP_ECHO_BYTES]);
-    let mut socket = udp_socket(stack, META.take(), PAYLOAD.take());
-    socket.bind(UDP_ECHO_PORT).expect("udp echo port");
+    let mut socket =
+        UdpSocket::bind(stack, any(UDP_ECHO_PORT), BUFFERS.take()).expect("udp echo port");
     let mut machine = DatagramEchoServer::new(BUF.take());
-    let run = run_datagram(
-        &mut Udp(&mut socket),
-        &mut machine,
-        &EmbassyTimer,
-        &mut |m| {
-            while let Some(event) = m.poll_event() {
-                if let ServerEvent::Received { from, len, .. } = event {
-                    info!("udp echo: {=usize} bytes from {}", len, from);
-                }
+    let run = run_datagram(&mut socket, &mut machine, &EmbassyTimer, &mut |m| {
+        while let Some(event) = m.poll_event() {
+            if let ServerEvent::Received { from, len, .. } = event {
+                info!("udp echo: {=usize} bytes from {}", len, from);
             }
-        },
-    )
+        }
+    })
     .await;
     match run {
         Ok(()) => info!("udp echo: done"),
@@ -295,52 +280,38 @@ async fn udp_echo(stack: Stack<'static>) -> ! {
     park().await
 }
 
-/// The chapter's multicast receiver: never finishes.
+/// The chapter's multicast receiver: joins the group, never finishes.
 #[embassy_executor::task]
 async fn multicast_receiver(stack: Stack<'static>) -> ! {
-    static META: ConstStaticCell<[PacketMetadata; 4]> =
-        ConstStaticCell::new([PacketMetadata::EMPTY; 4]);
-    static PAYLOAD: ConstStaticCell<[u8; 2 * MCAST_BYTES]> =
-        ConstStaticCell::new([0; 2 * MCAST_BYTES]);
+    static BUFFERS: ConstStaticCell<UdpResources<2, MCAST_BYTES>> =
+        ConstStaticCell::new(UdpResources::new());
     static BUF: ConstStaticCell<[u8; MCAST_BYTES]> = ConstStaticCell::new([0; MCAST_BYTES]);
-    let mut socket = udp_socket(stack, META.take(), PAYLOAD.take());
-    socket.bind(GROUP_PORT).expect("group port");
+    let mut socket = UdpSocket::bind(stack, any(GROUP_PORT), BUFFERS.take()).expect("group port");
+    let request =
+        MembershipRequest::new(IpAddr::V4(GROUP), Interface::Any).expect("a group address");
+    if let Err(e) = socket.join(&request) {
+        warn!("multicast: could not join {}: {}", GROUP, e);
+    }
     let mut machine = MulticastReceiver::new(BUF.take());
-    let run = run_datagram(
-        &mut Udp(&mut socket),
-        &mut machine,
-        &EmbassyTimer,
-        &mut |m| {
-            while let Some(event) = m.poll_event() {
-                match event {
-                    multicast::ReceiverEvent::Received { from, data, .. } => {
-                        info!("multicast: received {=[u8]:a} from {}", data, from);
-                    }
-                    multicast::ReceiverEvent::Acknowledged { to } => {
-                        info!("multicast: sending acknowledgement to {}", to);
-                    }
-                    _ => {}
+    let run = run_datagram(&mut socket, &mut machine, &EmbassyTimer, &mut |m| {
+        while let Some(event) = m.poll_event() {
+            match event {
+                multicast::ReceiverEvent::Received { from, data, .. } => {
+                    info!("multicast: received {=[u8]:a} from {}", data, from);
                 }
+                multicast::ReceiverEvent::Acknowledged { to } => {
+                    info!("multicast: sending acknowledgement to {}", to);
+                }
+                _ => {}
             }
-        },
-    )
+        }
+    })
     .await;
     match run {
         Ok(()) => info!("multicast: done"),
         Err(e) => warn!("multicast: {}", e),
     }
     park().await
-}
-
-/// A UDP socket on `stack`: the first half of `meta` and `payload` receives, the second sends.
-pub fn udp_socket(
-    stack: Stack<'static>,
-    meta: &'static mut [PacketMetadata],
-    payload: &'static mut [u8],
-) -> UdpSocket<'static> {
-    let (rx_meta, tx_meta) = meta.split_at_mut(meta.len() / 2);
-    let (rx, tx) = payload.split_at_mut(payload.len() / 2);
-    UdpSocket::new(stack, rx_meta, rx, tx_meta, tx)
 }
 
 /// A task whose service ended (it failed, logged) waits forever.

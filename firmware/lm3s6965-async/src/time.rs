@@ -1,4 +1,5 @@
-//! Time: an embassy-time driver on SysTick, and the core's [`Timer`] on embassy-time.
+//! Time: an embassy-time driver on SysTick (the core's timer, portsock-embassy's
+//! `EmbassyTimer`, sits on embassy-time).
 //!
 //! # The driver
 //!
@@ -24,8 +25,6 @@ use cortex_m_rt::exception;
 use critical_section::Mutex;
 use embassy_time_driver::Driver;
 use embassy_time_queue_utils::Queue;
-use portsock_core::asynch::time::Timer;
-use portsock_core::time::{Clock, Instant};
 use portsock_lm3s6965_board::sysctl::SYSCLK_HZ;
 
 const TICK_HZ: u32 = 1_000;
@@ -96,20 +95,4 @@ fn SysTick() {
             alarm.set(DRIVER.queue.borrow_ref_mut(cs).next_expiration(now));
         }
     });
-}
-
-/// The core's clock and [`Timer`] on embassy-time, for the datagram drivers' machines.
-#[derive(Clone, Copy, Debug)]
-pub struct EmbassyTimer;
-
-impl Clock for EmbassyTimer {
-    fn now(&self) -> Instant {
-        Instant::from_millis(embassy_time::Instant::now().as_millis())
-    }
-}
-
-impl Timer for EmbassyTimer {
-    async fn sleep_until(&self, at: Instant) {
-        embassy_time::Timer::at(embassy_time::Instant::from_millis(at.as_millis())).await;
-    }
 }
