@@ -57,11 +57,7 @@ pub async fn serve(net: Stack<'static>) -> ! {
             answer.as_bytes(),
             stats
         );
-        if socket
-            .send_to(answer.as_bytes(), &got.from)
-            .await
-            .is_err()
-        {
+        if socket.send_to(answer.as_bytes(), &got.from).await.is_err() {
             warn!("control: no room to answer");
         }
         if exit {

@@ -21,8 +21,8 @@ static WAKER: AtomicWaker = AtomicWaker::new();
 /// The Ethernet MAC with its frame buffers.
 pub struct Enet {
     mac: [u8; 6],
-    rx: [u8; FRAME_MAX],
-    tx: [u8; FRAME_MAX],
+    rx: &'static mut [u8; FRAME_MAX],
+    tx: &'static mut [u8; FRAME_MAX],
     stats: Stats,
 }
 
@@ -52,11 +52,14 @@ pub static STATS: critical_section::Mutex<core::cell::Cell<Stats>> =
 impl Enet {
     /// Brings the controller up ([`mac::init`]), all interrupt sources masked until a wait
     /// arms one.
-    pub fn new() -> Self {
+    ///
+    /// `rx` and `tx` are the frame buffers (one frame each; the FIFOs are the real queue),
+    /// in statics of their own: a driver that held them would be built on the stack first.
+    pub fn new(rx: &'static mut [u8; FRAME_MAX], tx: &'static mut [u8; FRAME_MAX]) -> Self {
         Self {
             mac: mac::init(),
-            rx: [0; FRAME_MAX],
-            tx: [0; FRAME_MAX],
+            rx,
+            tx,
             stats: Stats::default(),
         }
     }
@@ -100,14 +103,14 @@ impl embassy_net_driver::Driver for Enet {
                 self.publish_stats();
                 return None;
             }
-            match mac::read_frame(&mut self.rx) {
+            match mac::read_frame(self.rx) {
                 Some(len) => {
                     self.stats.received += 1;
                     let rx = RxToken {
                         frame: &mut self.rx[..len],
                     };
                     let tx = TxToken {
-                        buf: &mut self.tx,
+                        buf: &mut *self.tx,
                         sent: &mut self.stats.sent,
                     };
                     return Some((rx, tx));
@@ -125,7 +128,7 @@ impl embassy_net_driver::Driver for Enet {
             }
         }
         Some(TxToken {
-            buf: &mut self.tx,
+            buf: &mut *self.tx,
             sent: &mut self.stats.sent,
         })
     }

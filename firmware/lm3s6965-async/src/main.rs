@@ -46,6 +46,7 @@ use portsock_core::multicast::{self, MulticastReceiver};
 use portsock_core::record::{self, RecordReceiver};
 use portsock_core::wire::structfmt::Format;
 use portsock_embassy::{EmbassyTimer, TcpListener, TcpResources, UdpResources, UdpSocket};
+use portsock_lm3s6965_board::enet::FRAME_MAX;
 #[cfg(feature = "control")]
 use portsock_lm3s6965_board::stack;
 use portsock_lm3s6965_board::{entropy, sysctl};
@@ -119,10 +120,14 @@ fn main() -> ! {
 
 /// Brings the interface up and spawns the tasks.
 fn bring_up(spawner: Spawner, pll_spins: u32) {
+    static RX: ConstStaticCell<[u8; FRAME_MAX]> = ConstStaticCell::new([0; FRAME_MAX]);
+    static TX: ConstStaticCell<[u8; FRAME_MAX]> = ConstStaticCell::new([0; FRAME_MAX]);
     static DRIVER: StaticCell<Enet> = StaticCell::new();
-    static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
+    // Uninitialised until the stack takes it, and built in place: a `const` in `.bss`.
+    static RESOURCES: ConstStaticCell<StackResources<SOCKETS>> =
+        ConstStaticCell::new(StackResources::new());
 
-    let driver = DRIVER.init_with(Enet::new);
+    let driver = DRIVER.init(Enet::new(RX.take(), TX.take()));
     let mac = driver.mac();
     let ip: Ipv4Addr = IP.parse().expect("PORTSOCK_FW_IP is an IPv4 address");
     // TCP's initial sequence numbers come from this seed: see the board's `entropy`.
@@ -132,12 +137,7 @@ fn bring_up(spawner: Spawner, pll_spins: u32) {
         gateway: None,
         dns_servers: Default::default(),
     });
-    let (stack, runner) = embassy_net::new(
-        driver,
-        config,
-        RESOURCES.init_with(StackResources::new),
-        seed,
-    );
+    let (stack, runner) = embassy_net::new(driver, config, RESOURCES.take(), seed);
 
     spawner.spawn(network(runner).expect("network task"));
     static ECHO_BUFFERS: ConstStaticCell<TcpResources<ECHO_BACKLOG, ECHO_RX, ECHO_TX>> =
