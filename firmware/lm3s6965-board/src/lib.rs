@@ -1,14 +1,15 @@
 //! The LM3S6965's registers that portsock's two firmware images share: the Stellaris Ethernet
 //! MAC ([`enet`]) and the system clock's PLL ([`sysctl`]); and what both do alike on it: the
-//! TCP sequence numbers' seed ([`entropy`]) the stack's high-water mark ([`stack`]) and the test harness's answer lines ([`line`]).
+//! TCP sequence numbers' seed ([`entropy`]), the stack's high-water mark ([`stack`]) and the
+//! test harness's answer lines ([`line`](mod@line)).
 //!
 //! Register level only: what a frame is to a network stack (smoltcp's `Device` in the blocking
 //! image, `embassy_net_driver::Driver` in the async one) and who waits for the MAC's interrupt
 //! (`wfi` in a poll loop, or a waker) is each image's business. A crate rather than a shared
 //! module: each image is its own Cargo package (its own lock file, profile and dependency set:
 //! smoltcp 0.14 under portsock-smoltcp in one, embassy-net's smoltcp in the other), and a path
-//! dependency is how two packages share code. Every MMIO access is in [`Reg`]; with LTO the
-//! calls inline as they did when the code sat in the image.
+//! dependency is how two packages share code. Every MMIO access is in the crate's `Reg`; with
+//! LTO the calls inline as they did when the code sat in the image.
 #![no_std]
 
 pub mod enet;

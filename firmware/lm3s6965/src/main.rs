@@ -446,7 +446,7 @@ fn finished<E: defmt::Format, P: defmt::Format>(
 }
 
 /// Built with `-C panic=immediate-abort` (`.cargo/config.toml`), a panic never gets here: it
-/// is a `udf` instruction, which lands in [`HardFault`]. Kept for builds without that flag.
+/// is a `udf` instruction, which lands in `HardFault`. Kept for builds without that flag.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     // The location only: formatting the message would pull `core::fmt` into the image.
@@ -457,7 +457,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     semihosting::process::exit(101)
 }
 
-/// A panic (a `udf`, see [`panic`]) or a fault: logs where, and ends QEMU with status 101.
+/// A panic (a `udf`, see `panic`) or a fault: logs where, and ends QEMU with status 101.
 /// `addr2line -e <ELF> <pc>` names the panicking line.
 #[cortex_m_rt::exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
