@@ -80,7 +80,7 @@ pub use connector::{CONNECT_TIMEOUT, TcpConnector};
 pub use dns::{Family, resolve};
 pub use error::Error;
 pub use listener::TcpListener;
-pub use pool::TcpResources;
+pub use pool::{CLOSE_TIMEOUT, TcpResources};
 pub use tcp::TcpStream;
 pub use time::EmbassyTimer;
 pub use udp::{UdpResources, UdpSocket};

@@ -298,6 +298,51 @@ fn several_tasks_accept_on_one_listener_and_serve_clients_at_once() {
     });
 }
 
+/// A peer that never closes its side cannot hold a listener's socket: the server drops its
+/// stream, the client keeps its own open and silent, and after the listener's close timeout
+/// the socket is aborted and listens again (it would stay in FIN-WAIT-2 for ever otherwise);
+/// a second client is then served on it.
+#[test]
+fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
+    block_on(async {
+        let stacks = network(2);
+        let addr = at(v4(0), 10000);
+        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<1, BUF, BUF>::new()))
+            .expect("listen")
+            .with_close_timeout(Duration::from_millis(300));
+        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<2, BUF, BUF>::new()));
+        let mut silent = guard("connect", connector.connect(addr))
+            .await
+            .expect("connect");
+        let (server, _) = guard("accept", listener.accept()).await.expect("accept");
+        drop(server);
+        // The client reads the server's end of stream, and keeps its side open.
+        let n = guard("the server's FIN", silent.read(&mut [0u8; 8]))
+            .await
+            .expect("end of stream");
+        assert_eq!(n, 0);
+        guard("the socket listening again", async {
+            while listener.listening() == 0 {
+                let _ = first(listener.accept(), Timer::after(Duration::from_millis(10))).await;
+            }
+        })
+        .await;
+        let serve = async {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut session = EchoSession::new([0u8; 256]);
+            run_stream(&mut stream, &mut session, &mut |_| {})
+                .await
+                .expect("the session's run");
+        };
+        guard(
+            "the second client",
+            futures_lite::future::zip(serve, echo_once(&connector, addr, CHAPTER_MESSAGE)),
+        )
+        .await;
+        drop(silent);
+    });
+}
+
 #[test]
 fn udp_echo_server_and_clients() {
     block_on(async {
