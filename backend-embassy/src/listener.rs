@@ -15,9 +15,9 @@
 //! The backlog is bought with RAM: each slot is a whole socket with its buffers. Measured on
 //! `thumbv7m-none-eabi` with this crate's default features (embassy-net 0.9.1, smoltcp
 //! 0.13.1), per slot: `RX + TX` bytes in the [`TcpResources`], 408 bytes of smoltcp socket
-//! entry in the stack's `StackResources`, 16 bytes in the listener; plus 124 bytes for the
+//! entry in the stack's `StackResources`, 24 bytes in the listener; plus 136 bytes for the
 //! listener itself (the waiting tasks' wakers). A stream is 20 bytes. So a backlog of 8 with
-//! 1 KiB each way is 16 KiB of buffers and 3.4 KiB besides. `N` is the most connections open
+//! 1 KiB each way is 16 KiB of buffers and 3.5 KiB besides. `N` is the most connections open
 //! at once plus the burst to absorb.
 //!
 //! # Cancellation

@@ -29,8 +29,8 @@ use embassy_time::{Duration, Instant, Timer};
 ///
 /// RAM: `N × (RX + TX)` bytes here, plus per slot an embassy-net socket entry (smoltcp's TCP
 /// socket state: 408 bytes on `thumbv7m-none-eabi` with the default features, in the stack's
-/// `StackResources`) and 16 bytes in the listener or connector. The receive buffer is the TCP window: 1 KiB to
-/// 4 KiB is usual on a microcontroller.
+/// `StackResources`) and 24 bytes in the listener or connector. The receive buffer is the TCP
+/// window: 1 KiB to 4 KiB is usual on a microcontroller.
 ///
 /// ```
 /// use portsock_embassy::TcpResources;
