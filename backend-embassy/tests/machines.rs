@@ -17,7 +17,8 @@ use portsock_core::asynch::drive::{run_datagram, run_stream};
 use portsock_core::asynch::select::{Either, first};
 use portsock_core::asynch::sessions::{Event, Sessions};
 use portsock_core::asynch::transport::{
-    Datagram, Interface, Listener as _, MembershipRequest, Multicast, Read as _, Write as _,
+    Datagram, Interface, Listener as _, MembershipRequest, Multicast, Read as _, Stream as _,
+    Write as _,
 };
 use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoServer};
 use portsock_core::echo::stream::{EchoClient, EchoSession};
@@ -340,6 +341,38 @@ fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
         )
         .await;
         drop(silent);
+    });
+}
+
+/// `accept` is cancel-safe: accepts dropped while nothing arrived (raced against a timer, and
+/// polled once) lose nothing, and the connection that arrives after them is the next
+/// accept's, with the client's address.
+#[test]
+fn a_dropped_accept_loses_no_connection() {
+    block_on(async {
+        let stacks = network(2);
+        let addr = at(v4(0), 10000);
+        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<2, BUF, BUF>::new()))
+            .expect("listen");
+        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<1, BUF, BUF>::new()));
+        let raced = first(listener.accept(), Timer::after(Duration::from_millis(50))).await;
+        assert!(matches!(raced, Either::Second(())), "nobody connected yet");
+        let once = first(listener.accept(), core::future::ready(())).await;
+        assert!(
+            matches!(once, Either::Second(())),
+            "polled once, nobody yet"
+        );
+        let mut client = guard("connect", connector.connect(addr))
+            .await
+            .expect("connect");
+        client.write_all(b"first bytes").await.expect("write");
+        let (mut server, peer) = guard("accept", listener.accept()).await.expect("accept");
+        assert_eq!(peer, client.local_addr().expect("the client's address"));
+        let mut got = [0u8; 11];
+        guard("read", server.read_exact(&mut got))
+            .await
+            .expect("the client's bytes");
+        assert_eq!(&got, b"first bytes");
     });
 }
 
