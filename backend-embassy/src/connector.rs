@@ -11,7 +11,9 @@ use portsock_core::asynch::select::{Either, first};
 
 use crate::Error;
 use crate::addr::endpoint;
-use crate::pool::{Slot, SlotState, TcpResources, Waiters, wake_on_change};
+use crate::pool::{
+    CLOSE_TIMEOUT, Slot, SlotState, TcpResources, Waiters, wake_at_close_deadline, wake_on_change,
+};
 use crate::tcp::TcpStream;
 
 /// How long [`TcpConnector::connect`] waits for the handshake unless told otherwise.
@@ -27,6 +29,7 @@ pub struct TcpConnector<'d, const N: usize> {
     slots: [Slot<'d>; N],
     waiters: Waiters,
     timeout: embassy_time::Duration,
+    close_timeout: embassy_time::Duration,
 }
 
 impl<'d, const N: usize> TcpConnector<'d, N> {
@@ -39,6 +42,7 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
             slots: resources.slots(stack),
             waiters: Waiters::new(),
             timeout: CONNECT_TIMEOUT,
+            close_timeout: CLOSE_TIMEOUT,
         }
     }
 
@@ -50,6 +54,14 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
     #[must_use]
     pub fn with_timeout(mut self, timeout: embassy_time::Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// How long a dropped stream's socket may take to close in order before it is aborted and
+    /// used again ([`CLOSE_TIMEOUT`] by default).
+    #[must_use]
+    pub fn with_close_timeout(mut self, timeout: embassy_time::Duration) -> Self {
+        self.close_timeout = timeout;
         self
     }
 
@@ -73,7 +85,7 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
             Either::First(free) => free?,
             Either::Second(()) => return Err(Error::TimedOut),
         };
-        let mut stream = TcpStream::new(socket, &slot.state, &self.waiters);
+        let mut stream = TcpStream::new(socket, slot, &self.waiters);
         let connect = stream.socket().connect(remote);
         match first(connect, embassy_time::Timer::at(deadline)).await {
             Either::First(Ok(())) => Ok(stream),
@@ -96,7 +108,7 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
             this.waiters.register(cx.waker());
             let mut closing = false;
             for slot in &this.slots {
-                let Some(socket) = slot.available() else {
+                let Some(socket) = slot.available(this.close_timeout) else {
                     continue;
                 };
                 match slot.state.get() {
@@ -109,6 +121,7 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
                 }
             }
             if closing {
+                wake_at_close_deadline(&this.slots, this.close_timeout, cx);
                 Poll::Pending
             } else {
                 Poll::Ready(Err(Error::NoFreeSocket))

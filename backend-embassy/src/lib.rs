@@ -16,8 +16,22 @@
 //! the stack's `StackResources<SOCK>` (a listener or connector of `N` takes `N` entries).
 //!
 //! Errors name what went wrong ([`Error`]) and map to `embedded_io::ErrorKind`, the kinds the
-//! core's drivers read. Every read, write, send and receive is cancel-safe (each module's doc
-//! says so per operation), as the core's drivers require.
+//! core's drivers read.
+//!
+//! # Cancellation
+//!
+//! | operation | cancel-safe |
+//! |---|---|
+//! | `TcpStream` `read`, `write`, `flush` | yes: embassy-net's are each one `poll_fn` that copies only when it completes |
+//! | `TcpStream::shutdown` | yes: it awaits nothing (smoltcp queues the FIN after the data) |
+//! | `TcpListener::accept` | yes: an established connection stays on its socket for the next `accept` |
+//! | `TcpConnector::connect` | the socket returns to the pool; the half-open connection is abandoned |
+//! | `UdpSocket` `send_to`, `recv_from` | yes: a datagram is queued or dequeued whole, only when the call completes |
+//! | [`resolve`] | yes: embassy-net cancels the query |
+//! | `EmbassyTimer::sleep_until` | yes |
+//!
+//! The async transport contract (`contract/asynch.rs`) checks the first rows on in-memory
+//! stacks (`tests/contract_async.rs`).
 //!
 //! # Example
 //!
@@ -66,7 +80,7 @@ pub use connector::{CONNECT_TIMEOUT, TcpConnector};
 pub use dns::{Family, resolve};
 pub use error::Error;
 pub use listener::TcpListener;
-pub use pool::TcpResources;
+pub use pool::{CLOSE_TIMEOUT, TcpResources};
 pub use tcp::TcpStream;
 pub use time::EmbassyTimer;
 pub use udp::{UdpResources, UdpSocket};

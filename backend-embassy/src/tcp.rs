@@ -10,7 +10,7 @@
 //! | [`flush`](Write::flush) | yes: it only waits for the peer's acknowledgements |
 //! | [`shutdown`](Stream::shutdown) | yes: it awaits nothing (the FIN follows the queued bytes) |
 
-use core::cell::{Cell, RefMut};
+use core::cell::RefMut;
 use core::net::SocketAddr;
 
 use embassy_net::tcp::TcpSocket;
@@ -18,7 +18,7 @@ use portsock_core::asynch::transport::{ErrorType, Read, Shutdown, Stream, Write}
 
 use crate::Error;
 use crate::addr::socket_addr;
-use crate::pool::{SlotState, Waiters};
+use crate::pool::{Slot, SlotState, Waiters};
 
 /// A connected TCP stream: a socket of a [`TcpListener`](crate::TcpListener)'s or
 /// [`TcpConnector`](crate::TcpConnector)'s pool, borrowed until the stream is dropped.
@@ -26,10 +26,12 @@ use crate::pool::{SlotState, Waiters};
 /// Dropping it closes the connection in order (a FIN after the bytes still queued) and gives
 /// the socket back to its pool, which listens (or connects) with it again once the close has
 /// completed. The socket stays in the stack meanwhile, so the peer reads every byte and then
-/// end of stream, as from a kernel socket.
+/// end of stream, as from a kernel socket. A close that has not completed after the pool's
+/// close timeout ([`CLOSE_TIMEOUT`](crate::CLOSE_TIMEOUT) by default: a peer that never
+/// closes its side, or vanished) is aborted, so that no peer can hold the socket.
 pub struct TcpStream<'a, 'd> {
     socket: RefMut<'a, TcpSocket<'d>>,
-    state: &'a Cell<SlotState>,
+    slot: &'a Slot<'d>,
     waiters: &'a Waiters,
     read_shut: bool,
     write_shut: bool,
@@ -38,13 +40,13 @@ pub struct TcpStream<'a, 'd> {
 impl<'a, 'd> TcpStream<'a, 'd> {
     pub(crate) fn new(
         socket: RefMut<'a, TcpSocket<'d>>,
-        state: &'a Cell<SlotState>,
+        slot: &'a Slot<'d>,
         waiters: &'a Waiters,
     ) -> Self {
-        state.set(SlotState::Taken);
+        slot.state.set(SlotState::Taken);
         Self {
             socket,
-            state,
+            slot,
             waiters,
             read_shut: false,
             write_shut: false,
@@ -71,7 +73,8 @@ impl Drop for TcpStream<'_, '_> {
         if !self.write_shut {
             self.socket.close();
         }
-        self.state.set(SlotState::Closing);
+        self.slot.state.set(SlotState::Closing);
+        self.slot.closing_since.set(embassy_time::Instant::now());
         // Whoever waits on the pool looks again: this socket listens again once closed.
         self.waiters.wake();
     }

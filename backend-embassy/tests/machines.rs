@@ -17,7 +17,8 @@ use portsock_core::asynch::drive::{run_datagram, run_stream};
 use portsock_core::asynch::select::{Either, first};
 use portsock_core::asynch::sessions::{Event, Sessions};
 use portsock_core::asynch::transport::{
-    Datagram, Interface, Listener as _, MembershipRequest, Multicast, Read as _, Write as _,
+    Datagram, Interface, Listener as _, MembershipRequest, Multicast, Read as _, Stream as _,
+    Write as _,
 };
 use portsock_core::echo::datagram::{DatagramEchoClient, DatagramEchoServer};
 use portsock_core::echo::stream::{EchoClient, EchoSession};
@@ -295,6 +296,83 @@ fn several_tasks_accept_on_one_listener_and_serve_clients_at_once() {
             sent, [2500; CLIENTS],
             "each session echoed its client's bytes"
         );
+    });
+}
+
+/// A peer that never closes its side cannot hold a listener's socket: the server drops its
+/// stream, the client keeps its own open and silent, and after the listener's close timeout
+/// the socket is aborted and listens again (it would stay in FIN-WAIT-2 for ever otherwise);
+/// a second client is then served on it.
+#[test]
+fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
+    block_on(async {
+        let stacks = network(2);
+        let addr = at(v4(0), 10000);
+        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<1, BUF, BUF>::new()))
+            .expect("listen")
+            .with_close_timeout(Duration::from_millis(300));
+        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<2, BUF, BUF>::new()));
+        let mut silent = guard("connect", connector.connect(addr))
+            .await
+            .expect("connect");
+        let (server, _) = guard("accept", listener.accept()).await.expect("accept");
+        drop(server);
+        // The client reads the server's end of stream, and keeps its side open.
+        let n = guard("the server's FIN", silent.read(&mut [0u8; 8]))
+            .await
+            .expect("end of stream");
+        assert_eq!(n, 0);
+        guard("the socket listening again", async {
+            while listener.listening() == 0 {
+                let _ = first(listener.accept(), Timer::after(Duration::from_millis(10))).await;
+            }
+        })
+        .await;
+        let serve = async {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut session = EchoSession::new([0u8; 256]);
+            run_stream(&mut stream, &mut session, &mut |_| {})
+                .await
+                .expect("the session's run");
+        };
+        guard(
+            "the second client",
+            futures_lite::future::zip(serve, echo_once(&connector, addr, CHAPTER_MESSAGE)),
+        )
+        .await;
+        drop(silent);
+    });
+}
+
+/// `accept` is cancel-safe: accepts dropped while nothing arrived (raced against a timer, and
+/// polled once) lose nothing, and the connection that arrives after them is the next
+/// accept's, with the client's address.
+#[test]
+fn a_dropped_accept_loses_no_connection() {
+    block_on(async {
+        let stacks = network(2);
+        let addr = at(v4(0), 10000);
+        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<2, BUF, BUF>::new()))
+            .expect("listen");
+        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<1, BUF, BUF>::new()));
+        let raced = first(listener.accept(), Timer::after(Duration::from_millis(50))).await;
+        assert!(matches!(raced, Either::Second(())), "nobody connected yet");
+        let once = first(listener.accept(), core::future::ready(())).await;
+        assert!(
+            matches!(once, Either::Second(())),
+            "polled once, nobody yet"
+        );
+        let mut client = guard("connect", connector.connect(addr))
+            .await
+            .expect("connect");
+        client.write_all(b"first bytes").await.expect("write");
+        let (mut server, peer) = guard("accept", listener.accept()).await.expect("accept");
+        assert_eq!(peer, client.local_addr().expect("the client's address"));
+        let mut got = [0u8; 11];
+        guard("read", server.read_exact(&mut got))
+            .await
+            .expect("the client's bytes");
+        assert_eq!(&got, b"first bytes");
     });
 }
 
