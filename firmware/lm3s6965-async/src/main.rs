@@ -168,7 +168,11 @@ fn bring_up(spawner: Spawner, pll_spins: u32) {
         GROUP_PORT
     );
     #[cfg(feature = "control")]
-    info!("test build: control port {=u16}", control::PORT);
+    info!(
+        "test build: control port {=u16}; stack peak at boot {=usize} bytes",
+        control::PORT,
+        stack::peak()
+    );
 }
 
 /// embassy-net's stack: moves frames between the driver and the sockets.
