@@ -1,17 +1,9 @@
 //! The system clock (PLL, 50 MHz) and a millisecond clock counted by the SysTick interrupt.
 //!
-//! # Frequency, on silicon and under QEMU
+//! # Frequency
 //!
-//! The LM3S6965 comes out of reset on its internal oscillator (12 MHz ± 30 %), useless for
-//! time keeping. [`init`] switches to the PLL driven by the EVB's 8 MHz crystal: 400 MHz PLL,
-//! /2, /SYSDIV+1 with SYSDIV = 3 → 50 MHz, the part's maximum (datasheet, "System Control":
-//! bypass, XTAL/OSCSRC, clear PWRDN, SYSDIV + USESYSDIV, wait for PLLLRIS, clear BYPASS).
-//!
-//! QEMU (`hw/arm/stellaris.c`, `ssys_calculate_system_clock`) ignores the oscillator, XTAL
-//! and BYPASS and sets the CPU clock period to `5 ns * (SYSDIV + 1)` on every RCC write: 80 ns
-//! (12.5 MHz) after reset, and 20 ns (50 MHz) with our SYSDIV = 3. So both agree on 50 MHz
-//! once [`init`] has run, and a firmware that never touched RCC would see 12.5 MHz under QEMU
-//! but roughly 12 MHz on silicon. QEMU raises PLLLRIS as soon as PWRDN goes from 1 to 0.
+//! [`init`] starts the PLL (the board crate's [`sysctl::start_pll`], where silicon and QEMU
+//! are compared): 50 MHz on both.
 //!
 //! SysTick counts the *core* clock (CLKSOURCE = 1): QEMU does not connect SysTick's
 //! reference clock on this board ("This SoC does not connect the systick reference clock"),
@@ -27,30 +19,13 @@ use cortex_m_rt::exception;
 use portsock_core::time::{Clock, Instant};
 use portsock_smoltcp::Platform;
 
+use portsock_lm3s6965_board::sysctl;
+
 use crate::enet;
 
 /// The core clock after [`init`].
-pub const SYSCLK_HZ: u32 = 50_000_000;
+pub const SYSCLK_HZ: u32 = sysctl::SYSCLK_HZ;
 const TICK_HZ: u32 = 1_000;
-
-const SYSCTL_RIS: usize = 0x400f_e050;
-const SYSCTL_MISC: usize = 0x400f_e058;
-const SYSCTL_RCC: usize = 0x400f_e060;
-
-const RCC_MOSCDIS: u32 = 1 << 0;
-const RCC_OSCSRC_MASK: u32 = 0b11 << 4;
-const RCC_XTAL_MASK: u32 = 0xf << 6;
-/// XTAL = 0xE: an 8 MHz crystal (the LM3S6965 EVB's).
-const RCC_XTAL_8MHZ: u32 = 0xe << 6;
-const RCC_BYPASS: u32 = 1 << 11;
-const RCC_PWRDN: u32 = 1 << 13;
-const RCC_USESYSDIV: u32 = 1 << 22;
-const RCC_SYSDIV_MASK: u32 = 0xf << 23;
-/// SYSDIV = 3: 200 MHz / 4 = 50 MHz.
-const RCC_SYSDIV_50MHZ: u32 = 3 << 23;
-const RIS_PLLLRIS: u32 = 1 << 6;
-/// Status reads to wait for PLL lock (about 0.5 ms on silicon) before giving up on it.
-const PLL_LOCK_SPINS: u32 = 100_000;
 
 static MILLIS_LO: AtomicU32 = AtomicU32::new(0);
 /// Status reads the PLL took to lock (see [`pll_lock_spins`]).
@@ -105,13 +80,14 @@ impl Platform for SysTickPlatform {
 /// Switches the core to 50 MHz from the PLL and starts the 1 ms SysTick interrupt.
 /// Returns whether the PLL reported lock (it always does under QEMU).
 pub fn init(mut syst: SYST) -> bool {
-    let locked = start_pll();
+    let spins = sysctl::start_pll();
+    PLL_SPINS.store(spins.unwrap_or(0), Ordering::Relaxed);
     syst.set_clock_source(SystClkSource::Core);
     syst.set_reload(SYSCLK_HZ / TICK_HZ - 1);
     syst.clear_current();
     syst.enable_interrupt();
     syst.enable_counter();
-    locked
+    spins.is_some()
 }
 
 /// Milliseconds since [`init`].
@@ -138,32 +114,6 @@ pub fn smoltcp_now() -> smoltcp::time::Instant {
     smoltcp::time::Instant::from_millis(now_ms() as i64)
 }
 
-fn start_pll() -> bool {
-    let mut rcc = read(SYSCTL_RCC);
-    // 1. Run from the raw oscillator while the PLL is reconfigured.
-    rcc = (rcc | RCC_BYPASS) & !RCC_USESYSDIV;
-    write(SYSCTL_RCC, rcc);
-    // 2. Main oscillator with an 8 MHz crystal, PLL powered up.
-    rcc &= !(RCC_MOSCDIS | RCC_OSCSRC_MASK | RCC_XTAL_MASK | RCC_PWRDN);
-    rcc |= RCC_XTAL_8MHZ;
-    write(SYSCTL_MISC, RIS_PLLLRIS);
-    write(SYSCTL_RCC, rcc);
-    // 3. The divider.
-    rcc = (rcc & !RCC_SYSDIV_MASK) | RCC_SYSDIV_50MHZ | RCC_USESYSDIV;
-    write(SYSCTL_RCC, rcc);
-    // 4. Lock, then 5. leave bypass.
-    let mut spins = 0;
-    while read(SYSCTL_RIS) & RIS_PLLLRIS == 0 {
-        spins += 1;
-        if spins == PLL_LOCK_SPINS {
-            return false;
-        }
-    }
-    PLL_SPINS.store(spins, Ordering::Relaxed);
-    write(SYSCTL_RCC, rcc & !RCC_BYPASS);
-    true
-}
-
 #[exception]
 fn SysTick() {
     let lo = MILLIS_LO.load(Ordering::Relaxed).wrapping_add(1);
@@ -171,15 +121,4 @@ fn SysTick() {
         MILLIS_HI.fetch_add(1, Ordering::Release);
     }
     MILLIS_LO.store(lo, Ordering::Release);
-}
-
-fn read(addr: usize) -> u32 {
-    // SAFETY: `addr` is one of the SYSCTL register constants above: 32-bit, aligned, always
-    // readable MMIO outside Rust's memory.
-    unsafe { core::ptr::read_volatile(addr as *const u32) }
-}
-
-fn write(addr: usize, value: u32) {
-    // SAFETY: as for `read`; the clock registers are owned by this module alone.
-    unsafe { core::ptr::write_volatile(addr as *mut u32, value) }
 }

@@ -13,7 +13,10 @@ use portsock_core::transport::Datagram;
 use portsock_smoltcp::{Stack, UdpSocket};
 
 use crate::clock::SysTickPlatform;
-use crate::{clock, enet, stack};
+use portsock_lm3s6965_board::line::Line;
+use portsock_lm3s6965_board::stack;
+
+use crate::{clock, enet};
 
 /// The control port.
 pub const PORT: u16 = 10_099;
@@ -79,52 +82,4 @@ pub fn exit(stack: &FwStack) -> ! {
         stack::size()
     );
     semihosting::process::exit(0)
-}
-
-/// A 48-byte answer line.
-struct Line {
-    buf: [u8; 48],
-    len: usize,
-}
-
-impl Line {
-    fn new() -> Self {
-        Self {
-            buf: [0; 48],
-            len: 0,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-
-    fn text(&mut self, s: &str) {
-        for &b in s.as_bytes() {
-            if self.len < self.buf.len() {
-                self.buf[self.len] = b;
-                self.len += 1;
-            }
-        }
-    }
-
-    /// Appends `n` in decimal.
-    fn number(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in &digits[at..] {
-            if self.len < self.buf.len() {
-                self.buf[self.len] = d;
-                self.len += 1;
-            }
-        }
-    }
 }

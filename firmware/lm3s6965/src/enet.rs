@@ -1,137 +1,14 @@
-//! The LM3S6965's Ethernet MAC as a smoltcp [`Device`], in poll mode (its interrupt stays
-//! masked: `receive` looks at the frame counter, `transmit` at the transmit-request bit).
-//!
-//! # The controller
-//!
-//! Registers are 32-bit, at `0x4004_8000` (LM3S6965 datasheet, "Ethernet Controller"):
-//!
-//! | offset | name | use here |
-//! | --- | --- | --- |
-//! | `0x00` | MACRIS / MACIACK | read: raw interrupt status; write 1s: acknowledge |
-//! | `0x04` | MACIM | interrupt mask: all 0 (poll mode) |
-//! | `0x08` | MACRCTL | RXEN, AMUL (all multicast), PRMS, BADCRC (drop bad FCS), RSTFIFO |
-//! | `0x0c` | MACTCTL | TXEN, PADEN (pad to 60 bytes), CRC (append the FCS), DUPLEX |
-//! | `0x10` | MACDATA | both FIFOs, one 32-bit word per access, bytes little-endian |
-//! | `0x14`, `0x18` | MACIA0, MACIA1 | the station MAC address (bytes 0-3, 4-5) |
-//! | `0x1c` | MACTHR | transmit threshold: `0x3f` (reset) = send only on MACTR |
-//! | `0x24` | MACMDV | MII management clock divider |
-//! | `0x34` | MACNP | number of complete frames in the receive FIFO |
-//! | `0x38` | MACTR | NEWTX: write 1 to send the frame in the transmit FIFO; reads 1 until sent |
-//!
-//! The clock is gated in SYSCTL RCGC2 (`0x400f_e108`, EMAC0 bit 28, EPHY0 bit 30); the MAC
-//! address is factory-programmed in the flash user registers USER0/USER1 (`0x400f_e1e0`/`e4`,
-//! three bytes each, low byte first) and software copies it into MACIA0/1.
-//!
-//! **Receive FIFO.** Each frame starts with a 16-bit length that counts itself, the frame
-//! (destination address to payload) and the 4-byte FCS; the frame's first two bytes share the
-//! first word with it. The frame is padded to a whole word; the word that holds the last byte
-//! pops the frame (MACNP decrements). Reading MACDATA with MACNP = 0 is an underflow.
-//!
-//! **Transmit FIFO.** The first word's low half is the *payload* length (the frame minus the
-//! 14-byte header; no FCS), its high half the first two bytes of the destination; then the rest
-//! of the frame, one word at a time, the last word zero-padded. MACTR.NEWTX sends it. The FIFO
-//! holds one frame: wait for NEWTX to read 0 before writing the next.
-//!
-//! # Where QEMU (7.2, `hw/net/stellaris_enet.c`) differs from the silicon
-//!
-//! * **No address filtering.** QEMU hands every frame from the backend to the FIFO whatever
-//!   MACIA0/1, AMUL and PRMS say (a "TODO" in the model): the MAC is always promiscuous.
-//!   smoltcp drops frames that are not for it, so nothing changes for us; on silicon AMUL must
-//!   be set for multicast to arrive at all (the MAC has no hash filter), and we set it.
-//! * **The receive FIFO holds 31 frames** of up to 2 KiB each, not 2 KiB in total; overrun
-//!   (MACRIS.FOV) only when a single frame would not fit. On silicon a burst of full-size
-//!   frames overruns after one.
-//! * **FCS.** QEMU appends a CRC-32 that it computes itself, so BADCRC never drops anything.
-//!   On transmit QEMU ignores MACTCTL.CRC and never puts an FCS on the wire (the TAP gets the
-//!   bare frame); silicon appends it only with CRC set.
-//! * **MACTR reads 0 always:** QEMU sends the frame synchronously inside the write. Silicon
-//!   clears NEWTX only once the frame is out, so `transmit` checks it.
-//! * **The MAC address is preset.** QEMU loads MACIA0/1 from `-nic ...,mac=` (default
-//!   `52:54:00:12:34:56`) and also reports it in USER0/USER1; on silicon MACIA0/1 reset to 0.
-//!   We read USER0/USER1 and write MACIA0/1 from it, which is right on both.
-//! * **No PHY, no MII.** The MII management registers are stubs (MACMCTL.START clears at once,
-//!   MACMRXD reads 0), so link status cannot be read; the link is always "up". On silicon the
-//!   internal PHY autonegotiates after reset and MACMDV must keep MDC at or below 2.5 MHz.
-//! * **Clock gating is not modelled:** the MAC answers with RCGC2.EMAC0 clear. Silicon faults.
-//! * **Underflow** (reading MACDATA with MACNP = 0) returns 0 and prints
-//!   `stellaris_enet: error: RX underflow` on QEMU's stderr; we never do it.
-//! * A payload length over 2032 in the first transmit word raises TXER and drops the frame.
-//!
-//! Every MMIO access is a volatile read or write in [`Reg`]; nothing else here is `unsafe`.
+//! The LM3S6965's Ethernet MAC as a smoltcp [`Device`], in poll mode: `receive` looks at the
+//! frame counter, `transmit` at the transmit-request bit, and the interrupt only ends `wfi`
+//! ([`arm_rx_wakeup`]). The registers, and where QEMU's model differs from the silicon, are
+//! in the board crate ([`portsock_lm3s6965_board::enet`]), shared with the async image.
 
-use core::ptr;
-
-use cortex_m::interrupt::InterruptNumber;
-use cortex_m::peripheral::NVIC;
 use cortex_m_rt::exception;
+use portsock_lm3s6965_board::enet as mac;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
-/// Largest frame we send or accept, without FCS: 14-byte header + 1500-byte MTU.
-pub const FRAME_MAX: usize = 1514;
-/// Ethernet header: destination, source, EtherType.
-const HEADER: usize = 14;
-/// Smallest frame the MAC can have received: a header, plus the FIFO's length and FCS.
-const RX_OVERHEAD: usize = 2 + 4;
-
-const ENET_BASE: usize = 0x4004_8000;
-const SYSCTL_BASE: usize = 0x400f_e000;
-
-const MACRIS: Reg = Reg(ENET_BASE);
-const MACIM: Reg = Reg(ENET_BASE + 0x04);
-const MACRCTL: Reg = Reg(ENET_BASE + 0x08);
-const MACTCTL: Reg = Reg(ENET_BASE + 0x0c);
-const MACDATA: Reg = Reg(ENET_BASE + 0x10);
-const MACIA0: Reg = Reg(ENET_BASE + 0x14);
-const MACIA1: Reg = Reg(ENET_BASE + 0x18);
-const MACTHR: Reg = Reg(ENET_BASE + 0x1c);
-const MACMDV: Reg = Reg(ENET_BASE + 0x24);
-const MACNP: Reg = Reg(ENET_BASE + 0x34);
-const MACTR: Reg = Reg(ENET_BASE + 0x38);
-
-const RCGC2: Reg = Reg(SYSCTL_BASE + 0x108);
-const USER0: Reg = Reg(SYSCTL_BASE + 0x1e0);
-const USER1: Reg = Reg(SYSCTL_BASE + 0x1e4);
-
-const RCGC2_EMAC0: u32 = 1 << 28;
-const RCGC2_EPHY0: u32 = 1 << 30;
-
-const RCTL_RXEN: u32 = 1 << 0;
-const RCTL_AMUL: u32 = 1 << 1;
-const RCTL_BADCRC: u32 = 1 << 3;
-const RCTL_RSTFIFO: u32 = 1 << 4;
-
-const TCTL_TXEN: u32 = 1 << 0;
-const TCTL_PADEN: u32 = 1 << 1;
-const TCTL_CRC: u32 = 1 << 2;
-const TCTL_DUPLEX: u32 = 1 << 4;
-
-const TR_NEWTX: u32 = 1 << 0;
-/// MACTHR value that disables threshold transmission: frames go out on MACTR only.
-const THR_DISABLED: u32 = 0x3f;
-/// All seven interrupt sources of MACRIS.
-const INT_ALL: u32 = 0x7f;
-/// MACRIS.FOV: a frame was lost because the receive FIFO was full.
-const INT_FOV: u32 = 1 << 3;
-/// MACRIS.RXINT: a frame arrived.
-const INT_RX: u32 = 1 << 0;
-
-/// The Ethernet controller's interrupt (vector 58, IRQ 42).
-#[derive(Clone, Copy)]
-struct EthernetIrq;
-
-// SAFETY: 42 is the LM3S6965's Ethernet IRQ number, below the NVIC's limit.
-unsafe impl InterruptNumber for EthernetIrq {
-    fn number(self) -> u16 {
-        42
-    }
-}
-
-/// How many status reads to wait for the transmitter before giving up on a frame.
-const TX_SPIN_LIMIT: u32 = 100_000;
-
-/// A locally administered address for a part whose USER0/USER1 were never programmed.
-const FALLBACK_MAC: [u8; 6] = [0x02, 0x00, 0x5f, 0x70, 0x73, 0x01];
+pub use portsock_lm3s6965_board::enet::{FRAME_MAX, arm_rx_wakeup};
 
 /// The Ethernet MAC with its frame buffers.
 pub struct Enet {
@@ -155,35 +32,12 @@ pub struct Stats {
 }
 
 impl Enet {
-    /// Enables the controller's clock, resets its FIFOs, programs its address from USER0/USER1
-    /// and enables the receiver and transmitter, with all interrupts masked.
+    /// Brings the controller up ([`mac::init`]), all interrupt sources masked.
     ///
     /// `rx` and `tx` are the frame buffers (one frame each; the FIFOs are the real queue).
     pub fn new(rx: &'static mut [u8; FRAME_MAX], tx: &'static mut [u8; FRAME_MAX]) -> Self {
-        RCGC2.write(RCGC2.read() | RCGC2_EMAC0 | RCGC2_EPHY0);
-        // The datasheet asks for a few cycles before the first access to a newly clocked
-        // peripheral; reading the gate register back provides them.
-        let _ = RCGC2.read();
-
-        MACIM.write(0);
-        ack_all_interrupts();
-        // MDC at most 2.5 MHz: MDV = sysclk / (2 * 2.5 MHz), 10 at 50 MHz.
-        MACMDV.write(10);
-
-        let mac = factory_mac();
-        MACIA0.write(u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
-        MACIA1.write(u32::from_le_bytes([mac[4], mac[5], 0, 0]));
-
-        MACTHR.write(THR_DISABLED);
-        MACTCTL.write(TCTL_TXEN | TCTL_PADEN | TCTL_CRC | TCTL_DUPLEX);
-        MACRCTL.write(RCTL_RSTFIFO);
-        MACRCTL.write(RCTL_RXEN | RCTL_AMUL | RCTL_BADCRC);
-        // The interrupt only wakes `wfi` (see `arm_rx_wakeup`); MACIM keeps it off otherwise.
-        // SAFETY: its handler (`DefaultHandler` below) touches MACIM alone, which races with
-        // nothing: `arm_rx_wakeup` writes it with interrupts masked.
-        unsafe { NVIC::unmask(EthernetIrq) };
         Self {
-            mac,
+            mac: mac::init(),
             rx,
             tx,
             stats: Stats::default(),
@@ -200,89 +54,15 @@ impl Enet {
     pub fn stats(&self) -> Stats {
         self.stats
     }
-
-    /// Reads the oldest frame out of the receive FIFO into `self.rx`; its length without FCS,
-    /// or `None` (the frame is consumed either way) if it does not fit.
-    fn read_frame(&mut self) -> Option<usize> {
-        let first = MACDATA.read();
-        let fifo_len = (first & 0xffff) as usize;
-        let words = fifo_len.div_ceil(4).max(1);
-        let frame_len = fifo_len.saturating_sub(RX_OVERHEAD);
-        let fits = fifo_len >= RX_OVERHEAD + HEADER && frame_len <= FRAME_MAX;
-        if !fits {
-            for _ in 1..words {
-                let _ = MACDATA.read();
-            }
-            self.stats.dropped += 1;
-            return None;
-        }
-        // Bytes 2 and 3 of the FIFO stream are the frame's first two bytes.
-        let [_, _, b0, b1] = first.to_le_bytes();
-        self.rx[0] = b0;
-        self.rx[1] = b1;
-        let mut at = 2;
-        for _ in 1..words {
-            let word = MACDATA.read().to_le_bytes();
-            for byte in word {
-                // The tail of the stream is the FCS and the padding: read, not kept.
-                if at < frame_len {
-                    self.rx[at] = byte;
-                }
-                at += 1;
-            }
-        }
-        Some(frame_len)
-    }
-
-    fn note_overrun(&mut self) {
-        if MACRIS.read() & INT_FOV != 0 {
-            MACRIS.write(INT_FOV);
-            self.stats.overruns += 1;
-        }
-    }
-}
-
-/// Before sleeping: lets the next received frame raise the Ethernet interrupt, so `wfi`
-/// wakes for it. Returns `false`, without arming, if a frame is already waiting (do not
-/// sleep). Call it with interrupts masked, then `wfi`.
-pub fn arm_rx_wakeup() -> bool {
-    MACRIS.write(INT_RX);
-    MACIM.write(INT_RX);
-    if MACNP.read() & 0x3f != 0 {
-        MACIM.write(0);
-        return false;
-    }
-    true
 }
 
 /// Every interrupt but SysTick's lands here: the Ethernet one masks itself again (it was
 /// only there to end `wfi`; the main loop polls the FIFO).
 #[exception]
 unsafe fn DefaultHandler(irqn: i16) {
-    if irqn == 42 {
-        MACIM.write(0);
+    if irqn == mac::IRQ {
+        mac::mask_interrupts();
     }
-}
-
-/// Acknowledges every interrupt source (they stay masked; this only clears MACRIS).
-fn ack_all_interrupts() {
-    MACRIS.write(INT_ALL);
-}
-
-/// The MAC address of USER0/USER1, or [`FALLBACK_MAC`] if they are erased (all ones).
-fn factory_mac() -> [u8; 6] {
-    let (user0, user1) = (USER0.read(), USER1.read());
-    if user0 == u32::MAX || user1 == u32::MAX {
-        return FALLBACK_MAC;
-    }
-    let [a, b, c, _] = user0.to_le_bytes();
-    let [d, e, f, _] = user1.to_le_bytes();
-    [a, b, c, d, e, f]
-}
-
-/// Whether the transmit FIFO is free (the previous frame is out).
-fn tx_idle() -> bool {
-    MACTR.read() & TR_NEWTX == 0
 }
 
 impl Device for Enet {
@@ -290,25 +70,29 @@ impl Device for Enet {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        self.note_overrun();
-        while MACNP.read() & 0x3f != 0 {
-            if let Some(len) = self.read_frame() {
-                self.stats.received += 1;
-                let rx = RxToken {
-                    frame: &self.rx[..len],
-                };
-                let tx = TxToken {
-                    buf: &mut *self.tx,
-                    sent: &mut self.stats.sent,
-                };
-                return Some((rx, tx));
-            }
+        if mac::take_overrun() {
+            self.stats.overruns += 1;
+        }
+        while mac::frame_waiting() {
+            let Some(len) = mac::read_frame(self.rx) else {
+                self.stats.dropped += 1;
+                continue;
+            };
+            self.stats.received += 1;
+            let rx = RxToken {
+                frame: &self.rx[..len],
+            };
+            let tx = TxToken {
+                buf: &mut *self.tx,
+                sent: &mut self.stats.sent,
+            };
+            return Some((rx, tx));
         }
         None
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
-        tx_idle().then_some(TxToken {
+        mac::tx_idle().then_some(TxToken {
             buf: &mut *self.tx,
             sent: &mut self.stats.sent,
         })
@@ -346,43 +130,10 @@ impl phy::TxToken for TxToken<'_> {
         let len = len.min(FRAME_MAX);
         let frame = &mut self.buf[..len];
         let result = f(frame);
-        if len < HEADER {
-            return result;
+        if len >= mac::HEADER {
+            mac::write_frame(frame);
+            *self.sent += 1;
         }
-        // The token was handed out with the FIFO free; on silicon a previous token's frame
-        // could still be leaving, so wait (bounded) rather than corrupt it.
-        let mut spins = 0;
-        while !tx_idle() && spins < TX_SPIN_LIMIT {
-            spins += 1;
-        }
-        let payload = (len - HEADER) as u32;
-        MACDATA.write(payload | u32::from(frame[0]) << 16 | u32::from(frame[1]) << 24);
-        for chunk in frame[2..].chunks(4) {
-            let mut word = [0u8; 4];
-            word[..chunk.len()].copy_from_slice(chunk);
-            MACDATA.write(u32::from_le_bytes(word));
-        }
-        MACTR.write(TR_NEWTX);
-        *self.sent += 1;
         result
-    }
-}
-
-/// One 32-bit memory-mapped register.
-#[derive(Clone, Copy)]
-struct Reg(usize);
-
-impl Reg {
-    fn read(self) -> u32 {
-        // SAFETY: every `Reg` is a constant above, the address of a 32-bit, 4-aligned register
-        // of the Ethernet MAC or SYSCTL that is readable at any time; a read has no effect on
-        // memory Rust knows about (MACDATA's FIFO pop is the device's own state).
-        unsafe { ptr::read_volatile(self.0 as *const u32) }
-    }
-
-    fn write(self, value: u32) {
-        // SAFETY: as for `read`: a valid, aligned MMIO register outside Rust's memory; writing
-        // it changes only device state, which this module alone owns.
-        unsafe { ptr::write_volatile(self.0 as *mut u32, value) }
     }
 }

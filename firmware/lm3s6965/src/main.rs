@@ -2,9 +2,9 @@
 //!
 //! The board support is in [`enet`] (the MAC as a smoltcp device), [`clock`] (PLL, a
 //! SysTick millisecond clock and the stack's [`Platform`](portsock_smoltcp::Platform)) and
-//! [`entropy`] (the TCP sequence numbers' seed, and its limits under QEMU); test
-//! builds (feature `control`) add `stack` (peak stack by painting) and `control` (the test
-//! harness's UDP port). This `main` wires
+//! the board crate's `entropy` (the TCP sequence numbers' seed, and its limits under QEMU);
+//! test builds (feature `control`) add the board crate's `stack` (peak stack by painting) and
+//! `control` (the test harness's UDP port). This `main` wires
 //! the core's state machines to sockets of portsock-smoltcp's [`Stack`]: everything the
 //! programs do on the wire is `portsock_core`'s; the loop below only hands each TCP listener to
 //! the core's [`Sessions`] (which accepts, steps and retires), steps the UDP machines, logs
@@ -31,9 +31,6 @@ mod clock;
 #[cfg(feature = "control")]
 mod control;
 mod enet;
-mod entropy;
-#[cfg(feature = "control")]
-mod stack;
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -53,6 +50,10 @@ use portsock_smoltcp::smoltcp::socket::udp;
 use portsock_smoltcp::smoltcp::wire::IpCidr;
 use portsock_smoltcp::{Config, Stack, StackResources, TcpListener, UdpSocket};
 use static_cell::{ConstStaticCell, StaticCell};
+
+use portsock_lm3s6965_board::entropy;
+#[cfg(feature = "control")]
+use portsock_lm3s6965_board::stack;
 
 use crate::clock::SysTickPlatform;
 
@@ -380,7 +381,7 @@ fn bring_up() -> (&'static FwStack, Ipv4Addr, [u8; 6]) {
     let mac = device.mac();
     let ip: Ipv4Addr = IP.parse().expect("PORTSOCK_FW_IP is an IPv4 address");
     // TCP's initial sequence numbers come from this seed: see `entropy` for what goes in.
-    let seed = entropy::Seed::gather(mac).finish();
+    let seed = entropy::Seed::gather(mac, clock::pll_lock_spins(), clock::now_ms).finish();
     let config = Config::new(mac)
         .with_address(IpCidr::new(ip.into(), PREFIX_LEN))
         .expect("room for one address")
@@ -445,7 +446,7 @@ fn finished<E: defmt::Format, P: defmt::Format>(
 }
 
 /// Built with `-C panic=immediate-abort` (`.cargo/config.toml`), a panic never gets here: it
-/// is a `udf` instruction, which lands in [`HardFault`]. Kept for builds without that flag.
+/// is a `udf` instruction, which lands in `HardFault`. Kept for builds without that flag.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     // The location only: formatting the message would pull `core::fmt` into the image.
@@ -456,7 +457,7 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     semihosting::process::exit(101)
 }
 
-/// A panic (a `udf`, see [`panic`]) or a fault: logs where, and ends QEMU with status 101.
+/// A panic (a `udf`, see `panic`) or a fault: logs where, and ends QEMU with status 101.
 /// `addr2line -e <ELF> <pc>` names the panicking line.
 #[cortex_m_rt::exception]
 unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {

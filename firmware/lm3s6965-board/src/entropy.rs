@@ -9,7 +9,7 @@
 //! # Sources
 //!
 //! - **The MAC address**: public, but it keeps two boards booted alike apart.
-//! - **The PLL's lock time** ([`clock::pll_lock_spins`]): status reads until the PLL reported
+//! - **The PLL's lock time** (what [`sysctl::start_pll`](crate::sysctl::start_pll) returns): status reads until the PLL reported
 //!   lock. On silicon an analog settling time, different from boot to boot by some reads.
 //! - **Timer jitter**: at each of [`JITTER_SAMPLES`] millisecond boundaries of the SysTick
 //!   clock, how many turns a loop made waiting for it and where the SysTick counter (core
@@ -36,8 +36,6 @@
 
 use cortex_m::peripheral::SYST;
 
-use crate::clock;
-
 /// Millisecond boundaries sampled at boot (each costs up to 1 ms).
 pub const JITTER_SAMPLES: u32 = 16;
 
@@ -57,16 +55,18 @@ impl Seed {
         self.0 ^= self.0 >> 29;
     }
 
-    /// The MAC, the PLL's lock time and [`JITTER_SAMPLES`] samples of timer jitter.
-    pub fn gather(mac: [u8; 6]) -> Self {
+    /// The MAC, the PLL's lock time (`pll_spins`) and [`JITTER_SAMPLES`] samples of timer
+    /// jitter, at the boundaries of `now_ms` (a millisecond clock counted by the SysTick
+    /// interrupt, which must be running).
+    pub fn gather(mac: [u8; 6], pll_spins: u32, now_ms: impl Fn() -> u64) -> Self {
         let mut seed = Self::new();
         seed.mix(u32::from_be_bytes([mac[0], mac[1], mac[2], mac[3]]));
         seed.mix(u32::from_be_bytes([mac[4], mac[5], 0, 0]));
-        seed.mix(clock::pll_lock_spins());
+        seed.mix(pll_spins);
         for _ in 0..JITTER_SAMPLES {
-            let start = clock::now_ms();
+            let start = now_ms();
             let mut turns = 0u32;
-            while clock::now_ms() == start {
+            while now_ms() == start {
                 turns = turns.wrapping_add(1);
             }
             seed.mix(turns);
