@@ -421,22 +421,26 @@ fn udp_echo_server_and_clients() {
 }
 
 /// The chapter's multicast: a sender on stack 0, receivers on stacks 1 and 2 that joined the
-/// group through their stacks; both acknowledge, from their own addresses.
-#[test]
-fn multicast_sender_and_two_receivers() {
+/// group through their stacks; both acknowledge, from their own addresses. Over IPv4 (IGMP)
+/// and IPv6 (MLD).
+fn multicast(group: IpAddr, local: fn(usize) -> IpAddr) {
     block_on(async {
         let stacks = network(3);
-        let group = Ipv4Addr::new(224, 3, 29, 71);
         let port = 10000;
+        let request = match group {
+            IpAddr::V4(g) => MembershipRequest::v4(g, Interface::Any),
+            IpAddr::V6(g) => MembershipRequest::v6(g, 0),
+        }
+        .expect("a group");
+        let any = match group {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
+        };
         let mut receivers = Vec::new();
         for &stack in &stacks[1..] {
-            let mut socket = UdpSocket::bind(
-                stack,
-                at(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-                leak(UdpResources::<4, 1024>::new()),
-            )
-            .expect("bind");
-            let request = MembershipRequest::v4(group, Interface::Any).expect("a group");
+            let mut socket =
+                UdpSocket::bind(stack, at(any, port), leak(UdpResources::<4, 1024>::new()))
+                    .expect("bind");
             socket.join(&request).expect("join");
             receivers.push(socket);
         }
@@ -452,19 +456,19 @@ fn multicast_sender_and_two_receivers() {
             .collect();
         let mut tx = UdpSocket::bind(
             stacks[0],
-            at(v4(0), 0),
+            at(local(0), 0),
             leak(UdpResources::<4, 1024>::new()),
         )
         .expect("bind");
         tx.set_multicast_ttl(CHAPTER_TTL).expect("ttl");
         assert_eq!(tx.multicast_ttl().expect("ttl"), CHAPTER_TTL);
-        tx.set_multicast_interface(Interface::Addr(Ipv4Addr::new(10, 0, 0, 1)))
+        tx.set_multicast_interface(Interface::Any)
             .expect("the stack's own interface");
         let message = pattern(300, 3);
         // Replies are collected for 3 s: long enough for a busy machine, short for a test.
         let mut sender = MulticastSender::<4, 16>::new(
             &message,
-            SocketAddr::from((group, port)),
+            SocketAddr::new(group, port),
             portsock_core::time::Duration::from_secs(3),
         );
         let send = async {
@@ -480,12 +484,25 @@ fn multicast_sender_and_two_receivers() {
         assert_eq!(acks, [1, 1], "each receiver acknowledged the datagram");
         let mut from: Vec<IpAddr> = sender.replies().iter().map(|r| r.from.ip()).collect();
         from.sort();
-        assert_eq!(from, [v4(1), v4(2)]);
+        assert_eq!(from, [local(1), local(2)]);
         for reply in sender.replies() {
             assert_eq!(reply.from.port(), port);
             assert_eq!(&reply.payload[..], CHAPTER_ACK);
         }
+        for socket in &mut receivers {
+            socket.leave(&request).expect("leave");
+        }
     });
+}
+
+#[test]
+fn multicast_sender_and_two_receivers() {
+    multicast(IpAddr::V4(Ipv4Addr::new(224, 3, 29, 71)), v4);
+}
+
+#[test]
+fn multicast_sender_and_two_receivers_over_ipv6() {
+    multicast("ff15::3:29:71".parse().expect("a group"), v6);
 }
 
 /// The chapter's binary record, and a longer one, from a connector's stream to an accepted
