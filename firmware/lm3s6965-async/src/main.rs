@@ -19,7 +19,7 @@
 //! [`ECHO_BACKLOG`] sockets: each task accepts, serves the connection, drops it (the pool
 //! closes it and listens again) and accepts again. Every socket of the pool listens from
 //! boot, so a burst of clients is accepted (their first bytes buffered) whether or not the
-//! tasks are at `accept` yet. A client silent for the idle timeout is dropped by the
+//! tasks are at `accept` yet, and the spare socket takes a fifth client while four are served. A client silent for the idle timeout is dropped by the
 //! socket's own timeout (which also bounds a close that the peer never finishes).
 //!
 //! Logging is defmt over semihosting, as in the blocking image.
@@ -67,11 +67,11 @@ const GROUP_PORT: u16 = 10_000;
 
 /// TCP echo tasks: clients served at once.
 pub const ECHO_TASKS: usize = 4;
-/// The echo listener's sockets, one per task: all listen from boot, so a burst of this many
-/// clients is accepted at once, before any task is back at `accept`. One more would let a
-/// fifth client wait while all four are served, for 1 KiB of buffers and a 400-byte socket
-/// entry that the 24 KiB RAM budget does not have room for.
-pub const ECHO_BACKLOG: usize = ECHO_TASKS;
+/// The echo listener's sockets: one per task and one more, so a fifth client is accepted
+/// (and its first bytes buffered) while four are served, and waits for a task instead of
+/// being refused. All listen from boot, so a burst is accepted before any task is back at
+/// `accept`.
+pub const ECHO_BACKLOG: usize = ECHO_TASKS + 1;
 /// Each echo socket's buffers, each way (the window, so the throughput; the blocking image's
 /// sockets have the same).
 const ECHO_RX: usize = 512;
