@@ -642,17 +642,22 @@ where
         DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
     run_datagram(socket, &mut client, clock, &mut |c| {
         while let Some(event) = c.poll_event() {
-            match event {
-                DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
-                DgramClientEvent::Waiting => out.line("waiting to receive"),
-                DgramClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
-                _ => {}
-            }
+            datagram_client_line(out, event);
         }
     })
     .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
     out.line("closing socket");
     Ok(())
+}
+
+/// The UDP echo client's line for one event of its machine, as the chapter prints it.
+pub(crate) fn datagram_client_line(out: &mut Out, event: DgramClientEvent<'_, SocketAddr>) {
+    match event {
+        DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        DgramClientEvent::Waiting => out.line("waiting to receive"),
+        DgramClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+        _ => {}
+    }
 }
 
 /// The chapter's first server line: the host as given (the bound address for `''`), and the

@@ -327,17 +327,7 @@ where
             .with_deadline(wait.total);
     run_datagram(socket, &mut sender, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
-            match event {
-                SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
-                SenderEvent::Waiting => out.line("waiting to receive"),
-                SenderEvent::Reply { from, payload, .. } => out.line(format_args!(
-                    "received {} from {}",
-                    PyBytes(payload),
-                    PyAddr(from)
-                )),
-                SenderEvent::TimedOut => out.line("timed out, no more responses"),
-                _ => {}
-            }
+            sender_line(out, event);
         }
     })
     .map_err(|e| CliError::new(format_args!("multicast to {group}"), e))?;
@@ -347,6 +337,21 @@ where
         .iter()
         .map(|r| (r.from, r.payload.to_vec()))
         .collect())
+}
+
+/// The multicast sender's line for one event of its machine, as the chapter prints it.
+pub(crate) fn sender_line(out: &mut Out, event: SenderEvent<'_>) {
+    match event {
+        SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        SenderEvent::Waiting => out.line("waiting to receive"),
+        SenderEvent::Reply { from, payload, .. } => out.line(format_args!(
+            "received {} from {}",
+            PyBytes(payload),
+            PyAddr(from)
+        )),
+        SenderEvent::TimedOut => out.line("timed out, no more responses"),
+        _ => {}
+    }
 }
 
 fn receive(args: ReceiveArgs) -> Result<(), CliError> {
