@@ -118,8 +118,8 @@ impl MulticastCmd {
 
 /// The checked group, port and interface.
 pub(crate) struct Target {
-    request: MembershipRequest,
-    port: u16,
+    pub(crate) request: MembershipRequest,
+    pub(crate) port: u16,
 }
 
 impl GroupArgs {
@@ -162,7 +162,7 @@ impl GroupArgs {
 
 impl Target {
     /// Where the group's datagrams go: for IPv6, scoped to the interface.
-    fn group_addr(&self) -> SocketAddr {
+    pub(crate) fn group_addr(&self) -> SocketAddr {
         match (self.request.group(), self.request.interface()) {
             (IpAddr::V6(g), Interface::Index(i)) => {
                 SocketAddr::V6(SocketAddrV6::new(g, self.port, 0, i))
@@ -172,7 +172,7 @@ impl Target {
     }
 
     /// Any address of the group's family, on `port`.
-    fn any(&self, port: u16) -> SocketAddr {
+    pub(crate) fn any(&self, port: u16) -> SocketAddr {
         match self.request.group() {
             IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
             IpAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
