@@ -11,6 +11,9 @@ mod binary;
 mod concurrent;
 mod consts;
 mod echo;
+#[cfg(feature = "embassy")]
+#[allow(dead_code)] // Its users, the stream and datagram commands, come next.
+mod embassy;
 mod inet;
 mod lines;
 mod lookup;
@@ -62,6 +65,8 @@ pub(crate) enum Backend {
     Std,
     /// The smoltcp userspace stack (`portsock-smoltcp`).
     Smoltcp,
+    /// portsock-embassy's sockets on an embassy-net stack.
+    Embassy,
 }
 
 #[derive(Debug, Parser)]
