@@ -54,7 +54,8 @@ enum What {
         /// Host names or IPv4 addresses.
         #[arg(required = true)]
         names: Vec<String>,
-        /// With --backend smoltcp, the stack's DNS client asks --dns SERVER (A records).
+        /// With --backend smoltcp or embassy, the stack's DNS client asks --dns SERVER (A
+        /// records).
         #[command(flatten)]
         backend: super::net::BackendArg,
     },
@@ -151,6 +152,10 @@ impl LookupCmd {
         let json = self.json;
         match self.what {
             What::Host { names, backend } => {
+                if backend.on_embassy()? {
+                    #[cfg(feature = "embassy")]
+                    return super::embassy_dgram::lookup_host(&backend, &names, json);
+                }
                 #[cfg(feature = "smoltcp")]
                 if backend.check()? {
                     return smoltcp_host(&backend, &names, json);

@@ -14,6 +14,8 @@ mod echo;
 #[cfg(feature = "embassy")]
 #[allow(dead_code)] // Its users, the stream and datagram commands, come next.
 mod embassy;
+#[cfg(feature = "embassy")]
+mod embassy_dgram;
 mod inet;
 mod lines;
 mod lookup;

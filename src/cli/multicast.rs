@@ -124,7 +124,8 @@ pub(crate) struct Target {
 
 impl GroupArgs {
     fn target(&self) -> Result<Target, CliError> {
-        let on_smoltcp = self.backend.check()?;
+        // The userspace stacks (smoltcp, embassy) have one interface, the TAP they run on.
+        let on_stack = self.backend.on_embassy()? || self.backend.check()?;
         let group = match &self.group {
             None => IpAddr::V4(CHAPTER_GROUP),
             Some(text) => text.parse::<IpAddr>().map_err(|_| {
@@ -137,8 +138,7 @@ impl GroupArgs {
         let port = port_arg(self.port.as_deref())?;
         let interface = match (&self.iface, group) {
             (Some(text), _) => parse_interface(text)?,
-            // The smoltcp stack has one interface, the TAP device it runs on.
-            (None, _) if on_smoltcp => Interface::Any,
+            (None, _) if on_stack => Interface::Any,
             (None, IpAddr::V4(_)) => Interface::Addr(Ipv4Addr::LOCALHOST),
             (None, IpAddr::V6(_)) => {
                 return Err(CliError::new(
@@ -148,8 +148,7 @@ impl GroupArgs {
             }
         };
         let request = membership(group, interface).map_err(|e| CliError::new("--group", e))?;
-        if let (IpAddr::V6(_), Interface::Index(0), false) =
-            (group, request.interface(), on_smoltcp)
+        if let (IpAddr::V6(_), Interface::Index(0), false) = (group, request.interface(), on_stack)
         {
             return Err(CliError::new(
                 "--iface 0",
@@ -189,6 +188,11 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
+    #[cfg(feature = "embassy")]
+    if args.group.backend.backend == super::Backend::Embassy {
+        let backend = &args.group.backend;
+        return super::embassy_dgram::multicast_send(backend, &target, args.ttl, &message, wait);
+    }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
         return smoltcp_send(&args.group.backend, &target, args.ttl, &message, wait);
@@ -360,6 +364,16 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
     let runtime = Runtime::check(args.runtime, true)?;
+    #[cfg(feature = "embassy")]
+    if args.group.backend.backend == super::Backend::Embassy {
+        if args.runtime.is_some() {
+            return Err(CliError::new(
+                "--runtime",
+                "applies to --backend std (the embassy receiver runs beside the stack's runner)",
+            ));
+        }
+        return super::embassy_dgram::multicast_receive(&args.group.backend, &target, args.count);
+    }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
         if args.runtime.is_some() {
