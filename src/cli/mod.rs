@@ -12,7 +12,6 @@ mod concurrent;
 mod consts;
 mod echo;
 #[cfg(feature = "embassy")]
-#[allow(dead_code)] // Its users, the stream and datagram commands, come next.
 mod embassy;
 #[cfg(feature = "embassy")]
 mod embassy_dgram;

@@ -117,7 +117,6 @@ impl BackendArg {
 
     /// Whether the command runs on the embassy backend (`--backend embassy`, in a portsock
     /// built with the `embassy` feature); the embassy stack's builder checks its options.
-    #[allow(dead_code)] // The commands that run on embassy come next.
     pub(crate) fn on_embassy(&self) -> Result<bool, CliError> {
         if self.backend != Backend::Embassy {
             return Ok(false);

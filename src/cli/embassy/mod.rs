@@ -18,6 +18,7 @@
 //! ```
 
 mod pcap;
+pub(crate) mod stream;
 
 use std::cell::RefCell;
 use std::future::Future;
