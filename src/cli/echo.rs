@@ -441,6 +441,12 @@ fn embassy_server(
     idle_timeout: Option<std::time::Duration>,
 ) -> Result<(), CliError> {
     let hp = embassy_endpoint(proto, endpoint)?;
+    if proto == Proto::Udp {
+        if concurrent {
+            return Err(CliError::new("--concurrent", "serves TCP: --proto tcp"));
+        }
+        return super::embassy_dgram::serve(backend, &hp, serving.chunk, serving.count);
+    }
     super::embassy::stream::echo_server(backend, &hp, serving, concurrent, idle_timeout)
 }
 
@@ -455,20 +461,20 @@ fn embassy_client(
     timeout: Option<std::time::Duration>,
 ) -> Result<(), CliError> {
     let hp = embassy_endpoint(proto, endpoint)?;
+    if proto == Proto::Udp {
+        let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
+        return super::embassy_dgram::client(backend, &hp, message, chunk, wait);
+    }
     super::embassy::stream::echo_client(backend, &hp, chunk, message, timeout)
 }
 
-/// The address of a TCP command on the embassy backend.
+/// The address of a TCP or UDP command on the embassy backend.
 #[cfg(feature = "embassy")]
 fn embassy_endpoint(proto: Proto, endpoint: Endpoint) -> Result<HostPort, CliError> {
     match (proto, endpoint) {
         (_, Endpoint::Unix(_)) => Err(CliError::new(
             "--proto unix",
             "Unix sockets are the OS's: use --backend std",
-        )),
-        (Proto::Udp, _) => Err(CliError::new(
-            "--proto udp",
-            "not on --backend embassy yet: use std or smoltcp",
         )),
         (_, Endpoint::Ip(hp)) => Ok(hp),
     }

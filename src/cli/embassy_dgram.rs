@@ -50,7 +50,6 @@ fn buffers() -> Buffers {
 /// # Errors
 ///
 /// A bad option or TAP device; an address the stack cannot bind; the socket failed.
-#[allow(dead_code)] // `echo`'s dispatch to it comes with the embassy echo commands.
 pub(crate) fn serve(
     backend: &BackendArg,
     hp: &HostPort,
@@ -91,7 +90,6 @@ pub(crate) fn serve(
 ///
 /// A bad option or TAP device; a server that cannot be resolved; a message larger than one
 /// frame of the TAP carries; the socket failed, the echo differed or none came.
-#[allow(dead_code)] // `echo`'s dispatch to it comes with the embassy echo commands.
 pub(crate) fn client(
     backend: &BackendArg,
     hp: &HostPort,

@@ -105,23 +105,6 @@ impl TapNet {
         Running::spawn(cmd)
     }
 
-    /// `portsock ARGS --backend embassy --tap TAP --ip ...` in the namespace: the embassy
-    /// backend takes the smoltcp stack's addresses ([`SMOL_V4`], [`SMOL_V6`]) and MAC.
-    pub fn embassy(&self, args: &[&str], extra: &[&str]) -> Running {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.ns, PORTSOCK])
-            .args(args)
-            .args(["--backend", "embassy", "--tap", &self.tap])
-            .args([
-                "--ip",
-                &format!("{SMOL_V4}/24"),
-                "--ip",
-                &format!("{SMOL_V6}/64"),
-            ])
-            .args(extra);
-        Running::spawn(cmd)
-    }
-
     /// CPython running `script` in the namespace; its stdout.
     pub fn python(&self, script: &str, args: &[&str]) -> Running {
         let mut cmd = Command::new("ip");
