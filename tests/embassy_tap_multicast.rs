@@ -234,3 +234,39 @@ fn multicast_ipv6_embassy_receiver_reports_mld() {
         "no MLDv2 report for ff05::1:2 from the embassy stack in tcpdump's capture"
     );
 }
+
+/// What the embassy multicast commands refuse before they open the TAP (no privileges
+/// needed): a message larger than one frame carries, and a runtime for the receiver.
+#[test]
+fn embassy_multicast_refusals() {
+    let stack = [
+        "--backend",
+        "embassy",
+        "--tap",
+        "no-such-tap0",
+        "--ip",
+        "192.168.69.1/24",
+    ];
+    let message = "x".repeat(1_473);
+    let mut send = vec!["multicast", "send", "--message", &message];
+    send.extend(stack);
+    let out = common::portsock(&send);
+    common::assert_cli_error(&out, "a message over one frame");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with(
+            "error: --message: 1,473 bytes do not fit in one datagram of the TAP's frames (at most 1,472;"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut receive = vec!["multicast", "receive", "--runtime", "tokio"];
+    receive.extend(stack);
+    let out = common::portsock(&receive);
+    common::assert_cli_error(&out, "a runtime for the embassy receiver");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("error: --runtime: applies to --backend std"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
