@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::pcap::{igmp_reports, mld_reports};
-use common::tap::{ACK_WAIT, KERNEL_V4, SMOL_MAC, SMOL_V4, SMOL_V6, TapNet, skip};
+use common::tap::{ACK_WAIT, KERNEL_V4, KERNEL_V6, SMOL_MAC, SMOL_V4, SMOL_V6, TapNet, skip};
 
 /// The chapter's group.
 const GROUP: [u8; 4] = [224, 3, 29, 71];
@@ -178,9 +178,10 @@ fn multicast_embassy_and_kernel_both_ways() {
 }
 
 /// IPv6: an embassy receiver joined to ff05::1:2 (an MLDv2 report on the wire) acks the
-/// kernel's sender, which sends on the TAP by name.
+/// kernel's sender, which sends on the TAP by name; an embassy sender to the group gets the ack
+/// of the kernel's receiver.
 #[test]
-fn multicast_ipv6_embassy_receiver_reports_mld() {
+fn multicast_ipv6_embassy_and_kernel_mld() {
     let Some(net) = TapNet::new("em6") else {
         return;
     };
@@ -223,6 +224,41 @@ fn multicast_ipv6_embassy_receiver_reports_mld() {
         got.contains(&"b'very important data'".to_string()),
         "{got:#?}"
     );
+    // An embassy sender to the IPv6 group, answered by portsock-std's receiver joined on the
+    // TAP.
+    let mut std_receiver = net.kernel(&[
+        "multicast",
+        "receive",
+        "--group",
+        "ff05::1:2",
+        "--iface",
+        &net.tap,
+        "--count",
+        "1",
+    ]);
+    std_receiver.wait_for("waiting", |l| l == "waiting to receive message");
+    let lines = net
+        .embassy(
+            &[
+                "multicast",
+                "send",
+                "--group",
+                "ff05::1:2",
+                "--timeout",
+                ACK_WAIT,
+            ],
+            &[],
+        )
+        .finish_ok();
+    assert!(
+        lines.contains(&format!(
+            "received b'ack' from ('{KERNEL_V6}', 10000, 0, 0)"
+        )),
+        "{lines:#?}"
+    );
+    let got = std_receiver.finish_ok();
+    let from = format!("received 19 bytes from ('{SMOL_V6}', ");
+    assert!(got.iter().any(|l| l.starts_with(&from)), "{got:#?}");
     drop(tcpdump);
     let group: std::net::Ipv6Addr = "ff05::1:2".parse().unwrap();
     assert!(
