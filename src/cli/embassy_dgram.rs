@@ -6,8 +6,8 @@
 //! The protocol is the core's machines, run by the async driver
 //! ([`run_datagram`]) with [`EmbassyTimer`]; the lines are the other backends' (the
 //! `*_line` functions of `echo` and `multicast`). Every command checks its input and sets its
-//! socket up before the first line, and at the end waits (at most [`LINGER`]) for its last
-//! datagram to leave: the stack stops with the process.
+//! socket up before the first line; the server and the receiver wait at the end (at most
+//! [`LINGER`]) for their last datagram to leave, as the stack stops with the process.
 
 use std::net::SocketAddr;
 
@@ -265,8 +265,8 @@ pub(crate) fn lookup_host(
 
 /// The largest UDP payload the stack sends to `to` in one frame of the TAP: embassy-net's
 /// smoltcp neither fragments nor reassembles, so a datagram is one IP packet of at most the
-/// device's MTU (the kernel's, read from sysfs as embassy-net-tuntap reads it; 1500 when it
-/// cannot be read).
+/// TAP's MTU (embassy-net-tuntap asks the kernel for it when it opens the device; read here
+/// from sysfs, 1500 when it cannot be read).
 fn max_payload(backend: &BackendArg, to: SocketAddr) -> usize {
     let mtu = backend
         .tap
