@@ -359,3 +359,58 @@ fn embassy_refuses_what_it_does_not_have() {
     ]);
     common::assert_cli_error(&out, "no --tap");
 }
+
+/// A CPython client that connects and sends nothing (for `argv[2]` seconds).
+const PY_SILENT_CLIENT: &str = r#"
+import socket, sys, time
+sock = socket.create_connection((sys.argv[1], 10000), timeout=20)
+print("connected", flush=True)
+time.sleep(float(sys.argv[2]))
+sock.close()
+"#;
+
+/// `--read-timeout` on the one-at-a-time embassy server: a client that sends nothing is
+/// dropped after it (a note on stderr), and the client that connected meanwhile (into the
+/// listener's backlog) is served next.
+#[test]
+fn tcp_embassy_server_drops_a_silent_client_after_the_read_timeout() {
+    let Some(net) = TapNet::new("ert") else {
+        return;
+    };
+    let mut server = net.embassy(
+        &[
+            "echo",
+            "server",
+            "--addr",
+            ":10000",
+            "--count",
+            "2",
+            "--read-timeout",
+            "1",
+        ],
+        &[],
+    );
+    started(&mut server);
+    net.link_up();
+    let mut silent = net.python(PY_SILENT_CLIENT, &[SMOL_V4, "5"]);
+    silent.wait_for("connected", |l| l == "connected");
+    let started_at = std::time::Instant::now();
+    let lines = net
+        .kernel(&["echo", "client", "--addr", &target(SMOL_V4, 10000)])
+        .finish_ok();
+    assert_eq!(lines[1..], STREAM_CLIENT_LINES);
+    let waited = started_at.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900) && waited.as_secs() < 5,
+        "served after {waited:?}: the silent client held the server for the read timeout only"
+    );
+    let done = server.finish();
+    assert!(done.status.success(), "{done:?}");
+    assert!(
+        done.stderr
+            .contains("timed out: nothing read or written for 1000 ms"),
+        "{}",
+        done.stderr
+    );
+    silent.finish_ok();
+}
