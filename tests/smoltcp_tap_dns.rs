@@ -4,9 +4,9 @@
 mod common;
 
 use std::process::Command;
-use std::process::Stdio;
 
-use common::tap::{KERNEL_V4, SMOL_V4, TapNet, run, skip};
+use common::dnsmasq::Dnsmasq;
+use common::tap::{KERNEL_V4, SMOL_V4, TapNet};
 
 /// dnsmasq's zone for the DNS test: names only, their addresses are never contacted.
 const DNSMASQ_ZONE: &[&str] = &[
@@ -21,50 +21,9 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
     let Some(net) = TapNet::new("dns") else {
         return;
     };
-    if Command::new("dnsmasq").arg("--version").output().is_err() {
-        skip("no dnsmasq (apt install dnsmasq-base)");
+    let Some(dnsmasq) = Dnsmasq::start(&net, DNSMASQ_ZONE) else {
         return;
-    }
-    let log = net.file("dnsmasq.log");
-    let mut dnsmasq = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &net.ns,
-            "dnsmasq",
-            "--keep-in-foreground",
-            "--no-resolv",
-        ])
-        .args([
-            "--no-hosts",
-            "--bind-interfaces",
-            "--pid-file=",
-            "--log-queries",
-        ])
-        .arg(format!("--listen-address={KERNEL_V4}"))
-        .arg(format!("--log-facility={}", log.display()))
-        .args(DNSMASQ_ZONE)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dnsmasq");
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let guard = Kill(dnsmasq.try_wait().map(|_| dnsmasq).expect("dnsmasq"));
-    // Wait until it answers (on the kernel's own sockets).
-    let deadline = std::time::Instant::now() + common::WAIT;
-    while run(&["ip", "netns", "exec", &net.ns, "python3", "-c", "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(('192.168.69.100', 53))"]).is_err()
-        || !std::fs::read_to_string(&log).unwrap_or_default().contains("started")
-    {
-        assert!(std::time::Instant::now() < deadline, "dnsmasq did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    };
     let lines = net
         .smoltcp(
             &[
@@ -89,7 +48,7 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
             "198.18.9.9 : 198.18.9.9",
         ]
     );
-    let queries = std::fs::read_to_string(&log).unwrap_or_default();
+    let queries = dnsmasq.queries();
     assert!(
         queries.contains(&format!("query[A] www.python.test from {SMOL_V4}")),
         "dnsmasq saw the smoltcp stack's query: {queries}"
@@ -114,7 +73,7 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
         "inner test failed: {text}{}",
         String::from_utf8_lossy(&inner.stderr)
     );
-    drop(guard);
+    drop(dnsmasq);
 }
 
 /// Run by `dns_lookups_through_smoltcp_against_dnsmasq` inside its namespace, with the TAP's

@@ -90,7 +90,7 @@ fn smoltcp_options_are_checked() {
         ),
         (
             &["echo", "client", "--tap", "t0"],
-            "error: --tap: applies to --backend smoltcp only",
+            "error: --tap: applies to --backend smoltcp or embassy only",
         ),
         (
             &[

@@ -107,6 +107,36 @@ impl<'d, const N: usize> TcpListener<'d, N> {
             .count()
     }
 
+    /// Waits until no dropped stream's socket is still closing: each close completed (the
+    /// peer acknowledged the last bytes and the FIN, and closed its side), or was aborted
+    /// after the close timeout. A program that stops serving awaits this before it stops
+    /// running its stack, so that its last connections end in order. Cancel-safe.
+    pub async fn closed(&self) {
+        poll_fn(|cx| {
+            let mut closing = false;
+            for slot in &self.slots {
+                if slot.state.get() != SlotState::Closing {
+                    continue;
+                }
+                // `available` turns a socket whose close is done (or overdue) idle.
+                let Some(socket) = slot.available(self.close_timeout) else {
+                    continue;
+                };
+                if slot.state.get() == SlotState::Closing {
+                    closing = true;
+                    wake_on_change(&socket, cx);
+                }
+            }
+            if closing {
+                wake_at_close_deadline(&self.slots, self.close_timeout, cx);
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+    }
+
     /// Puts an idle socket back to listening.
     fn listen(&self, slot: &Slot<'d>, socket: &mut embassy_net::tcp::TcpSocket<'d>) {
         if slot.state.get() != SlotState::Idle {

@@ -344,6 +344,39 @@ fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
     });
 }
 
+/// `closed` waits for the listener's dropped streams to finish closing: not while the peer
+/// still has the connection open (the server's socket waits in FIN-WAIT-2), then once the
+/// peer closed its side too; at once when nothing is closing.
+#[test]
+fn closed_waits_until_dropped_streams_have_closed() {
+    block_on(async {
+        let stacks = network(2);
+        let addr = at(v4(0), 10000);
+        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<2, BUF, BUF>::new()))
+            .expect("listen");
+        guard("nothing closing", listener.closed()).await;
+        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<1, BUF, BUF>::new()));
+        let mut client = guard("connect", connector.connect(addr))
+            .await
+            .expect("connect");
+        let (mut server, _) = guard("accept", listener.accept()).await.expect("accept");
+        server.write_all(b"last bytes").await.expect("write");
+        drop(server);
+        let early = first(listener.closed(), Timer::after(Duration::from_millis(200))).await;
+        assert!(
+            matches!(early, Either::Second(())),
+            "the client has not closed its side yet"
+        );
+        let mut got = [0u8; 10];
+        guard("read", client.read_exact(&mut got))
+            .await
+            .expect("the server's bytes");
+        assert_eq!(&got, b"last bytes");
+        drop(client);
+        guard("the close", listener.closed()).await;
+    });
+}
+
 /// `accept` is cancel-safe: accepts dropped while nothing arrived (raced against a timer, and
 /// polled once) lose nothing, and the connection that arrives after them is the next
 /// accept's, with the client's address.

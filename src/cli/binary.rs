@@ -97,7 +97,8 @@ impl BinaryCmd {
 }
 
 fn send(args: SendArgs) -> Result<(), CliError> {
-    let on_smoltcp = args.backend.check()?;
+    let on_embassy = args.backend.on_embassy()?;
+    let on_smoltcp = !on_embassy && args.backend.check()?;
     let hp = HostPort::parse("--addr", &args.addr)?;
     let fmt = parse_format(&args.format)?;
     let texts: Vec<String> = if args.values.is_empty() && args.format == CHAPTER_FORMAT {
@@ -110,6 +111,10 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     // Pack before connecting: a value out of range is an input error, not a network one.
     let mut sender = RecordSender::new(&fmt, &values, vec![0u8; fmt.size()])
         .map_err(|e| CliError::new(format_args!("format {:?}", args.format), e))?;
+    if on_embassy {
+        #[cfg(feature = "embassy")]
+        return super::embassy::stream::binary_send(&args.backend, &hp, &mut sender, &values);
+    }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_send(&args.backend, &hp, &mut sender, &values);
@@ -182,9 +187,8 @@ pub(crate) fn send_record<S: Stream<Error: fmt::Display>>(
 ) -> Result<(), CliError> {
     out.line(format_args!("values = {}", PyTuple(values)));
     run_stream(stream, sender, &mut |s| {
-        while let Some(SenderEvent::Sending(bytes)) = s.poll_event() {
-            let hex = Hexlify(bytes).to_string();
-            out.line(format_args!("sending {}", PyBytes(hex.as_bytes())));
+        while let Some(event) = s.poll_event() {
+            sender_line(out, event);
         }
     })
     .map_err(|e| CliError::new("send", e))?;
@@ -192,8 +196,18 @@ pub(crate) fn send_record<S: Stream<Error: fmt::Display>>(
     Ok(())
 }
 
+/// The record sender's line for one event of its machine: `sending b'<hex>'`.
+pub(crate) fn sender_line(out: &mut Out, event: SenderEvent<'_>) {
+    if let SenderEvent::Sending(bytes) = event {
+        let hex = Hexlify(bytes).to_string();
+        out.line(format_args!("sending {}", PyBytes(hex.as_bytes())));
+    }
+}
+
 fn receive(args: ReceiveArgs) -> Result<(), CliError> {
-    let on_smoltcp = args.backend.check()?;
+    let on_embassy = args.backend.on_embassy()?;
+    let on_smoltcp = !on_embassy && args.backend.check()?;
+    let on_stack = on_smoltcp || on_embassy;
     let hp = HostPort::parse("--addr", &args.addr)?;
     let fmt = parse_format(&args.format)?;
     RecordReceiver::new(fmt, vec![0u8; fmt.size()])
@@ -205,12 +219,12 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout.as_deref())?;
     let runtime = Runtime::check(args.runtime, args.concurrent)?;
     for (given, option) in [
-        (args.concurrent && on_smoltcp, "--concurrent"),
+        (args.concurrent && on_stack, "--concurrent"),
         (args.quiet, "--quiet"),
         (idle_timeout.is_some(), "--idle-timeout"),
         (args.runtime.is_some(), "--runtime"),
     ] {
-        if given && (!args.concurrent || on_smoltcp) {
+        if given && (!args.concurrent || on_stack) {
             return Err(CliError::new(
                 option,
                 "applies to --concurrent on --backend std only",
@@ -229,6 +243,16 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
         // that lives as long: one small string, kept for good.
         let text: &'static str = Box::leak(args.format.clone().into_boxed_str());
         return concurrent::serve_records(&hp, addr, parse_format(text)?, options);
+    }
+    if on_embassy {
+        #[cfg(feature = "embassy")]
+        return super::embassy::stream::binary_receive(
+            &args.backend,
+            &hp,
+            fmt,
+            args.count,
+            read_timeout,
+        );
     }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]

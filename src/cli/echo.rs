@@ -143,7 +143,9 @@ impl EchoCmd {
 }
 
 fn server(args: ServerArgs) -> Result<(), CliError> {
-    let on_smoltcp = args.backend.check()?;
+    let on_embassy = args.backend.on_embassy()?;
+    let on_smoltcp = !on_embassy && args.backend.check()?;
+    let on_stack = on_smoltcp || on_embassy;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let mut chunk = chunk_arg(args.chunk, args.proto)?;
     let read_timeout = match args.read_timeout.as_deref() {
@@ -157,7 +159,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
         None => READ_TIMEOUT,
     };
     let idle_timeout = concurrent::Options::idle_timeout(args.idle_timeout.as_deref())?;
-    if args.quiet && (!args.concurrent || on_smoltcp) {
+    if args.quiet && (!args.concurrent || on_stack) {
         return Err(CliError::new(
             "--quiet",
             "applies to --concurrent on --backend std only",
@@ -168,10 +170,10 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
     }
     // The UDP server has a runtime to choose as well: its one socket, awaited.
     let runtime = Runtime::check(args.runtime, args.concurrent || args.proto == Proto::Udp)?;
-    if args.runtime.is_some() && on_smoltcp {
+    if args.runtime.is_some() && on_stack {
         return Err(CliError::new(
             "--runtime",
-            "applies to --backend std (the smoltcp server runs its own loop)",
+            "applies to --backend std (the smoltcp and embassy servers run their own loops)",
         ));
     }
     if args.quiet && args.chunk.is_none() {
@@ -182,6 +184,17 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
         count: args.count,
         read_timeout: Some(read_timeout.into()),
     };
+    if on_embassy {
+        #[cfg(feature = "embassy")]
+        return embassy_server(
+            &args.backend,
+            args.proto,
+            endpoint,
+            serving,
+            args.concurrent,
+            idle_timeout,
+        );
+    }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_server(
@@ -263,7 +276,8 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
 }
 
 fn client(args: ClientArgs) -> Result<(), CliError> {
-    let on_smoltcp = args.backend.check()?;
+    let on_embassy = args.backend.on_embassy()?;
+    let on_smoltcp = !on_embassy && args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
     let message = args
@@ -274,6 +288,17 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|t| seconds("--timeout", t))
         .transpose()?;
+    if on_embassy {
+        #[cfg(feature = "embassy")]
+        return embassy_client(
+            &args.backend,
+            args.proto,
+            endpoint,
+            chunk,
+            &message,
+            timeout,
+        );
+    }
     if on_smoltcp {
         #[cfg(feature = "smoltcp")]
         return smoltcp_client(
@@ -405,6 +430,56 @@ fn smoltcp_client(
     Ok(())
 }
 
+/// `echo server --backend embassy`: the same sessions on portsock-embassy's sockets.
+#[cfg(feature = "embassy")]
+fn embassy_server(
+    backend: &BackendArg,
+    proto: Proto,
+    endpoint: Endpoint,
+    serving: Serving,
+    concurrent: bool,
+    idle_timeout: Option<std::time::Duration>,
+) -> Result<(), CliError> {
+    let hp = embassy_endpoint(proto, endpoint)?;
+    if proto == Proto::Udp {
+        if concurrent {
+            return Err(CliError::new("--concurrent", "serves TCP: --proto tcp"));
+        }
+        return super::embassy_dgram::serve(backend, &hp, serving.chunk, serving.count);
+    }
+    super::embassy::stream::echo_server(backend, &hp, serving, concurrent, idle_timeout)
+}
+
+/// `echo client --backend embassy`.
+#[cfg(feature = "embassy")]
+fn embassy_client(
+    backend: &BackendArg,
+    proto: Proto,
+    endpoint: Endpoint,
+    chunk: usize,
+    message: &[u8],
+    timeout: Option<std::time::Duration>,
+) -> Result<(), CliError> {
+    let hp = embassy_endpoint(proto, endpoint)?;
+    if proto == Proto::Udp {
+        let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
+        return super::embassy_dgram::client(backend, &hp, message, chunk, wait);
+    }
+    super::embassy::stream::echo_client(backend, &hp, chunk, message, timeout)
+}
+
+/// The address of a TCP or UDP command on the embassy backend.
+#[cfg(feature = "embassy")]
+fn embassy_endpoint(proto: Proto, endpoint: Endpoint) -> Result<HostPort, CliError> {
+    match (proto, endpoint) {
+        (_, Endpoint::Unix(_)) => Err(CliError::new(
+            "--proto unix",
+            "Unix sockets are the OS's: use --backend std",
+        )),
+        (_, Endpoint::Ip(hp)) => Ok(hp),
+    }
+}
+
 /// How the one-at-a-time stream server serves.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Serving {
@@ -518,16 +593,21 @@ where
     let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
     run_stream(stream, &mut client, &mut |c| {
         while let Some(event) = c.poll_event() {
-            match event {
-                ClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
-                ClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
-                _ => {}
-            }
+            client_line(out, event);
         }
     })
     .map_err(|e| CliError::new(format_args!("echo from {peer}"), e))?;
     out.line("closing socket");
     Ok(())
+}
+
+/// The stream echo client's line for one event of its machine, as the chapter prints it.
+pub(crate) fn client_line(out: &mut Out, event: ClientEvent<'_>) {
+    match event {
+        ClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        ClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+        _ => {}
+    }
 }
 
 /// Echoes datagrams received into a `size`-byte buffer, `count` of them (forever without).
@@ -642,17 +722,22 @@ where
         DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
     run_datagram(socket, &mut client, clock, &mut |c| {
         while let Some(event) = c.poll_event() {
-            match event {
-                DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
-                DgramClientEvent::Waiting => out.line("waiting to receive"),
-                DgramClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
-                _ => {}
-            }
+            datagram_client_line(out, event);
         }
     })
     .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
     out.line("closing socket");
     Ok(())
+}
+
+/// The UDP echo client's line for one event of its machine, as the chapter prints it.
+pub(crate) fn datagram_client_line(out: &mut Out, event: DgramClientEvent<'_, SocketAddr>) {
+    match event {
+        DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        DgramClientEvent::Waiting => out.line("waiting to receive"),
+        DgramClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+        _ => {}
+    }
 }
 
 /// The chapter's first server line: the host as given (the bound address for `''`), and the

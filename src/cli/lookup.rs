@@ -54,7 +54,8 @@ enum What {
         /// Host names or IPv4 addresses.
         #[arg(required = true)]
         names: Vec<String>,
-        /// With --backend smoltcp, the stack's DNS client asks --dns SERVER (A records).
+        /// With --backend smoltcp or embassy, the stack's DNS client asks --dns SERVER (A
+        /// records).
         #[command(flatten)]
         backend: super::net::BackendArg,
     },
@@ -151,6 +152,10 @@ impl LookupCmd {
         let json = self.json;
         match self.what {
             What::Host { names, backend } => {
+                if backend.on_embassy()? {
+                    #[cfg(feature = "embassy")]
+                    return super::embassy_dgram::lookup_host(&backend, &names, json);
+                }
                 #[cfg(feature = "smoltcp")]
                 if backend.check()? {
                     return smoltcp_host(&backend, &names, json);
@@ -219,37 +224,53 @@ fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) 
         ));
     }
     let stack = super::smol::stack(backend)?;
+    Ok(stack_hosts(names, json, |name| {
+        stack
+            .resolve(
+                name,
+                Family::V4,
+                portsock_core::time::Duration::from_secs(5),
+            )
+            .map(|ips| ips[0])
+            .map_err(|e| match e {
+                DnsError::NotFound => NOT_FOUND.to_owned(),
+                other => other.to_string(),
+            })
+    }))
+}
+
+/// The chapter prints CPython's error text; the DNS answer "no such name" is glibc's
+/// EAI_NONAME there.
+pub(crate) const NOT_FOUND: &str = "[Errno -2] Name or service not known";
+
+/// `host`'s lines (or JSON) for a userspace stack's lookups: `resolve` gives a name's first
+/// IPv4 address or the error text to print.
+pub(crate) fn stack_hosts(
+    names: &[String],
+    json: bool,
+    mut resolve: impl FnMut(&str) -> Result<std::net::IpAddr, String>,
+) -> String {
     let mut out = String::new();
     let mut rows = Vec::new();
     for name in names {
-        let result = stack.resolve(
-            name,
-            Family::V4,
-            portsock_core::time::Duration::from_secs(5),
-        );
-        // The chapter prints CPython's error text; the DNS answer "no such name" is glibc's
-        // EAI_NONAME there.
-        let error_text = |e: &DnsError| match e {
-            DnsError::NotFound => "[Errno -2] Name or service not known".to_owned(),
-            other => other.to_string(),
-        };
+        let result = resolve(name);
         if json {
             rows.push(match &result {
-                Ok(ips) => json!({ "name": name, "address": ips[0].to_string() }),
-                Err(e) => json!({ "name": name, "error": { "message": error_text(e) } }),
+                Ok(ip) => json!({ "name": name, "address": ip.to_string() }),
+                Err(e) => json!({ "name": name, "error": { "message": e } }),
             });
             continue;
         }
-        let shown = match &result {
-            Ok(ips) => ips[0].to_string(),
-            Err(e) => error_text(e),
+        let shown = match result {
+            Ok(ip) => ip.to_string(),
+            Err(e) => e,
         };
         let _ = writeln!(out, "{name} : {shown}");
     }
     if json {
-        Ok(json_line(&Value::Array(rows)))
+        json_line(&Value::Array(rows))
     } else {
-        Ok(out)
+        out
     }
 }
 

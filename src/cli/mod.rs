@@ -11,6 +11,10 @@ mod binary;
 mod concurrent;
 mod consts;
 mod echo;
+#[cfg(feature = "embassy")]
+mod embassy;
+#[cfg(feature = "embassy")]
+mod embassy_dgram;
 mod inet;
 mod lines;
 mod lookup;
@@ -62,6 +66,8 @@ pub(crate) enum Backend {
     Std,
     /// The smoltcp userspace stack (`portsock-smoltcp`).
     Smoltcp,
+    /// portsock-embassy's sockets on an embassy-net stack.
+    Embassy,
 }
 
 #[derive(Debug, Parser)]

@@ -118,13 +118,14 @@ impl MulticastCmd {
 
 /// The checked group, port and interface.
 pub(crate) struct Target {
-    request: MembershipRequest,
-    port: u16,
+    pub(crate) request: MembershipRequest,
+    pub(crate) port: u16,
 }
 
 impl GroupArgs {
     fn target(&self) -> Result<Target, CliError> {
-        let on_smoltcp = self.backend.check()?;
+        // The userspace stacks (smoltcp, embassy) have one interface, the TAP they run on.
+        let on_stack = self.backend.on_embassy()? || self.backend.check()?;
         let group = match &self.group {
             None => IpAddr::V4(CHAPTER_GROUP),
             Some(text) => text.parse::<IpAddr>().map_err(|_| {
@@ -137,8 +138,7 @@ impl GroupArgs {
         let port = port_arg(self.port.as_deref())?;
         let interface = match (&self.iface, group) {
             (Some(text), _) => parse_interface(text)?,
-            // The smoltcp stack has one interface, the TAP device it runs on.
-            (None, _) if on_smoltcp => Interface::Any,
+            (None, _) if on_stack => Interface::Any,
             (None, IpAddr::V4(_)) => Interface::Addr(Ipv4Addr::LOCALHOST),
             (None, IpAddr::V6(_)) => {
                 return Err(CliError::new(
@@ -148,8 +148,7 @@ impl GroupArgs {
             }
         };
         let request = membership(group, interface).map_err(|e| CliError::new("--group", e))?;
-        if let (IpAddr::V6(_), Interface::Index(0), false) =
-            (group, request.interface(), on_smoltcp)
+        if let (IpAddr::V6(_), Interface::Index(0), false) = (group, request.interface(), on_stack)
         {
             return Err(CliError::new(
                 "--iface 0",
@@ -162,7 +161,7 @@ impl GroupArgs {
 
 impl Target {
     /// Where the group's datagrams go: for IPv6, scoped to the interface.
-    fn group_addr(&self) -> SocketAddr {
+    pub(crate) fn group_addr(&self) -> SocketAddr {
         match (self.request.group(), self.request.interface()) {
             (IpAddr::V6(g), Interface::Index(i)) => {
                 SocketAddr::V6(SocketAddrV6::new(g, self.port, 0, i))
@@ -172,7 +171,7 @@ impl Target {
     }
 
     /// Any address of the group's family, on `port`.
-    fn any(&self, port: u16) -> SocketAddr {
+    pub(crate) fn any(&self, port: u16) -> SocketAddr {
         match self.request.group() {
             IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
             IpAddr::V6(_) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port),
@@ -189,6 +188,11 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
+    #[cfg(feature = "embassy")]
+    if args.group.backend.backend == super::Backend::Embassy {
+        let backend = &args.group.backend;
+        return super::embassy_dgram::multicast_send(backend, &target, args.ttl, &message, wait);
+    }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
         return smoltcp_send(&args.group.backend, &target, args.ttl, &message, wait);
@@ -327,17 +331,7 @@ where
             .with_deadline(wait.total);
     run_datagram(socket, &mut sender, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
-            match event {
-                SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
-                SenderEvent::Waiting => out.line("waiting to receive"),
-                SenderEvent::Reply { from, payload, .. } => out.line(format_args!(
-                    "received {} from {}",
-                    PyBytes(payload),
-                    PyAddr(from)
-                )),
-                SenderEvent::TimedOut => out.line("timed out, no more responses"),
-                _ => {}
-            }
+            sender_line(out, event);
         }
     })
     .map_err(|e| CliError::new(format_args!("multicast to {group}"), e))?;
@@ -349,12 +343,37 @@ where
         .collect())
 }
 
+/// The multicast sender's line for one event of its machine, as the chapter prints it.
+pub(crate) fn sender_line(out: &mut Out, event: SenderEvent<'_>) {
+    match event {
+        SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        SenderEvent::Waiting => out.line("waiting to receive"),
+        SenderEvent::Reply { from, payload, .. } => out.line(format_args!(
+            "received {} from {}",
+            PyBytes(payload),
+            PyAddr(from)
+        )),
+        SenderEvent::TimedOut => out.line("timed out, no more responses"),
+        _ => {}
+    }
+}
+
 fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     let target = args.group.target()?;
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
     let runtime = Runtime::check(args.runtime, true)?;
+    #[cfg(feature = "embassy")]
+    if args.group.backend.backend == super::Backend::Embassy {
+        if args.runtime.is_some() {
+            return Err(CliError::new(
+                "--runtime",
+                "applies to --backend std (the embassy receiver runs beside the stack's runner)",
+            ));
+        }
+        return super::embassy_dgram::multicast_receive(&args.group.backend, &target, args.count);
+    }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
         if args.runtime.is_some() {

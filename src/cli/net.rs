@@ -28,23 +28,24 @@ pub(crate) const UDS_PATH: &str = "./uds_socket";
 /// `--backend` and the smoltcp backend's interface options, shared by the network commands.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct BackendArg {
-    /// Which transport runs the protocol: std (OS sockets) or smoltcp (a userspace TCP/IP
-    /// stack on a TAP device: needs --tap and --ip).
+    /// Which transport runs the protocol: std (OS sockets), smoltcp or embassy (userspace
+    /// TCP/IP stacks on a TAP device: they need --tap and --ip).
     #[arg(long, value_enum, default_value_t = Backend::Std)]
     pub(crate) backend: Backend,
-    /// smoltcp: the TAP device to run on (it must exist: `ip tuntap add dev TAP mode tap`).
+    /// smoltcp, embassy: the TAP device to run on (it must exist: `ip tuntap add dev TAP mode tap`).
     #[arg(long, value_name = "TAP")]
     pub(crate) tap: Option<String>,
-    /// smoltcp: the interface's address with its prefix; give it twice for IPv4 and IPv6.
+    /// smoltcp, embassy: the interface's address with its prefix; give it twice for IPv4 and
+    /// IPv6 (embassy: one per family).
     #[arg(long, value_name = "ADDR/PREFIX")]
     pub(crate) ip: Vec<String>,
-    /// smoltcp: the default gateway (one per family).
+    /// smoltcp, embassy: the default gateway (one per family).
     #[arg(long, value_name = "ADDR")]
     pub(crate) gateway: Vec<String>,
-    /// smoltcp: the interface's Ethernet address (default 02:00:00:00:00:01).
+    /// smoltcp, embassy: the interface's Ethernet address (default 02:00:00:00:00:01).
     #[arg(long, value_name = "MAC")]
     pub(crate) mac: Option<String>,
-    /// smoltcp: write every frame sent and received to this pcap file.
+    /// smoltcp, embassy: write every frame sent and received to this pcap file.
     #[arg(long, value_name = "FILE")]
     pub(crate) pcap: Option<std::path::PathBuf>,
     /// smoltcp: drop this percentage of frames (0-100), each direction.
@@ -56,7 +57,7 @@ pub(crate) struct BackendArg {
     /// smoltcp: at most this many frames per second each way; more are dropped.
     #[arg(long, value_name = "PPS")]
     pub(crate) rate_limit: Option<u64>,
-    /// smoltcp: a DNS server for name lookups (up to 3).
+    /// smoltcp, embassy: a DNS server for name lookups (up to 3; embassy: 3 per family).
     #[arg(long, value_name = "ADDR")]
     pub(crate) dns: Vec<String>,
     /// smoltcp: each TCP socket's receive and transmit buffer, in bytes [default: 65536].
@@ -65,27 +66,43 @@ pub(crate) struct BackendArg {
 }
 
 impl BackendArg {
-    /// For the std backend: refuses smoltcp-only options. Returns whether the command runs on
-    /// smoltcp.
+    /// For the std and smoltcp backends: refuses the userspace stacks' options on std.
+    /// Returns whether the command runs on smoltcp. `--backend embassy` is refused here:
+    /// a command that runs on embassy asks [`on_embassy`](Self::on_embassy) first.
     pub(crate) fn check(&self) -> Result<bool, CliError> {
-        if self.backend == Backend::Smoltcp {
-            if cfg!(feature = "smoltcp") {
-                return Ok(true);
+        match self.backend {
+            Backend::Smoltcp if cfg!(feature = "smoltcp") => return Ok(true),
+            Backend::Smoltcp => {
+                return Err(CliError::new(
+                    "--backend smoltcp",
+                    "this portsock was built without the smoltcp feature",
+                ));
             }
-            return Err(CliError::new(
-                "--backend smoltcp",
-                "this portsock was built without the smoltcp feature",
-            ));
+            Backend::Embassy => {
+                return Err(CliError::new(
+                    "--backend embassy",
+                    "this command does not run on the embassy backend (yet): use std or smoltcp",
+                ));
+            }
+            Backend::Std => {}
         }
-        let smoltcp_only = [
+        let stack_only = [
             ("--tap", self.tap.is_some()),
             ("--ip", !self.ip.is_empty()),
             ("--gateway", !self.gateway.is_empty()),
             ("--mac", self.mac.is_some()),
             ("--pcap", self.pcap.is_some()),
+            ("--dns", !self.dns.is_empty()),
+        ];
+        if let Some((option, _)) = stack_only.iter().find(|(_, given)| *given) {
+            return Err(CliError::new(
+                option,
+                "applies to --backend smoltcp or embassy only (the std backend uses the host's interfaces)",
+            ));
+        }
+        let smoltcp_only = [
             ("--drop-chance", self.drop_chance.is_some()),
             ("--corrupt-chance", self.corrupt_chance.is_some()),
-            ("--dns", !self.dns.is_empty()),
             ("--tcp-buffer", self.tcp_buffer.is_some()),
             ("--rate-limit", self.rate_limit.is_some()),
         ];
@@ -95,6 +112,22 @@ impl BackendArg {
                 "applies to --backend smoltcp only (the std backend uses the host's interfaces)",
             )),
             None => Ok(false),
+        }
+    }
+
+    /// Whether the command runs on the embassy backend (`--backend embassy`, in a portsock
+    /// built with the `embassy` feature); the embassy stack's builder checks its options.
+    pub(crate) fn on_embassy(&self) -> Result<bool, CliError> {
+        if self.backend != Backend::Embassy {
+            return Ok(false);
+        }
+        if cfg!(feature = "embassy") {
+            Ok(true)
+        } else {
+            Err(CliError::new(
+                "--backend embassy",
+                "this portsock was built without the embassy feature",
+            ))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the vectors and the `portsock` binary.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod dnsmasq;
+pub mod pcap;
 pub mod privileged;
 pub mod tap;
 

@@ -1,13 +1,15 @@
-//! The smoltcp backend against the Linux kernel over a TAP device: the namespace every
-//! `tests/smoltcp_tap_*.rs` test builds, and what they share.
+//! The smoltcp and embassy backends against the Linux kernel over a TAP device: the namespace
+//! every `tests/smoltcp_tap_*.rs` and `tests/embassy_tap_*.rs` test builds, and what they
+//! share.
 //!
 //! Each test creates its own network namespace `ps-tap-<pid>-<tag>` with a TAP device inside
 //! it; the kernel's side of the link is 192.168.69.100/24 and fdaa::100/64 (a unique local
-//! prefix), portsock's smoltcp stack is 192.168.69.1 and fdaa::1 on the same TAP. The smoltcp
-//! side is `portsock ... --backend smoltcp --tap TAP`, run in the namespace (a TAP device
-//! belongs to the namespace it was made in); its peers are the kernel through portsock's std
-//! backend and CPython's `socket` and `struct`, also in the namespace. Nothing leaves it. The
-//! namespace (and with it the TAP) is deleted by a `Drop` guard, also when a test fails.
+//! prefix), portsock's smoltcp (or embassy) stack is 192.168.69.1 and fdaa::1 on the same TAP.
+//! That side is `portsock ... --backend smoltcp --tap TAP` (or `--backend embassy`), run in the
+//! namespace (a TAP device belongs to the namespace it was made in); its peers are the kernel
+//! through portsock's std backend and CPython's `socket` and `struct`, also in the namespace.
+//! Nothing leaves it. The namespace (and with it the TAP) is deleted by a `Drop` guard, also
+//! when a test fails.
 //!
 //! Without root, `ip` or `/dev/net/tun` a test prints `SKIPPED: <why>` and passes, unless
 //! `PORTSOCK_REQUIRE_PRIVILEGED=1`, which makes it fail.
@@ -78,10 +80,21 @@ impl TapNet {
 
     /// `portsock ARGS --backend smoltcp --tap TAP --ip ...` in the namespace.
     pub fn smoltcp(&self, args: &[&str], extra: &[&str]) -> Running {
+        self.userspace("smoltcp", args, extra)
+    }
+
+    /// `portsock ARGS --backend embassy --tap TAP --ip ...` in the namespace: the embassy-net
+    /// stack, with the smoltcp stack's addresses ([`SMOL_V4`], [`SMOL_V6`], [`SMOL_MAC`]).
+    pub fn embassy(&self, args: &[&str], extra: &[&str]) -> Running {
+        self.userspace("embassy", args, extra)
+    }
+
+    /// `portsock ARGS` on a userspace stack (`--backend BACKEND`) on the TAP device.
+    fn userspace(&self, backend: &str, args: &[&str], extra: &[&str]) -> Running {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns, PORTSOCK])
             .args(args)
-            .args(["--backend", "smoltcp", "--tap", &self.tap])
+            .args(["--backend", backend, "--tap", &self.tap])
             .args([
                 "--ip",
                 &format!("{SMOL_V4}/24"),
