@@ -360,18 +360,24 @@ fn embassy_refuses_what_it_does_not_have() {
     common::assert_cli_error(&out, "no --tap");
 }
 
-/// A CPython client that connects and sends nothing (for `argv[2]` seconds).
+/// A CPython client that connects, sends nothing and tells how its connection ended.
 const PY_SILENT_CLIENT: &str = r#"
 import socket, sys, time
-sock = socket.create_connection((sys.argv[1], 10000), timeout=20)
+sock = socket.create_connection((sys.argv[1], 10000), timeout=60)
 print("connected", flush=True)
-time.sleep(float(sys.argv[2]))
+try:
+    data = sock.recv(1)
+    print("closed by the server" if data == b"" else f"unexpected bytes {data!r}", flush=True)
+except ConnectionResetError:
+    print("closed by the server", flush=True)
+except socket.timeout:
+    print("never closed", flush=True)
 sock.close()
 "#;
 
 /// `--read-timeout` on the one-at-a-time embassy server: a client that sends nothing is
-/// dropped after it (a note on stderr), and the client that connected meanwhile (into the
-/// listener's backlog) is served next.
+/// dropped after it (a note on stderr, the client sees its connection end), and the client
+/// that connected meanwhile (into the listener's backlog) is served next.
 #[test]
 fn tcp_embassy_server_drops_a_silent_client_after_the_read_timeout() {
     let Some(net) = TapNet::new("ert") else {
@@ -392,7 +398,7 @@ fn tcp_embassy_server_drops_a_silent_client_after_the_read_timeout() {
     );
     started(&mut server);
     net.link_up();
-    let mut silent = net.python(PY_SILENT_CLIENT, &[SMOL_V4, "5"]);
+    let mut silent = net.python(PY_SILENT_CLIENT, &[SMOL_V4]);
     silent.wait_for("connected", |l| l == "connected");
     let started_at = std::time::Instant::now();
     let lines = net
@@ -400,9 +406,11 @@ fn tcp_embassy_server_drops_a_silent_client_after_the_read_timeout() {
         .finish_ok();
     assert_eq!(lines[1..], STREAM_CLIENT_LINES);
     let waited = started_at.elapsed();
+    // Not before the read timeout; how long after it depends on the machine's load. That the
+    // server, not the silent client, ended their connection is the client's own line below.
     assert!(
-        waited >= std::time::Duration::from_millis(900) && waited.as_secs() < 5,
-        "served after {waited:?}: the silent client held the server for the read timeout only"
+        waited >= std::time::Duration::from_millis(900),
+        "served after {waited:?}: before the silent client's read timeout ran out"
     );
     let done = server.finish();
     assert!(done.status.success(), "{done:?}");
@@ -412,5 +420,6 @@ fn tcp_embassy_server_drops_a_silent_client_after_the_read_timeout() {
         "{}",
         done.stderr
     );
-    silent.finish_ok();
+    let silent_lines = silent.finish_ok();
+    assert_eq!(silent_lines, ["connected", "closed by the server"]);
 }
