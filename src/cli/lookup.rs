@@ -165,11 +165,11 @@ impl LookupCmd {
             What::Host { names, backend } => {
                 if backend.on_embassy()? {
                     #[cfg(feature = "embassy")]
-                    return super::embassy_dgram::lookup_host(&backend, &names, json);
+                    return listed(super::embassy_dgram::lookup_host(&backend, &names, json)?);
                 }
                 #[cfg(feature = "smoltcp")]
                 if backend.check()? {
-                    return smoltcp_host(&backend, &names, json);
+                    return listed(smoltcp_host(&backend, &names, json)?);
                 }
                 #[cfg(not(feature = "smoltcp"))]
                 backend.check()?;
@@ -198,7 +198,7 @@ impl LookupCmd {
 }
 
 /// What a list of look-ups gives: the text for stdout, and the inputs that failed.
-type Listed = (String, Vec<CliError>);
+pub(crate) type Listed = (String, Vec<CliError>);
 
 /// `socket_gethostbyname.py`: `NAME : ADDRESS` or `NAME : <error>`.
 fn host(names: &[String], json: bool) -> Listed {
@@ -238,7 +238,11 @@ fn listing(out: String, rows: Vec<Value>, json: bool) -> String {
 /// `lookup host --backend smoltcp`: gethostbyname through smoltcp's DNS socket (A records,
 /// CNAMEs followed), printed as `host` prints it.
 #[cfg(feature = "smoltcp")]
-fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) -> Output {
+fn smoltcp_host(
+    backend: &super::net::BackendArg,
+    names: &[String],
+    json: bool,
+) -> Result<Listed, CliError> {
     use portsock_smoltcp::{DnsError, Family};
     if backend.dns.is_empty() {
         return Err(CliError::new(
@@ -266,17 +270,21 @@ fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) 
 /// EAI_NONAME there.
 pub(crate) const NOT_FOUND: &str = "[Errno -2] Name or service not known";
 
-/// `host`'s lines (or JSON) for a userspace stack's lookups: `resolve` gives a name's first
-/// IPv4 address or the error text to print.
+/// `host`'s lines (or JSON) for a userspace stack's lookups, and the names that failed:
+/// `resolve` gives a name's first IPv4 address or the error text to print.
 pub(crate) fn stack_hosts(
     names: &[String],
     json: bool,
     mut resolve: impl FnMut(&str) -> Result<std::net::IpAddr, String>,
-) -> String {
+) -> Listed {
     let mut out = String::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for name in names {
         let result = resolve(name);
+        if let Err(e) = &result {
+            failed.push(CliError::new(name, e));
+        }
         if json {
             rows.push(match &result {
                 Ok(ip) => json!({ "name": name, "address": ip.to_string() }),
@@ -290,11 +298,7 @@ pub(crate) fn stack_hosts(
         };
         let _ = writeln!(out, "{name} : {shown}");
     }
-    if json {
-        json_line(&Value::Array(rows))
-    } else {
-        out
-    }
+    (listing(out, rows, json), failed)
 }
 
 /// `socket_gethostbyname_ex.py`: the name, then its entry or `ERROR: ...`, then a blank line.
