@@ -240,3 +240,39 @@ fn the_socketpair_section_shows_the_programs_lines_only() {
         ]
     );
 }
+
+#[test]
+fn a_section_that_cannot_verify_fails_the_tour() {
+    // No temporary directory: the two sections with a Unix socket node cannot run, and say so;
+    // every other section still runs and verifies.
+    let out = Command::new(env!("CARGO_BIN_EXE_portsock"))
+        .arg("tour")
+        .env("TMPDIR", "/nonexistent/portsock-tour")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run portsock tour");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("-- FAILED: "))
+            .count(),
+        2,
+        "{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("-- FAILED: "))
+            .all(|l| l.contains("temporary directory /nonexistent/portsock-tour/")),
+        "{stdout}"
+    );
+    assert_eq!(lines.iter().filter(|l| **l == "-- verified").count(), 12);
+    assert_eq!(lines.last(), Some(&"tour: 2 of 14 sections FAILED (9, 10)"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: tour: section(s) 9, 10 failed (see the transcript)\n"
+    );
+}

@@ -454,7 +454,12 @@ impl TempDir {
             .map_or(0, |d| d.subsec_nanos());
         let path =
             std::env::temp_dir().join(format!("portsock-tour-{}-{nanos:08x}", std::process::id()));
-        std::fs::create_dir(&path)?;
+        std::fs::create_dir(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("temporary directory {}: {e}", path.display()),
+            )
+        })?;
         Ok(Self(path))
     }
 
