@@ -9,6 +9,7 @@
 
 mod common;
 
+use clap::Parser;
 use edge_nal::TcpBind;
 use portsock::core::asynch::drive::run_stream;
 use portsock::core::asynch::edge::EdgeListener;
@@ -17,17 +18,26 @@ use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
 use portsock::core::wire::repr::{PyAddr, PyBytes};
 
-use common::HOST;
+/// socket_echo_server on an edge-nal stack (edge-nal-std): listen on HOST port
+/// PORT and echo each client's bytes back, printing each 16-byte chunk.
+#[derive(Debug, Parser)]
+#[command(name = "edge_nal_echo", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+    #[command(flatten)]
+    count: common::Count,
+}
 
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");
-    let (host, port) = (args.text(0, HOST), args.port(1));
+    let args = Args::parse();
+    let (host, port) = (args.server.host, args.server.port);
     let address = common::server_addr(&host, port)?;
 
     futures_lite::future::block_on(async {
         println!("starting up on {host} port {port}");
         let listener = EdgeListener::new(edge_nal_std::Stack::new().bind(address).await?, address);
-        for _ in 0..args.count() {
+        for _ in 0..args.count.get() {
             println!("waiting for a connection");
             let (mut connection, client) = listener.accept().await?;
             println!("connection from {}", PyAddr(client));

@@ -12,20 +12,28 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::record::{CHAPTER_FORMAT, Hexlify, RecordSender, SenderEvent, chapter_values};
 use portsock::core::wire::repr::{PyBytes, PyTuple};
 use portsock::core::wire::structfmt::Format;
 use portsock::std::tcp::TcpStream;
 
-use common::HOST;
-
 /// Room for the packed record.
 const RECORD_SIZE: usize = 64;
 
+/// The chapter's binary client: pack (1, b'ab', 2.7) with struct format 'I 2s f' and send
+/// the 12 bytes to the server at HOST port PORT.
+#[derive(Debug, Parser)]
+#[command(name = "socket_binary_client", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT]");
-    let addr = common::server_addr(&args.text(0, HOST), args.port(1))?;
+    let args = Args::parse();
+    let addr = common::server_addr(&args.server.host, args.server.port)?;
     let mut sock = TcpStream::connect(addr, None)?;
 
     // The values `(1, b'ab', 2.7)`, packed as 'I 2s f'.

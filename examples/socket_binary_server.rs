@@ -13,6 +13,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::record::{CHAPTER_FORMAT, Hexlify, ReceiverEvent, RecordReceiver};
 use portsock::core::wire::repr::{PyBytes, PyTuple};
@@ -20,17 +21,26 @@ use portsock::core::wire::structfmt::Format;
 use portsock::std::prelude::*;
 use portsock::std::tcp::TcpListener;
 
-use common::HOST;
-
 /// Room for one record.
 const RECORD_SIZE: usize = 64;
 
+/// The chapter's binary server: listen on HOST port PORT, receive one 'I 2s f' record per
+/// connection and print it unpacked.
+#[derive(Debug, Parser)]
+#[command(name = "socket_binary_server", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+    #[command(flatten)]
+    count: common::Count,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");
-    let mut sock = TcpListener::bind_host(&args.text(0, HOST), args.port(1))?;
+    let args = Args::parse();
+    let mut sock = TcpListener::bind_host(&args.server.host, args.server.port)?;
     let unpacker = Format::parse(CHAPTER_FORMAT)?;
 
-    for _ in 0..args.count() {
+    for _ in 0..args.count.get() {
         println!("\nwaiting for a connection");
         let (mut connection, _client_address) = sock.accept()?;
         let mut receiver = RecordReceiver::new(unpacker, [0u8; RECORD_SIZE])?;

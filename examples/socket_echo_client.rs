@@ -12,20 +12,28 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::stream::{ClientEvent, EchoClient};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
 use portsock::core::wire::repr::PyBytes;
 use portsock::std::tcp::TcpStream;
 
-use common::HOST;
-
 /// What the client sends, and expects back.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 
+/// The chapter's TCP echo client: connect to HOST port PORT, send the message, and read the
+/// echo 16 bytes at a time, checking every byte.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_client", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT]");
-    let server_address = (args.text(0, HOST), args.port(1));
+    let args = Args::parse();
+    let server_address = (args.server.host, args.server.port);
 
     // Connect the socket to the port where the server is listening.
     println!(

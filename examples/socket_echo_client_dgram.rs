@@ -12,6 +12,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::datagram::{ClientEvent, DatagramEchoClient};
 use portsock::core::echo::{CHAPTER_DATAGRAM_SIZE, CHAPTER_MESSAGE};
@@ -19,14 +20,21 @@ use portsock::core::wire::repr::PyBytes;
 use portsock::std::prelude::*;
 use portsock::std::udp::UdpSocket;
 
-use common::HOST;
-
 /// What the client sends, and expects back.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 
+/// The chapter's UDP echo client: send the message to HOST port PORT in one datagram and
+/// wait for the echo.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_client_dgram", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT]");
-    let server_address = common::server_addr(&args.text(0, HOST), args.port(1))?;
+    let args = Args::parse();
+    let server_address = common::server_addr(&args.server.host, args.server.port)?;
     let mut sock = UdpSocket::bind(common::client_bind_addr(server_address))?;
 
     // Send the message, then receive the response.

@@ -12,6 +12,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::stream::{ClientEvent, EchoClient};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
@@ -19,14 +20,21 @@ use portsock::core::table::consts::{AF, IPPROTO, SOCK, name_of};
 use portsock::core::wire::repr::PyBytes;
 use portsock::std::tcp::TcpStream;
 
-use common::HOST;
-
 /// What the client sends, and expects back.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 
+/// The echo client connecting the easy way (Python's create_connection): try each address
+/// of HOST in turn, print the socket's family, type and protocol, then echo.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_client_easy", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT]");
-    let (host, port) = (args.text(0, HOST), args.port(1));
+    let args = Args::parse();
+    let (host, port) = (args.server.host, args.server.port);
 
     // Resolve, then connect to the first address that accepts.
     let mut sock = TcpStream::create_connection(&host, port, None)?;

@@ -10,6 +10,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::stream::{ClientEvent, EchoClient};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
@@ -19,10 +20,19 @@ use portsock::std::tcp::TcpStream;
 /// What the client sends, and expects back.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 
+/// The echo client connecting to the server named on the command line (the chapter's
+/// sys.argv[1]) rather than to localhost.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_client_explicit", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::ExplicitServer,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("HOST [PORT]");
+    let args = Args::parse();
     // Connect the socket to the port on the server given by the caller.
-    let server_address = (args.required(0, "HOST"), args.port(1));
+    let server_address = (args.server.host, args.server.port);
     println!(
         "connecting to {} port {}",
         server_address.0, server_address.1

@@ -11,20 +11,28 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::stream::{ClientEvent, EchoClient};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
 use portsock::core::wire::repr::PyBytes;
 use portsock::std::unix::UnixStream;
 
-use common::UDS_PATH;
-
 /// What the client sends, and expects back.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 
+/// The echo client on a Unix-domain socket: connect to PATH, send the message, read the echo
+/// 16 bytes at a time. If it cannot connect it says why and exits with status 1.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_client_uds", version)]
+struct Args {
+    #[command(flatten)]
+    uds: common::UdsPath,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[PATH]");
-    let server_address = args.text(0, UDS_PATH);
+    let args = Args::parse();
+    let server_address = args.uds.path;
 
     // Connect the socket to the path where the server is listening.
     println!("connecting to {server_address}");

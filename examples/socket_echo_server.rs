@@ -14,6 +14,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
@@ -21,11 +22,20 @@ use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::tcp::TcpListener;
 
-use common::HOST;
+/// The chapter's TCP echo server: listen on HOST port PORT and, for each client, read 16
+/// bytes at a time, print each chunk and send it back until the client closes.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_server", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+    #[command(flatten)]
+    count: common::Count,
+}
 
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");
-    let server_address = (args.text(0, HOST), args.port(1));
+    let args = Args::parse();
+    let server_address = (args.server.host, args.server.port);
 
     // Bind the socket to the port and listen for incoming connections.
     println!(
@@ -34,7 +44,7 @@ fn main() -> common::Result {
     );
     let mut sock = TcpListener::bind_host(&server_address.0, server_address.1)?;
 
-    for _ in 0..args.count() {
+    for _ in 0..args.count.get() {
         // Wait for a connection.
         println!("waiting for a connection");
         let (mut connection, client_address) = sock.accept()?;

@@ -14,6 +14,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
@@ -24,13 +25,25 @@ use portsock::std::tcp::TcpListener;
 /// Any address: `''` in Python, `INADDR_ANY`.
 const ANY: &str = "";
 
+/// The echo server on every address of the machine: bind '' (0.0.0.0) and PORT, print the
+/// address getsockname() gives, and echo.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_server_any", version)]
+struct Args {
+    /// The port (0: one the system picks, printed).
+    #[arg(default_value_t = portsock::core::echo::CHAPTER_PORT)]
+    port: u16,
+    #[command(flatten)]
+    count: common::Count,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[PORT] [--count N | --once]");
-    let mut sock = TcpListener::bind_host(ANY, args.port(0))?;
+    let args = Args::parse();
+    let mut sock = TcpListener::bind_host(ANY, args.port)?;
     let bound = sock.local_addr()?;
     println!("starting up on {} port {}", bound.ip(), bound.port());
 
-    for _ in 0..args.count() {
+    for _ in 0..args.count.get() {
         println!("waiting for a connection");
         let (mut connection, client_address) = sock.accept()?;
         println!("client connected: {}", PyAddr(client_address));

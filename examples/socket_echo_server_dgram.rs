@@ -14,6 +14,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_datagram;
 use portsock::core::echo::CHAPTER_DATAGRAM_SIZE;
 use portsock::core::echo::datagram::{DatagramEchoServer, ServerEvent};
@@ -21,11 +22,20 @@ use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::udp::UdpSocket;
 
-use common::HOST;
+/// The chapter's UDP echo server: bind HOST port PORT, receive one datagram at a time (up to
+/// 4096 bytes), print it and send it back to its sender.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_server_dgram", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+    #[command(flatten)]
+    count: common::Count,
+}
 
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT] [--count N | --once]");
-    let server_address = (args.text(0, HOST), args.port(1));
+    let args = Args::parse();
+    let server_address = (args.server.host, args.server.port);
 
     // Bind the socket to the port.
     println!(
@@ -34,7 +44,8 @@ fn main() -> common::Result {
     );
     let mut sock = UdpSocket::bind_host(&server_address.0, server_address.1)?;
 
-    let mut server = DatagramEchoServer::new([0u8; CHAPTER_DATAGRAM_SIZE]).with_limit(args.count());
+    let mut server =
+        DatagramEchoServer::new([0u8; CHAPTER_DATAGRAM_SIZE]).with_limit(args.count.get());
     run_datagram(&mut sock, &mut server, &SystemClock, &mut |server| {
         while let Some(event) = server.poll_event() {
             match event {

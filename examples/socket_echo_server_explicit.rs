@@ -13,6 +13,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
@@ -20,17 +21,28 @@ use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::tcp::TcpListener;
 
+/// The echo server bound to the address named on the command line (the chapter's
+/// sys.argv[1]), so clients on other hosts can reach it.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_server_explicit", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::ExplicitServer,
+    #[command(flatten)]
+    count: common::Count,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("HOST [PORT] [--count N | --once]");
+    let args = Args::parse();
     // Bind the socket to the address given on the command line.
-    let server_address = (args.required(0, "HOST"), args.port(1));
+    let server_address = (args.server.host, args.server.port);
     println!(
         "starting up on {} port {}",
         server_address.0, server_address.1
     );
     let mut sock = TcpListener::bind_host(&server_address.0, server_address.1)?;
 
-    for _ in 0..args.count() {
+    for _ in 0..args.count.get() {
         println!("waiting for a connection");
         let (mut connection, client_address) = sock.accept()?;
         println!("client connected: {}", PyAddr(client_address));

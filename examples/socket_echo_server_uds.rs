@@ -14,6 +14,7 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::drive::run_stream;
 use portsock::core::echo::CHAPTER_CHUNK;
 use portsock::core::echo::stream::{EchoSession, SessionEvent};
@@ -21,17 +22,26 @@ use portsock::core::wire::repr::PyBytes;
 use portsock::std::prelude::*;
 use portsock::std::unix::UnixListener;
 
-use common::UDS_PATH;
+/// The echo server on a Unix-domain socket: listen at PATH (file permissions on it decide
+/// who may connect), echo each client, and remove the node when done.
+#[derive(Debug, Parser)]
+#[command(name = "socket_echo_server_uds", version)]
+struct Args {
+    #[command(flatten)]
+    uds: common::UdsPath,
+    #[command(flatten)]
+    count: common::Count,
+}
 
 fn main() -> common::Result {
-    let args = common::Args::parse("[PATH] [--count N | --once]");
-    let server_address = args.text(0, UDS_PATH);
+    let args = Args::parse();
+    let server_address = args.uds.path;
 
     // Bind the socket to the path (removing a stale socket file there) and listen.
     println!("starting up on {server_address}");
     let mut sock = UnixListener::bind(&server_address)?;
 
-    for _ in 0..args.count() {
+    for _ in 0..args.count.get() {
         println!("waiting for a connection");
         let (mut connection, client_address) = sock.accept()?;
         // A client that did not bind a path has no address: Python prints an empty string.

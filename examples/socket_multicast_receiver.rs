@@ -17,25 +17,36 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use clap::Parser;
 use portsock::core::drive::run_datagram;
-use portsock::core::multicast::{
-    CHAPTER_GROUP, CHAPTER_RECEIVE_SIZE, MulticastReceiver, ReceiverEvent,
-};
+use portsock::core::multicast::{CHAPTER_RECEIVE_SIZE, MulticastReceiver, ReceiverEvent};
 use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::prelude::*;
 use portsock::std::udp::UdpSocket;
 
+/// The chapter's multicast receiver: join GROUP on PORT (on the loopback unless --iface
+/// says otherwise) and acknowledge every datagram with b'ack'.
+#[derive(Debug, Parser)]
+#[command(name = "socket_multicast_receiver", version)]
+struct Args {
+    #[command(flatten)]
+    group: common::Group,
+    #[command(flatten)]
+    count: common::Count,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[GROUP] [PORT] [--iface ADDR] [--count N | --once]");
-    let group: Ipv4Addr = args.value(0, "group", CHAPTER_GROUP);
+    let args = Args::parse();
+    let group: Ipv4Addr = args.group.group;
 
     // Bind the group's port, then tell the system to add the socket to the group on the
     // chosen interface.
-    let mut sock = UdpSocket::bind_reusable(SocketAddr::from((group, args.port(1))))?;
-    sock.join_group(IpAddr::V4(group), Interface::Addr(args.iface()))?;
+    let mut sock = UdpSocket::bind_reusable(SocketAddr::from((group, args.group.port)))?;
+    sock.join_group(IpAddr::V4(group), Interface::Addr(args.group.iface))?;
 
     // Receive/respond loop.
-    let mut receiver = MulticastReceiver::new([0u8; CHAPTER_RECEIVE_SIZE]).with_limit(args.count());
+    let mut receiver =
+        MulticastReceiver::new([0u8; CHAPTER_RECEIVE_SIZE]).with_limit(args.count.get());
     run_datagram(&mut sock, &mut receiver, &SystemClock, &mut |receiver| {
         while let Some(event) = receiver.poll_event() {
             match event {

@@ -16,10 +16,10 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use clap::Parser;
 use portsock::core::drive::run_datagram;
 use portsock::core::multicast::{
-    CHAPTER_GROUP, CHAPTER_MESSAGE, CHAPTER_REPLY_SIZE, CHAPTER_TIMEOUT, CHAPTER_TTL,
-    MulticastSender, SenderEvent,
+    CHAPTER_MESSAGE, CHAPTER_REPLY_SIZE, CHAPTER_TIMEOUT, CHAPTER_TTL, MulticastSender, SenderEvent,
 };
 use portsock::core::wire::repr::{PyAddr, PyBytes};
 use portsock::std::multicast::membership;
@@ -31,16 +31,26 @@ const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 /// How many replies it keeps (more are still printed).
 const MAX_REPLIES: usize = 64;
 
+/// The chapter's multicast sender: send one datagram to GROUP port PORT (from the loopback
+/// unless --iface says otherwise) and print every acknowledgement until none comes for
+/// 0.2 s.
+#[derive(Debug, Parser)]
+#[command(name = "socket_multicast_sender", version)]
+struct Args {
+    #[command(flatten)]
+    group: common::Group,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[GROUP] [PORT] [--iface ADDR]");
-    let group: Ipv4Addr = args.value(0, "group", CHAPTER_GROUP);
-    let multicast_group = SocketAddr::from((group, args.port(1)));
-    let iface = Interface::Addr(args.iface());
+    let args = Args::parse();
+    let group: Ipv4Addr = args.group.group;
+    let multicast_group = SocketAddr::from((group, args.group.port));
+    let iface = Interface::Addr(args.group.iface);
     membership(IpAddr::V4(group), iface)?; // refuses an address that is not multicast
 
     // A datagram socket on the chosen interface, with the TTL at 1 so messages do not go past
     // the local network segment, and multicast leaving by that interface.
-    let mut sock = UdpSocket::bind(SocketAddr::from((args.iface(), 0)))?;
+    let mut sock = UdpSocket::bind(SocketAddr::from((args.group.iface, 0)))?;
     sock.set_multicast_ttl(CHAPTER_TTL)?;
     sock.set_multicast_interface(iface)?;
 

@@ -25,6 +25,7 @@ mod common;
 use std::io;
 use std::thread;
 
+use clap::Parser;
 use portsock::core::drive::{run_stream, step_stream};
 use portsock::core::echo::stream::{ClientEvent, EchoClient, EchoSession};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
@@ -45,10 +46,23 @@ const IDLE: std::time::Duration = std::time::Duration::from_millis(1);
 /// What the echo client sends.
 const MESSAGE: &[u8] = CHAPTER_MESSAGE;
 
+/// The three ways a socket waits (blocking, a timeout, non-blocking), and an echo over
+/// non-blocking sockets, against its own server on HOST port PORT.
+#[derive(Debug, Parser)]
+#[command(name = "socket_nonblocking", version)]
+struct Args {
+    /// The host the server listens on.
+    #[arg(default_value = HOST)]
+    host: String,
+    /// The server's port (0: one the system picks, printed).
+    #[arg(default_value_t = ANY_FREE_PORT)]
+    port: u16,
+}
+
 fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT]");
-    let host = args.text(0, HOST);
-    let mut listener = TcpListener::bind_host(&host, args.value(1, "port", ANY_FREE_PORT))?;
+    let args = Args::parse();
+    let host = args.host;
+    let mut listener = TcpListener::bind_host(&host, args.port)?;
     let server_address = listener.local_addr()?;
     println!("starting up on {host} port {}", server_address.port());
     let mut sock = TcpStream::connect(server_address, None)?;

@@ -14,6 +14,7 @@ mod common;
 
 use std::io;
 
+use clap::Parser;
 use portsock::core::wire::repr::PyBytes;
 use portsock::std::prelude::*;
 use portsock::std::process::fork_child;
@@ -22,8 +23,14 @@ use portsock::std::unix::{UnixStream, socketpair};
 /// The most either side reads at once (`recv(1024)`).
 const BUFFER: usize = 1024;
 
+/// A parent and a child process talking over socketpair() across fork(): the parent sends
+/// b'ping', the child answers b'pong'.
+#[derive(Debug, Parser)]
+#[command(name = "socket_socketpair", version)]
+struct Args {}
+
 fn main() -> common::Result {
-    common::Args::parse("");
+    Args::parse();
     let (mut parent, mut child) = socketpair()?;
 
     // The child gets `child` (moved into the closure, so closed here in the parent).

@@ -7,16 +7,26 @@
 
 mod common;
 
+use clap::Parser;
 use portsock::core::asynch::drive::run_stream;
 use portsock::core::echo::stream::{ClientEvent, EchoClient};
 use portsock::core::echo::{CHAPTER_CHUNK, CHAPTER_MESSAGE};
 use portsock::core::wire::repr::PyBytes;
 use portsock::std::tokio::TcpStream;
 
+/// socket_echo_client on tokio: connect to HOST port PORT, send the message and check the
+/// echo, with the core's async driver.
+#[derive(Debug, Parser)]
+#[command(name = "tokio_echo_client", version)]
+struct Args {
+    #[command(flatten)]
+    server: common::Server,
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> common::Result {
-    let args = common::Args::parse("[HOST] [PORT]");
-    let (host, port) = (args.text(0, common::HOST), args.port(1));
+    let args = Args::parse();
+    let (host, port) = (args.server.host, args.server.port);
     println!("connecting to {host} port {port}");
     let mut sock = TcpStream::connect(common::server_addr(&host, port)?).await?;
 

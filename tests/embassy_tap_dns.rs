@@ -35,9 +35,15 @@ fn dns_lookups_through_embassy_against_dnsmasq() {
         "nosuch.test",
         "198.18.9.9",
     ];
-    let lines = net.embassy(&names, &["--dns", KERNEL_V4]).finish_ok();
+    let lines = net.embassy(&names, &["--dns", KERNEL_V4]).finish();
+    // One name failed: the others are printed, then the error line, and the status is 1.
+    assert_eq!(lines.status.code(), Some(1), "{}", lines.stderr);
     assert_eq!(
-        lines,
+        lines.stderr,
+        "error: nosuch.test: [Errno -2] Name or service not known\n"
+    );
+    assert_eq!(
+        lines.stdout,
         [
             "pymotw.test : 198.18.7.1",
             // Two CNAMEs followed to the A record.
@@ -54,7 +60,7 @@ fn dns_lookups_through_embassy_against_dnsmasq() {
     );
     // --json, as the std backend prints it.
     let mut json_args = names.to_vec();
-    json_args.push("--json");
+    json_args.extend(["--json", "--always-zero"]);
     let lines = net.embassy(&json_args, &["--dns", KERNEL_V4]).finish_ok();
     let rows: serde_json::Value = serde_json::from_str(&lines.join("\n")).expect("JSON");
     assert_eq!(

@@ -178,6 +178,25 @@ fn embassy_tcp_client_reaches_the_kernel(tag: &str, kernel_ip: &str) {
     assert_eq!(received, message);
     let py = py.finish_ok();
     assert_eq!(py.last().unwrap(), &format!("echoed 60000 from {ours}"));
+    // 3. Nothing listens on 10002: the kernel resets, and the client and `binary send` say
+    // where they tried, then why, as the chapter's clients do.
+    let refused = target(kernel_ip, 10002);
+    for args in [
+        &["echo", "client", "--addr", &refused, "--timeout", "10"][..],
+        &["binary", "send", "--addr", &refused][..],
+    ] {
+        let done = net.embassy(args, &[]).finish();
+        assert_eq!(done.status.code(), Some(1), "{args:?}: {}", done.stderr);
+        assert_eq!(
+            done.stdout,
+            [format!("connecting to {kernel_ip} port 10002")]
+        );
+        assert!(
+            done.stderr.starts_with("error: ") && done.stderr.lines().count() == 1,
+            "{args:?}: {}",
+            done.stderr
+        );
+    }
 }
 
 #[test]

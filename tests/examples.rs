@@ -731,30 +731,36 @@ fn nonblocking_shows_timed_out_and_would_block_apart() {
 
 #[test]
 fn bad_arguments_are_refused_with_a_message() {
-    let cases: [(&str, &[&str], i32, &str); 5] = [
+    let cases: [(&str, &[&str], i32, &str); 6] = [
         (
             "socket_echo_server",
             &["--count"],
             2,
-            "error: --count needs a value",
+            "error: a value is required for '--count <N>'",
         ),
         (
             "socket_echo_server",
             &["localhost", "99999"],
             2,
-            "error: port \"99999\"",
+            "error: invalid value '99999' for '[PORT]'",
         ),
         (
             "socket_echo_client",
             &["a", "1", "extra"],
             2,
-            "error: too many arguments",
+            "error: unexpected argument 'extra'",
         ),
         (
             "socket_echo_server_explicit",
             &[],
             2,
-            "error: HOST is required",
+            "error: the following required arguments were not provided:\n  <HOST>",
+        ),
+        (
+            "socket_echo_server",
+            &["--count", "2", "--once"],
+            2,
+            "error: the argument '--count <N>' cannot be used with '--once'",
         ),
         (
             "socket_multicast_sender",
@@ -767,6 +773,113 @@ fn bad_arguments_are_refused_with_a_message() {
         let out = run(name, example(name).args(args));
         assert_eq!(out.status.code(), Some(code), "{}", out.report());
         assert!(out.stderr.starts_with(message), "{}", out.report());
+    }
+}
+
+/// Each example's `--help`: what it does, its usage with its own name, and every argument and
+/// option it takes with its default.
+#[test]
+fn every_example_has_real_help() {
+    let server = [
+        "[HOST]",
+        "[default: localhost]",
+        "[PORT]",
+        "[default: 10000]",
+    ];
+    let count = ["--count <N>", "--once"];
+    let group = [
+        "[GROUP]",
+        "[default: 224.3.29.71]",
+        "--iface <ADDR>",
+        "[default: 127.0.0.1]",
+    ];
+    let uds = ["[PATH]", "[default: ./uds_socket]"];
+    let cases: Vec<(&str, &str, Vec<&str>)> = vec![
+        (
+            "socket_echo_server",
+            "The chapter's TCP echo server",
+            [&server[..], &count].concat(),
+        ),
+        (
+            "socket_echo_client",
+            "The chapter's TCP echo client",
+            server.to_vec(),
+        ),
+        (
+            "socket_echo_client_easy",
+            "create_connection",
+            server.to_vec(),
+        ),
+        (
+            "socket_echo_server_explicit",
+            "sys.argv[1]",
+            [&["<HOST>"][..], &count].concat(),
+        ),
+        (
+            "socket_echo_client_explicit",
+            "sys.argv[1]",
+            vec!["<HOST>", "[PORT]"],
+        ),
+        (
+            "socket_echo_server_any",
+            "0.0.0.0",
+            [&["[PORT]"][..], &count].concat(),
+        ),
+        (
+            "socket_echo_server_dgram",
+            "UDP echo server",
+            [&server[..], &count].concat(),
+        ),
+        (
+            "socket_echo_client_dgram",
+            "UDP echo client",
+            server.to_vec(),
+        ),
+        (
+            "socket_echo_server_uds",
+            "Unix-domain socket",
+            [&uds[..], &count].concat(),
+        ),
+        ("socket_echo_client_uds", "Unix-domain socket", uds.to_vec()),
+        ("socket_socketpair", "socketpair()", vec![]),
+        (
+            "socket_multicast_sender",
+            "multicast sender",
+            group.to_vec(),
+        ),
+        (
+            "socket_multicast_receiver",
+            "multicast receiver",
+            [&group[..], &count].concat(),
+        ),
+        ("socket_binary_client", "'I 2s f'", server.to_vec()),
+        (
+            "socket_binary_server",
+            "'I 2s f'",
+            [&server[..], &count].concat(),
+        ),
+        (
+            "socket_nonblocking",
+            "non-blocking",
+            vec!["[HOST]", "[PORT]", "[default: 0]"],
+        ),
+        ("edge_nal_echo", "edge-nal", [&server[..], &count].concat()),
+        ("tokio_echo_server", "tokio", [&server[..], &count].concat()),
+        ("tokio_echo_client", "tokio", server.to_vec()),
+    ];
+    for (name, about, mentions) in cases {
+        let out = run(name, example(name).arg("--help"));
+        assert_eq!(out.status.code(), Some(0), "{}", out.report());
+        let first = out.lines.first().map_or("", String::as_str);
+        assert!(
+            first.contains(about),
+            "{name}: {first:?} should say {about:?}"
+        );
+        let text = out.lines.join("\n");
+        assert!(text.contains(&format!("Usage: {name}")), "{}", out.report());
+        for want in mentions.iter().chain(&["-h, --help", "-V, --version"]) {
+            assert!(text.contains(want), "{name}: no {want:?} in {text}");
+        }
     }
 }
 

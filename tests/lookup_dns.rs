@@ -230,6 +230,16 @@ fn the_chapters_figures(ns: &Place) {
         "apu : 10.9.0.10\npymotw.com : 66.33.211.242\nwww.python.org : 151.101.32.223\n\
          nosuchname : [Errno -2] Name or service not known\n"
     );
+    // One of the list failed: exit 1 and the error line, unless --always-zero.
+    assert_eq!(
+        (out.status, out.stderr.as_str()),
+        (
+            Some(1),
+            "error: nosuchname: [Errno -2] Name or service not known\n"
+        )
+    );
+    let zero = ns.portsock(&["lookup", "host", "apu", "nosuchname", "--always-zero"]);
+    assert_eq!(zero.status, Some(0), "{zero:?}");
     let out = ns.portsock(&["lookup", "host-ex", "apu", "www.python.org", "nosuchname"]);
     assert_eq!(
         out.stdout,

@@ -99,8 +99,10 @@ fn a_sample_of_vectors_through_the_cli() {
         }
         let out = here.portsock(&args);
         if v.get("error").is_some() {
+            // The failed look-up's object says why; stderr says it too; the status is 1.
             assert_eq!(out.status, Some(1), "{v}: {out:?}");
-            assert!(out.stdout.is_empty(), "{v}: {out:?}");
+            let rows: Value = serde_json::from_str(&out.stdout).expect("JSON");
+            assert!(rows[0]["error"]["message"].is_string(), "{v}: {out:?}");
             assert!(out.stderr.starts_with("error: "), "{v}: {out:?}");
             continue;
         }
@@ -160,7 +162,19 @@ fn the_chapters_service_and_protocol_programs_print_what_cpython_prints() {
         diffs.extend(here.compare(&with(&[
             "proto", "icmp", "udp", "tcp", "TCP", "ggp", "ipv6",
         ])));
-        // Failures: the whole command fails, with Python's message.
+        // Failures: the answers found, then an error line per input that failed, exit 1 (0
+        // with --always-zero); a port out of range is bad input, nothing looked up.
+        diffs.extend(here.compare(&with(&["port", "80", "1234", "443"])));
+        diffs.extend(here.compare(&with(&["port", "80", "1234", "443", "--always-zero"])));
+        diffs.extend(here.compare(&with(&["proto", "tcp", "nope", "udp", "nope2"])));
+        diffs.extend(here.compare(&with(&["service", "http", "nope", "--always-zero"])));
+        diffs.extend(here.compare(&with(&["port", "80", "70000", "443"])));
+        // The host programs print their errors inline, as the chapter's; the status still
+        // says one failed (`::1` has no IPv4 address: no DNS is asked).
+        for op in ["host", "host-ex"] {
+            diffs.extend(here.compare(&with(&[op, "localhost", "::1"])));
+            diffs.extend(here.compare(&with(&[op, "localhost", "::1", "--always-zero"])));
+        }
         diffs.extend(here.compare(&with(&["service", "http", "no-such-service"])));
         diffs.extend(here.compare(&with(&["service", "--proto", "udp", "ssh"])));
         diffs.extend(here.compare(&with(&["port", "1", "--proto", "udp"])));

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::privileged::{Netns, is_root, run, skip, unavailable};
-use common::{Running, STREAM_CLIENT_LINES, assert_cli_error, open_tempdir};
+use common::{Running, STREAM_CLIENT_LINES, open_tempdir};
 
 const PORTSOCK: &str = env!("CARGO_BIN_EXE_portsock");
 
@@ -268,9 +268,16 @@ fn unix_socket_mode_decides_who_may_connect() {
             assert_eq!(lines[1..], STREAM_CLIENT_LINES);
         } else {
             let out = as_nobody(&exe, &args).output().expect("run setpriv");
-            assert_cli_error(&out, "nobody on a 0600 socket");
+            // As the chapter: where it tried, then the refusal.
+            assert_eq!(out.status.code(), Some(1), "nobody on a 0600 socket");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("connecting to {path}\n")
+            );
             let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.starts_with("error: --path: "), "{stderr}");
             assert!(stderr.contains("Permission denied"), "{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
             // The owner still gets in: the refusal was the mode's doing.
             let lines = Running::portsock(args).finish_ok();
             assert_eq!(lines[1..], STREAM_CLIENT_LINES);

@@ -36,9 +36,15 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
             ],
             &["--dns", KERNEL_V4],
         )
-        .finish_ok();
+        .finish();
+    // One name failed: the others are printed, then the error line, and the status is 1.
+    assert_eq!(lines.status.code(), Some(1), "{}", lines.stderr);
     assert_eq!(
-        lines,
+        lines.stderr,
+        "error: nosuch.test: [Errno -2] Name or service not known\n"
+    );
+    assert_eq!(
+        lines.stdout,
         [
             "pymotw.test : 198.18.7.1",
             // Two CNAMEs followed to the A record.

@@ -149,6 +149,25 @@ fn smoltcp_tcp_client_reaches_the_kernel(tag: &str, kernel_ip: &str) {
     assert_eq!(received, 60_000);
     let py = py.finish_ok();
     assert_eq!(py.last().unwrap(), &format!("echoed 60000 from {smol}"));
+    // 3. Nothing listens on 10002: the kernel resets the connection, and the client and
+    // `binary send` say where they tried, then why, as the chapter's clients do.
+    let target = target.replace(":10001", ":10002");
+    for args in [
+        &["echo", "client", "--addr", &target, "--timeout", "10"][..],
+        &["binary", "send", "--addr", &target][..],
+    ] {
+        let done = net.smoltcp(args, &[]).finish();
+        assert_eq!(done.status.code(), Some(1), "{args:?}: {}", done.stderr);
+        assert_eq!(
+            done.stdout,
+            [format!("connecting to {kernel_ip} port 10002")]
+        );
+        assert!(
+            done.stderr.starts_with("error: --addr ") && done.stderr.lines().count() == 1,
+            "{args:?}: {}",
+            done.stderr
+        );
+    }
 }
 
 #[test]

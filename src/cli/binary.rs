@@ -120,8 +120,13 @@ fn send(args: SendArgs) -> Result<(), CliError> {
         return smoltcp_send(&args.backend, &hp, &mut sender, &values);
     }
     let server = hp.resolve("--addr")?;
-    let mut stream = TcpStream::connect(server, None).map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
+    // The chapter's client prints nothing before it connects; when the connection fails,
+    // where it tried goes before the error, as the echo client says it.
+    let mut stream = TcpStream::connect(server, None).map_err(|e| {
+        super::echo::connecting(&mut out, &hp);
+        CliError::new("--addr", e)
+    })?;
     send_record(&mut stream, &mut sender, &values, &mut out)
 }
 
@@ -140,7 +145,10 @@ fn smoltcp_send(
         server,
         Some(portsock_core::time::Duration::from_secs(30)),
     )
-    .map_err(|e| CliError::new(format_args!("--addr {server}"), e))?;
+    .map_err(|e| {
+        super::echo::connecting(&mut Out::stdout(), hp);
+        CliError::new(format_args!("--addr {server}"), e)
+    })?;
     let mut out = Out::stdout();
     send_record(&mut stream, sender, values, &mut out)?;
     drop(stream);

@@ -7,6 +7,7 @@
 //! file only sets the sockets up and turns the machines' events into lines.
 
 use std::fmt;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -332,14 +333,23 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
                 let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
                 datagram_client(&mut socket, server, &message, chunk, wait, &mut out)?;
             } else {
-                let mut stream =
-                    TcpStream::connect(server, timeout).map_err(|e| CliError::new("--addr", e))?;
+                let mut stream = TcpStream::connect(server, timeout).map_err(|e| {
+                    connecting(&mut out, &hp);
+                    CliError::new("--addr", e)
+                })?;
                 let timeout = timeout.map(Duration::from);
                 tcp_client(&mut stream, &hp, server, timeout, &message, chunk, &mut out)?;
             }
         }
         Endpoint::Unix(path) => {
-            let mut stream = UnixStream::connect(&path).map_err(|e| CliError::new("--path", e))?;
+            let mut stream = UnixStream::connect(&path).map_err(|e| {
+                // As the chapter: where it tried, then why it could not (a path too long to
+                // try is bad input, with nothing on stdout).
+                if e.kind() != io::ErrorKind::InvalidInput {
+                    out.line(format_args!("connecting to {}", path.display()));
+                }
+                CliError::new("--path", e)
+            })?;
             stream
                 .set_read_timeout(timeout)
                 .map_err(|e| CliError::new("--timeout", e))?;
@@ -423,7 +433,10 @@ fn smoltcp_client(
         let timeout = timeout.map(Duration::from);
         let mut stream =
             SmolStream::connect(&stack, server, timeout.or(Some(Duration::from_secs(30))))
-                .map_err(|e| CliError::new(format_args!("--addr {server}"), e))?;
+                .map_err(|e| {
+                    connecting(&mut out, &hp);
+                    CliError::new(format_args!("--addr {server}"), e)
+                })?;
         tcp_client(&mut stream, &hp, server, timeout, message, chunk, &mut out)?;
     }
     super::smol::linger(&stack);
@@ -565,13 +578,19 @@ where
     stream
         .set_read_timeout(timeout)
         .map_err(|e| CliError::new("--timeout", e))?;
+    connecting(out, hp);
+    let peer = PyAddr(server).to_string();
+    stream_client(stream, message, chunk, &peer, out)
+}
+
+/// The chapter's `connecting to HOST port N`: before the echo, or before the error when the
+/// connection is refused (as the chapter's client prints it before `connect` raises).
+pub(crate) fn connecting(out: &mut Out, hp: &HostPort) {
     out.line(format_args!(
         "connecting to {} port {}",
         hp.host_text(),
         hp.port
     ));
-    let peer = PyAddr(server).to_string();
-    stream_client(stream, message, chunk, &peer, out)
 }
 
 /// Sends `message` over a connected `stream` and reads the echo `chunk` bytes at a time,

@@ -243,7 +243,7 @@ pub(crate) fn lookup_host(
     backend: &BackendArg,
     names: &[String],
     json: bool,
-) -> Result<String, CliError> {
+) -> Result<super::lookup::Listed, CliError> {
     if backend.dns.is_empty() {
         return Err(CliError::new(
             "--backend embassy",

@@ -4,8 +4,14 @@
 //! `socket_getprotobyname.py`, `socket_getaddrinfo.py`), or JSON with `--json`.
 //!
 //! The programs that catch look-up errors (`host`, `host-ex`; `fqdn` cannot fail) print them
-//! inline, as the chapter does, and exit 0. The others stop at the first failure with the usual
-//! `error: <input>: <Python's message>` line, nothing on stdout, exit 1, in both modes.
+//! inline, as the chapter does. The others print the answers they found and an `error: <input>:
+//! <Python's message>` line on stderr for each input that failed (with `--json`, an object with
+//! an `error` member in its place). Either way the exit status is 1 if any look-up in the list
+//! failed, unless `--always-zero` keeps the chapter's 0 ([`status`]). Bad input (a port that is
+//! no number, or out of range) is found before any look-up: one `error:` line, nothing on
+//! stdout, exit 1.
+
+mod status;
 
 use std::fmt::Write as _;
 use std::io;
@@ -45,6 +51,10 @@ pub(crate) struct LookupCmd {
     /// Print one JSON array (an object per input) instead of the chapter's lines.
     #[arg(long, global = true)]
     json: bool,
+    /// Exit 0 even if a look-up in the list failed, as the chapter's programs do (the errors
+    /// are still printed).
+    #[arg(long, global = true)]
+    always_zero: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,26 +160,27 @@ enum TypeArg {
 impl LookupCmd {
     pub(crate) fn run(self) -> Output {
         let json = self.json;
+        let listed = |(out, failed)| status::finish(out, failed, self.always_zero);
         match self.what {
             What::Host { names, backend } => {
                 if backend.on_embassy()? {
                     #[cfg(feature = "embassy")]
-                    return super::embassy_dgram::lookup_host(&backend, &names, json);
+                    return listed(super::embassy_dgram::lookup_host(&backend, &names, json)?);
                 }
                 #[cfg(feature = "smoltcp")]
                 if backend.check()? {
-                    return smoltcp_host(&backend, &names, json);
+                    return listed(smoltcp_host(&backend, &names, json)?);
                 }
                 #[cfg(not(feature = "smoltcp"))]
                 backend.check()?;
-                Ok(host(&names, json))
+                listed(host(&names, json))
             }
-            What::HostEx { names } => Ok(host_ex(&names, json)),
+            What::HostEx { names } => listed(host_ex(&names, json)),
             What::Fqdn { names } => fqdn(&names, json),
-            What::Addr { addrs } => addr(&addrs, json),
-            What::Service { names, proto } => service(&names, proto.as_deref(), json),
-            What::Port { ports, proto } => port(&ports, proto.as_deref(), json),
-            What::Proto { names } => proto(&names, json),
+            What::Addr { addrs } => listed(addr(&addrs, json)),
+            What::Service { names, proto } => listed(service(&names, proto.as_deref(), json)),
+            What::Port { ports, proto } => listed(port(&ports, proto.as_deref(), json)?),
+            What::Proto { names } => listed(proto(&names, json)),
             What::Addrinfo {
                 host,
                 service,
@@ -186,12 +197,19 @@ impl LookupCmd {
     }
 }
 
+/// What a list of look-ups gives: the text for stdout, and the inputs that failed.
+pub(crate) type Listed = (String, Vec<CliError>);
+
 /// `socket_gethostbyname.py`: `NAME : ADDRESS` or `NAME : <error>`.
-fn host(names: &[String], json: bool) -> String {
+fn host(names: &[String], json: bool) -> Listed {
     let mut out = String::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for name in names {
         let result = lookup::gethostbyname(name);
+        if let Err(e) = &result {
+            failed.push(cli_error(name, e));
+        }
         if json {
             rows.push(match &result {
                 Ok(ip) => json!({ "name": name, "address": ip_text(&(*ip).into()) }),
@@ -205,6 +223,11 @@ fn host(names: &[String], json: bool) -> String {
         };
         let _ = writeln!(out, "{name} : {shown}");
     }
+    (listing(out, rows, json), failed)
+}
+
+/// The chapter's lines, or the JSON array of `rows`.
+fn listing(out: String, rows: Vec<Value>, json: bool) -> String {
     if json {
         json_line(&Value::Array(rows))
     } else {
@@ -215,7 +238,11 @@ fn host(names: &[String], json: bool) -> String {
 /// `lookup host --backend smoltcp`: gethostbyname through smoltcp's DNS socket (A records,
 /// CNAMEs followed), printed as `host` prints it.
 #[cfg(feature = "smoltcp")]
-fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) -> Output {
+fn smoltcp_host(
+    backend: &super::net::BackendArg,
+    names: &[String],
+    json: bool,
+) -> Result<Listed, CliError> {
     use portsock_smoltcp::{DnsError, Family};
     if backend.dns.is_empty() {
         return Err(CliError::new(
@@ -243,17 +270,21 @@ fn smoltcp_host(backend: &super::net::BackendArg, names: &[String], json: bool) 
 /// EAI_NONAME there.
 pub(crate) const NOT_FOUND: &str = "[Errno -2] Name or service not known";
 
-/// `host`'s lines (or JSON) for a userspace stack's lookups: `resolve` gives a name's first
-/// IPv4 address or the error text to print.
+/// `host`'s lines (or JSON) for a userspace stack's lookups, and the names that failed:
+/// `resolve` gives a name's first IPv4 address or the error text to print.
 pub(crate) fn stack_hosts(
     names: &[String],
     json: bool,
     mut resolve: impl FnMut(&str) -> Result<std::net::IpAddr, String>,
-) -> String {
+) -> Listed {
     let mut out = String::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for name in names {
         let result = resolve(name);
+        if let Err(e) = &result {
+            failed.push(CliError::new(name, e));
+        }
         if json {
             rows.push(match &result {
                 Ok(ip) => json!({ "name": name, "address": ip.to_string() }),
@@ -267,19 +298,19 @@ pub(crate) fn stack_hosts(
         };
         let _ = writeln!(out, "{name} : {shown}");
     }
-    if json {
-        json_line(&Value::Array(rows))
-    } else {
-        out
-    }
+    (listing(out, rows, json), failed)
 }
 
 /// `socket_gethostbyname_ex.py`: the name, then its entry or `ERROR: ...`, then a blank line.
-fn host_ex(names: &[String], json: bool) -> String {
+fn host_ex(names: &[String], json: bool) -> Listed {
     let mut out = String::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for name in names {
         let result = lookup::gethostbyname_ex(name);
+        if let Err(e) = &result {
+            failed.push(cli_error(name, e));
+        }
         if json {
             rows.push(match &result {
                 Ok(entry) => with_entry(json!({ "name": name }), entry),
@@ -300,11 +331,7 @@ fn host_ex(names: &[String], json: bool) -> String {
         }
         out.push('\n');
     }
-    if json {
-        json_line(&Value::Array(rows))
-    } else {
-        out
-    }
+    (listing(out, rows, json), failed)
 }
 
 /// `socket_getfqdn.py`: `{name:>10} : {fqdn}`; with no name, this host's fully qualified name.
@@ -335,11 +362,19 @@ fn fqdn(names: &[String], json: bool) -> Output {
 }
 
 /// `socket_gethostbyaddr.py`: Hostname / Aliases / Addresses, a blank line between addresses.
-fn addr(addrs: &[String], json: bool) -> Output {
+fn addr(addrs: &[String], json: bool) -> Listed {
     let mut blocks = Vec::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for input in addrs {
-        let entry = lookup::gethostbyaddr(input).map_err(|e| cli_error(input, &e))?;
+        let entry = match lookup::gethostbyaddr(input) {
+            Ok(entry) => entry,
+            Err(e) => {
+                rows.push(json!({ "address": input, "error": error_json(&e) }));
+                failed.push(cli_error(input, &e));
+                continue;
+            }
+        };
         if json {
             rows.push(with_entry(json!({ "address": input }), &entry));
         } else {
@@ -351,68 +386,89 @@ fn addr(addrs: &[String], json: bool) -> Output {
             ));
         }
     }
-    Ok(if json {
-        json_line(&Value::Array(rows))
-    } else {
-        blocks.join("\n")
-    })
+    (listing(blocks.join("\n"), rows, json), failed)
 }
 
 /// `socket_getservbyname.py`: `{scheme:>6} : {port}` for each URL's scheme (or service name).
-fn service(names: &[String], proto: Option<&str>, json: bool) -> Output {
+fn service(names: &[String], proto: Option<&str>, json: bool) -> Listed {
     let mut out = String::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for arg in names {
         let name = url_scheme(arg).unwrap_or_else(|| arg.clone());
-        let port = lookup::getservbyname(&name, proto).map_err(|e| cli_error(arg, &e))?;
+        let port = match lookup::getservbyname(&name, proto) {
+            Ok(port) => port,
+            Err(e) => {
+                rows.push(json!({ "name": arg, "service": name, "proto": proto, "error": error_json(&e) }));
+                failed.push(cli_error(arg, &e));
+                continue;
+            }
+        };
         if json {
             rows.push(json!({ "name": arg, "service": name, "proto": proto, "port": port }));
         } else {
             let _ = writeln!(out, "{name:>6} : {port}");
         }
     }
-    Ok(if json {
-        json_line(&Value::Array(rows))
-    } else {
-        out
-    })
+    (listing(out, rows, json), failed)
 }
 
 /// `socket_getservbyport.py`: `{name}://example.com/` for each port.
-fn port(ports: &[String], proto: Option<&str>, json: bool) -> Output {
+///
+/// # Errors
+///
+/// A port that is no integer, or out of range: bad input, found before any look-up.
+fn port(ports: &[String], proto: Option<&str>, json: bool) -> Result<Listed, CliError> {
+    let numbers = ports
+        .iter()
+        .map(|arg| {
+            let number: i64 = arg
+                .parse()
+                .map_err(|_| CliError::new(format_args!("port {arg:?}"), "expected an integer"))?;
+            // Python checks the range before the look-up (OverflowError).
+            u16::try_from(number).map_err(|_| {
+                CliError::new(
+                    format_args!("port {arg}"),
+                    "getservbyport: port must be 0-65535.",
+                )
+            })
+        })
+        .collect::<Result<Vec<u16>, CliError>>()?;
     let mut out = String::new();
     let mut rows = Vec::new();
-    for arg in ports {
-        let number: i64 = arg
-            .parse()
-            .map_err(|_| CliError::new(format_args!("port {arg:?}"), "expected an integer"))?;
-        // Python checks the range before the look-up (OverflowError).
-        let number = u16::try_from(number).map_err(|_| {
-            CliError::new(
-                format_args!("port {arg}"),
-                "getservbyport: port must be 0-65535.",
-            )
-        })?;
-        let name = lookup::getservbyport(number, proto).map_err(|e| cli_error(arg, &e))?;
+    let mut failed = Vec::new();
+    for (arg, number) in ports.iter().zip(numbers) {
+        let name = match lookup::getservbyport(number, proto) {
+            Ok(name) => name,
+            Err(e) => {
+                rows.push(json!({ "port": number, "proto": proto, "error": error_json(&e) }));
+                failed.push(cli_error(arg, &e));
+                continue;
+            }
+        };
         if json {
             rows.push(json!({ "port": number, "proto": proto, "name": name }));
         } else {
             let _ = writeln!(out, "{name}://example.com/");
         }
     }
-    Ok(if json {
-        json_line(&Value::Array(rows))
-    } else {
-        out
-    })
+    Ok((listing(out, rows, json), failed))
 }
 
 /// `socket_getprotobyname.py`: `{name:>4} -> {number:2} (socket.{constant:<12} = {value:2})`.
-fn proto(names: &[String], json: bool) -> Output {
+fn proto(names: &[String], json: bool) -> Listed {
     let mut out = String::new();
     let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for name in names {
-        let number = lookup::getprotobyname(name).map_err(|e| cli_error(name, &e))?;
+        let number = match lookup::getprotobyname(name) {
+            Ok(number) => number,
+            Err(e) => {
+                rows.push(json!({ "name": name, "error": error_json(&e) }));
+                failed.push(cli_error(name, &e));
+                continue;
+            }
+        };
         let constant = name_on_host(IPPROTO, number);
         if json {
             rows.push(json!({ "name": name, "number": number, "constant": constant }));
@@ -428,11 +484,7 @@ fn proto(names: &[String], json: bool) -> Output {
             }
         }
     }
-    Ok(if json {
-        json_line(&Value::Array(rows))
-    } else {
-        out
-    })
+    (listing(out, rows, json), failed)
 }
 
 /// `socket_getaddrinfo.py` / `socket_getaddrinfo_extra_args.py`: five lines and a blank line
@@ -615,7 +667,8 @@ mod tests {
 
     #[test]
     fn the_chapters_protocol_lines() {
-        let out = proto(&["icmp".into(), "udp".into(), "tcp".into()], false).unwrap();
+        let (out, failed) = proto(&["icmp".into(), "udp".into(), "tcp".into()], false);
+        assert!(failed.is_empty());
         assert_eq!(
             out,
             "icmp ->  1 (socket.IPPROTO_ICMP =  1)\n udp -> 17 (socket.IPPROTO_UDP  = 17)\n \

@@ -137,7 +137,7 @@ impl Place {
                 ours.stderr, python.stderr
             ));
         }
-        let same_stdout = if args.contains(&"--json") && python.status == Some(0) {
+        let same_stdout = if args.contains(&"--json") && !python.stdout.is_empty() {
             let parse = |s: &str| serde_json::from_str::<Value>(s).ok();
             parse(&ours.stdout).is_some() && parse(&ours.stdout) == parse(&python.stdout)
         } else {

@@ -1,8 +1,10 @@
 """CPython's answers to `portsock hostname` / `portsock lookup ...`, for tests/lookup_*.rs.
 
 Takes the same arguments as the portsock command and prints what it must print: the chapter's
-lines (or `--json`) on stdout, or `error: <input>: <message>` on stderr with exit status 1.
-Every answer comes from Python's `socket` module; only the layout is written here.
+lines (or `--json`) on stdout for the inputs that were found, and `error: <input>: <message>` on
+stderr for each that was not, with exit status 1 if any was not (0 with `--always-zero`). Bad
+input (a port out of range) is one error line and nothing on stdout. Every answer comes from
+Python's `socket` module; only the layout is written here.
 
 `batch` reads a JSON list of calls from stdin, `[["getservbyname", "http", "tcp"], ...]`,
 and prints one JSON list of results, `{"ok": value}` or `{"error": {...}}`, in the same order.
@@ -58,26 +60,28 @@ def take_flag(args, name):
 
 
 def host(names, as_json):
-    rows, lines = [], []
+    rows, lines, failed = [], [], []
     for name in names:
         try:
             address = socket.gethostbyname(name)
         except OSError as exc:
+            failed.append((name, str(exc)))
             rows.append({"name": name, "error": error_json(exc)})
             lines.append("{} : {}".format(name, exc))
         else:
             rows.append({"name": name, "address": address})
             lines.append("{} : {}".format(name, address))
-    return rows if as_json else "".join(line + "\n" for line in lines)
+    return (rows if as_json else "".join(line + "\n" for line in lines)), failed
 
 
 def host_ex(names, as_json):
-    rows, out = [], []
+    rows, out, failed = [], [], []
     for name in names:
         out.append(name + "\n")
         try:
             hostname, aliases, addresses = socket.gethostbyname_ex(name)
         except OSError as exc:
+            failed.append((name, str(exc)))
             rows.append({"name": name, "error": error_json(exc)})
             out.append("ERROR: {}\n".format(exc))
         else:
@@ -88,73 +92,87 @@ def host_ex(names, as_json):
             out.append("  Aliases : {}\n".format(aliases))
             out.append(" Addresses: {}\n".format(addresses))
         out.append("\n")
-    return rows if as_json else "".join(out)
+    return (rows if as_json else "".join(out)), failed
 
 
 def fqdn(names, as_json):
     if not names:
         name = socket.getfqdn()
-        return [{"name": "", "fqdn": name}] if as_json else name + "\n"
+        return ([{"name": "", "fqdn": name}] if as_json else name + "\n"), []
     rows = [{"name": n, "fqdn": socket.getfqdn(n)} for n in names]
     if as_json:
-        return rows
-    return "".join("{:>10} : {}\n".format(r["name"], r["fqdn"]) for r in rows)
+        return rows, []
+    return "".join("{:>10} : {}\n".format(r["name"], r["fqdn"]) for r in rows), []
 
 
 def addr(addresses, as_json):
-    rows, blocks = [], []
+    rows, blocks, failed = [], [], []
     for address in addresses:
         try:
             hostname, aliases, found = socket.gethostbyaddr(address)
         except OSError as exc:
-            raise Failure(address, str(exc))
+            failed.append((address, str(exc)))
+            rows.append({"address": address, "error": error_json(exc)})
+            continue
         rows.append(
             {"address": address, "hostname": hostname, "aliases": aliases, "addresses": found}
         )
         blocks.append(
             "Hostname : {}\nAliases  : {}\nAddresses: {}\n".format(hostname, aliases, found)
         )
-    return rows if as_json else "\n".join(blocks)
+    return (rows if as_json else "\n".join(blocks)), failed
 
 
 def service(args, as_json):
     proto = take_option(args, "--proto")
-    rows, lines = [], []
+    rows, lines, failed = [], [], []
     for arg in args:
         name = urlparse(arg).scheme or arg
         try:
             port = socket.getservbyname(name, proto) if proto else socket.getservbyname(name)
         except OSError as exc:
-            raise Failure(arg, str(exc))
+            failed.append((arg, str(exc)))
+            rows.append({"name": arg, "service": name, "proto": proto, "error": error_json(exc)})
+            continue
         rows.append({"name": arg, "service": name, "proto": proto, "port": port})
         lines.append("{:>6} : {}\n".format(name, port))
-    return rows if as_json else "".join(lines)
+    return (rows if as_json else "".join(lines)), failed
 
 
 def port(args, as_json):
     proto = take_option(args, "--proto")
-    rows, lines = [], []
+    rows, lines, failed = [], [], []
+    # Every port is checked before any look-up: a bad one is bad input.
+    for arg in args:
+        try:
+            socket.getservbyport(int(arg))
+        except OverflowError as exc:
+            raise Failure("port " + arg, str(exc))
+        except OSError:
+            pass
     for arg in args:
         number = int(arg)
         try:
             name = socket.getservbyport(number, proto) if proto else socket.getservbyport(number)
-        except OverflowError as exc:
-            raise Failure("port " + arg, str(exc))
         except OSError as exc:
-            raise Failure(arg, str(exc))
+            failed.append((arg, str(exc)))
+            rows.append({"port": number, "proto": proto, "error": error_json(exc)})
+            continue
         rows.append({"port": number, "proto": proto, "name": name})
         lines.append("{}://example.com/\n".format(name))
-    return rows if as_json else "".join(lines)
+    return (rows if as_json else "".join(lines)), failed
 
 
 def proto(names, as_json):
     protocols = get_constants("IPPROTO_")
-    rows, lines = [], []
+    rows, lines, failed = [], [], []
     for name in names:
         try:
             number = socket.getprotobyname(name)
         except OSError as exc:
-            raise Failure(name, str(exc))
+            failed.append((name, str(exc)))
+            rows.append({"name": name, "error": error_json(exc)})
+            continue
         constant = protocols.get(number)
         rows.append({"name": name, "number": number, "constant": constant})
         if constant is None:
@@ -165,7 +183,7 @@ def proto(names, as_json):
                     name, number, constant, getattr(socket, constant)
                 )
             )
-    return rows if as_json else "".join(lines)
+    return (rows if as_json else "".join(lines)), failed
 
 
 def addrinfo(args, as_json):
@@ -216,7 +234,7 @@ def addrinfo(args, as_json):
         out.append("Protocol      : {}\n".format(protocols[pro]))
         out.append("Canonical name: {}\n".format(canonname))
         out.append("Socket address: {}\n\n".format(sockaddr))
-    return rows if as_json else "".join(out)
+    return (rows if as_json else "".join(out)), []
 
 
 def batch():
@@ -246,10 +264,12 @@ def batch():
 def main(argv):
     args = list(argv)
     as_json = take_flag(args, "--json")
+    always_zero = take_flag(args, "--always-zero")
     if args == ["batch"]:
         print(json.dumps(batch()))
         return 0
     command = args.pop(0)
+    failed = []
     if command == "hostname":
         name = socket.gethostname()
         answer = {"hostname": name} if as_json else name + "\n"
@@ -267,7 +287,7 @@ def main(argv):
             "addrinfo": addrinfo,
         }
         try:
-            answer = handlers[op](args, as_json)
+            answer, failed = handlers[op](args, as_json)
         except Failure as failure:
             what, message = failure.args
             sys.stderr.write("error: {}: {}\n".format(what, message))
@@ -276,7 +296,10 @@ def main(argv):
         print(json.dumps(answer))
     else:
         sys.stdout.write(answer)
-    return 0
+    sys.stdout.flush()
+    for what, message in failed:
+        sys.stderr.write("error: {}: {}\n".format(what, message))
+    return 1 if failed and not always_zero else 0
 
 
 if __name__ == "__main__":

@@ -103,12 +103,10 @@ pub(crate) fn echo_client(
     let mut out = Out::stdout();
     net.block_on(async {
         let connector = connector(&net, timeout);
-        let mut stream = connect(&connector, server).await?;
-        out.line(format_args!(
-            "connecting to {} port {}",
-            hp.host_text(),
-            hp.port
-        ));
+        // As the chapter: where it tries, then the echo, or the error if it is refused.
+        let connected = connect(&connector, server).await;
+        crate::cli::echo::connecting(&mut out, hp);
+        let mut stream = connected?;
         let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
         let peer = PyAddr(server).to_string();
         drive(&mut stream, &mut client, timeout, &mut |c| {
@@ -140,7 +138,10 @@ pub(crate) fn binary_send(
     let mut out = Out::stdout();
     net.block_on(async {
         let connector = connector(&net, None);
-        let mut stream = connect(&connector, server).await?;
+        let mut stream = connect(&connector, server).await.inspect_err(|_| {
+            // Where it tried, before the error, as the std backend's client says it.
+            crate::cli::echo::connecting(&mut out, hp);
+        })?;
         out.line(format_args!("values = {}", PyTuple(values)));
         drive(&mut stream, sender, None, &mut |s| {
             while let Some(event) = s.poll_event() {

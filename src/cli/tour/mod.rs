@@ -11,8 +11,14 @@
 //! the loopback interface (127.0.0.1). Servers run in threads, with timeouts, so a failure
 //! ends a section instead of hanging the tour. The socketpair section forks, which a process
 //! with threads must not do, so it runs `portsock socketpair` as a child process (which forks
-//! while it is still single-threaded) and checks both processes' lines.
+//! while it is still single-threaded) and checks both processes' lines; the permissions
+//! section runs `portsock echo client` as a child too, as another user when the tour runs as
+//! root.
 
+mod child;
+mod listening;
+mod names;
+mod permissions;
 mod sockets;
 
 use std::net::IpAddr;
@@ -22,7 +28,7 @@ use portsock_core::table::consts::{self, IPPROTO};
 use portsock_core::wire::inet::{self, Family};
 use portsock_core::wire::repr::PyBytes;
 use portsock_std::consts::host_value;
-use portsock_std::lookup::{self, Hints};
+use portsock_std::lookup;
 
 use super::net::Out;
 use super::{CliError, Output};
@@ -33,10 +39,14 @@ type Verdict = Result<(), String>;
 /// A section: its title (the chapter's programs in brackets) and what runs it.
 type Section = (&'static str, fn(&mut Out) -> Verdict);
 
-const SECTIONS: [Section; 11] = [
+const SECTIONS: [Section; 14] = [
     (
-        "Host names [gethostname, gethostbyname, getaddrinfo]",
-        host_names,
+        "Host names [gethostname, gethostbyname, gethostbyname_ex, getfqdn, gethostbyaddr]",
+        names::host_names,
+    ),
+    (
+        "Finding service information [getaddrinfo, with and without filters]",
+        names::addresses,
     ),
     (
         "Services and protocols [getservbyname, getservbyport, getprotobyname]",
@@ -55,12 +65,20 @@ const SECTIONS: [Section; 11] = [
         sockets::create_connection,
     ),
     (
+        "Choosing a listening address [socket_echo_server_explicit.py, socket_echo_server_any.py]",
+        listening::listening_address,
+    ),
+    (
         "UDP echo [socket_echo_server_dgram.py, socket_echo_client_dgram.py]",
         sockets::udp_echo,
     ),
     (
         "Unix domain sockets [socket_echo_server_uds.py, socket_echo_client_uds.py]",
         sockets::unix_echo,
+    ),
+    (
+        "Permissions [the socket node's mode, a client refused]",
+        permissions::permissions,
     ),
     (
         "Parent and child [socket_socketpair.py: socketpair, fork]",
@@ -71,7 +89,7 @@ const SECTIONS: [Section; 11] = [
         sockets::multicast,
     ),
     (
-        "Binary data [socket_binary_client.py, socket_binary_server.py]",
+        "Binary data [socket_binary_client.py, socket_binary_server.py, padding]",
         sockets::binary,
     ),
     (
@@ -121,41 +139,6 @@ pub(crate) fn run() -> Output {
 /// `Err(why)` unless `ok`.
 fn check(ok: bool, why: impl FnOnce() -> String) -> Verdict {
     if ok { Ok(()) } else { Err(why()) }
-}
-
-fn host_names(out: &mut Out) -> Verdict {
-    // The system's own answers (gethostname(2), then glibc's resolver: /etc/hosts for
-    // `localhost`), asked only about this machine.
-    let name = lookup::gethostname().map_err(|e| format!("gethostname: {e}"))?;
-    out.line(format_args!("gethostname() : {name}"));
-    check(!name.is_empty(), || "the host name is empty".into())?;
-    let v4 = lookup::gethostbyname("localhost").map_err(|e| format!("localhost: {e}"))?;
-    out.line(format_args!("localhost : {v4}"));
-    check(v4.is_loopback(), || {
-        format!("localhost resolves beyond the loopback: {v4}")
-    })?;
-    // socket_getaddrinfo.py, asked about localhost instead of www.python.org.
-    let hints = Hints {
-        protocol: host_value("IPPROTO_TCP").ok_or("IPPROTO_TCP is not defined here")?,
-        ..Hints::default()
-    };
-    let found = lookup::getaddrinfo(Some("localhost"), Some("http"), hints)
-        .map_err(|e| format!("getaddrinfo(localhost, http): {e}"))?;
-    for info in &found {
-        out.line("");
-        for line in info.to_string().lines() {
-            out.line(line);
-        }
-    }
-    check(!found.is_empty(), || {
-        "getaddrinfo(localhost, http) found nothing".into()
-    })?;
-    check(
-        found
-            .iter()
-            .all(|a| a.sockaddr.ip().is_loopback() && a.sockaddr.port() == 80),
-        || format!("localhost:http resolves beyond the loopback or port 80: {found:?}"),
-    )
 }
 
 /// The chapter's URL schemes and the ports it prints for them.

@@ -5,7 +5,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
@@ -15,13 +14,13 @@ use portsock_core::multicast::{
 };
 use portsock_core::record::{CHAPTER_FORMAT, RecordSender, chapter_values};
 use portsock_core::table::consts::{self, AF, IPPROTO, SOCK};
-use portsock_core::wire::structfmt::Format;
+use portsock_core::wire::structfmt::{Format, Value};
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;
 use portsock_std::unix::{UnixListener, UnixStream};
 
-use super::{Verdict, block, check, hexlify};
+use super::{Verdict, block, check, child, hexlify};
 use crate::cli::CliError;
 use crate::cli::binary::{receive_records, send_record};
 use crate::cli::echo::{
@@ -35,7 +34,7 @@ use crate::cli::multicast::{
 use crate::cli::net::{HostPort, Out};
 
 /// How long any step may wait before the section fails instead of hanging.
-const WAIT: StdDuration = StdDuration::from_secs(5);
+pub(super) const WAIT: StdDuration = StdDuration::from_secs(5);
 /// The tour's stream servers: the chapter's reads, one client, no read timeout (the tour's
 /// clients are its own).
 const ONE_CLIENT: Serving = Serving {
@@ -209,35 +208,17 @@ const SOCKETPAIR_LINES: [(&str, &str); 4] = [
 ];
 
 pub(super) fn socketpair(out: &mut Out) -> Verdict {
-    let exe = std::env::current_exe().map_err(text)?;
-    out.line(format_args!("running {} socketpair", exe.display()));
-    let mut child = Command::new(&exe)
-        .arg("socketpair")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    // A process with threads must not fork, and the tour has run threads by now: the
+    // chapter's program runs as a child `portsock socketpair`, which forks while it is still
+    // single-threaded.
+    let child = child::portsock(&["socketpair"])?
         .spawn()
-        .map_err(text)?;
-    let started = StdInstant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(text)? {
-            break status;
-        }
-        if started.elapsed() > WAIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("portsock socketpair did not finish in {WAIT:?}"));
-        }
-        thread::sleep(StdDuration::from_millis(5));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut pipe) = child.stdout.take() {
-        io::Read::read_to_string(&mut pipe, &mut stdout).map_err(text)?;
-    }
-    if let Some(mut pipe) = child.stderr.take() {
-        io::Read::read_to_string(&mut pipe, &mut stderr).map_err(text)?;
-    }
+        .map_err(|e| format!("portsock socketpair: {e}"))?;
+    let child::Finished {
+        status,
+        stdout,
+        stderr,
+    } = child::finish(child, "portsock socketpair", WAIT)?;
     for line in stdout.lines() {
         let who = SOCKETPAIR_LINES
             .iter()
@@ -320,6 +301,51 @@ pub(super) fn binary(out: &mut Out) -> Verdict {
     check(
         sent == CHAPTER_RECORD_HEX && tuples == ["(1, b'ab', 2.700000047683716)"],
         || format!("sent {sent}, unpacked {tuples:?}"),
+    )?;
+    padding(out, &format, &values)
+}
+
+/// The same values packed without alignment: the chapter's record is 12 bytes where its fields
+/// take 10, because native mode aligns `f` to 4 bytes.
+const STANDARD_FORMAT: &str = "=I 2s f";
+const STANDARD_RECORD_HEX: &str = "010000006162cdcc2c40";
+
+/// Why `'I 2s f'` is 12 bytes: the two zero bytes after `b'ab'` that align the float.
+fn padding(out: &mut Out, native: &Format<'_>, values: &[Value<'_>]) -> Verdict {
+    let standard = Format::parse(STANDARD_FORMAT).map_err(|e| e.to_string())?;
+    let pack = |format: &Format<'_>| {
+        let mut buf = vec![0u8; format.size()];
+        format
+            .pack(&mut buf, values)
+            .map(|n| hexlify(&buf[..n]))
+            .map_err(|e| e.to_string())
+    };
+    let (with, without) = (pack(native)?, pack(&standard)?);
+    out.line("");
+    out.line(format_args!(
+        "calcsize('{CHAPTER_FORMAT}') = {}: I at 0 (4 bytes), 2s at 4 (2), 2 bytes of padding, \
+         f at 8 (4)",
+        native.size()
+    ));
+    out.line(format_args!(
+        "  {} {} {} {}   native alignment: f starts on a multiple of 4",
+        &with[..8],
+        &with[8..12],
+        with.get(12..16).unwrap_or("?"),
+        with.get(16..).unwrap_or("?")
+    ));
+    out.line(format_args!(
+        "calcsize('{STANDARD_FORMAT}') = {}: standard sizes, no alignment, no padding",
+        standard.size()
+    ));
+    out.line(format_args!("  {without}"));
+    check(
+        native.size() == 12
+            && standard.size() == 10
+            && with == CHAPTER_RECORD_HEX
+            && with.get(12..16) == Some("0000")
+            && without == STANDARD_RECORD_HEX,
+        || format!("packed {with} natively and {without} with '='"),
     )
 }
 
@@ -383,7 +409,7 @@ pub(super) fn nonblocking(out: &mut Out) -> Verdict {
 
 /// A TCP listener on localhost with a port the system chooses, whose `accept` gives up after
 /// [`WAIT`].
-fn tcp_listener() -> Result<(TcpListener, HostPort, SocketAddr), String> {
+pub(super) fn tcp_listener() -> Result<(TcpListener, HostPort, SocketAddr), String> {
     let hp = HostPort::parse("--addr", "localhost:0").map_err(|e| e.to_string())?;
     let mut listener =
         TcpListener::bind(hp.resolve("--addr").map_err(|e| e.to_string())?).map_err(text)?;
@@ -413,26 +439,31 @@ fn join<T>(side: Side<T>) -> Result<(Result<T, CliError>, Vec<String>), String> 
         .map_err(|_| "a server thread panicked".to_owned())
 }
 
-fn text(e: io::Error) -> String {
+pub(super) fn text(e: io::Error) -> String {
     e.to_string()
 }
 
 /// A fresh directory under the system's temporary directory, removed with what it holds when
 /// dropped.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> io::Result<Self> {
+    pub(super) fn new() -> io::Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let path =
             std::env::temp_dir().join(format!("portsock-tour-{}-{nanos:08x}", std::process::id()));
-        std::fs::create_dir(&path)?;
+        std::fs::create_dir(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("temporary directory {}: {e}", path.display()),
+            )
+        })?;
         Ok(Self(path))
     }
 
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }
