@@ -14,6 +14,8 @@
 mod kernel;
 mod pump;
 mod report;
+#[cfg(feature = "smoltcp")]
+mod smol;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -248,10 +250,13 @@ fn dispatch(opts: &DataOpts, session: Session, listen: bool) -> Output {
         }
         return Ok(String::new());
     }
-    Err(CliError::new(
-        "--backend smoltcp",
-        "connect and listen do not run on the smoltcp backend yet: use std",
-    ))
+    #[cfg(feature = "smoltcp")]
+    {
+        smol::run(&opts.backend, &session, listen)?;
+        Ok(String::new())
+    }
+    #[cfg(not(feature = "smoltcp"))]
+    unreachable!("BackendArg::check refuses smoltcp without the feature")
 }
 
 /// `--wait`, or `default`.
