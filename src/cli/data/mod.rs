@@ -11,6 +11,8 @@
 //! The report (a summary at the end, a progress line on a terminal, `--json` events) goes to
 //! stderr, since stdout is the data: [`report`].
 
+#[cfg(feature = "embassy")]
+mod embassy;
 mod kernel;
 mod pump;
 mod report;
@@ -236,10 +238,11 @@ impl Session {
 /// Runs `session` on the backend the options name.
 fn dispatch(opts: &DataOpts, session: Session, listen: bool) -> Output {
     if opts.backend.on_embassy()? {
-        return Err(CliError::new(
-            "--backend embassy",
-            "connect and listen do not run on the embassy backend yet: use std or smoltcp",
-        ));
+        #[cfg(feature = "embassy")]
+        {
+            embassy::run(&opts.backend, &session, listen)?;
+            return Ok(String::new());
+        }
     }
     let on_smoltcp = opts.backend.check()?;
     if !on_smoltcp {
