@@ -1,8 +1,10 @@
 //! One direction of a kernel session: every byte from one file descriptor to another, with
 //! the fewest copies Linux offers.
 //!
-//! `splice(2)` moves pages between a pipe and another descriptor without copying them through
-//! user space. When one end is a pipe (a shell pipeline's stdin or stdout) the bytes go
+//! A regular file on stdin goes out with `sendfile(2)`: the kernel hands the file's cached
+//! pages to the socket, one call per chunk, no pipe. Otherwise `splice(2)` moves pages between
+//! a pipe and another descriptor without copying them through user space. When one end is a
+//! pipe (a shell pipeline's stdin or stdout) the bytes go
 //! straight across; when neither is (a file on stdin, a socket to `/dev/null`), through a
 //! pipe of our own. Where the kernel refuses (`EINVAL`: a terminal, a file opened for
 //! appending, a descriptor type without splice support) the copy goes on with plain
@@ -13,12 +15,12 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::event::{PollFd, PollFlags, poll};
-use rustix::fs::{FileType, fstat};
+use rustix::fs::{FileType, fstat, sendfile};
 use rustix::io::Errno;
 use rustix::pipe::{SpliceFlags, fcntl_setpipe_size, pipe, splice};
 
 /// Bytes per `read(2)` or `splice(2)`.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 1024 * 1024;
 /// The size asked for our own pipe (the kernel may give less: `/proc/sys/fs/pipe-max-size`).
 const PIPE_SIZE: usize = 1024 * 1024;
 
@@ -30,6 +32,13 @@ const PIPE_SIZE: usize = 1024 * 1024;
 /// A read or write failed; the error says which side (`reading` / `writing`).
 pub(crate) fn copy(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, count: &AtomicU64) -> io::Result<u64> {
     let start = count.load(Ordering::Relaxed);
+    if is_regular(src) {
+        match send_file(src, dst, count)? {
+            Done::Eof => return Ok(count.load(Ordering::Relaxed) - start),
+            // Nothing was sent: splice or read/write from where the file stands.
+            Done::Unsupported => {}
+        }
+    }
     let spliced = if is_pipe(src) || is_pipe(dst) {
         splice_direct(src, dst, count)
     } else {
@@ -56,6 +65,29 @@ enum Done {
 /// Whether `fd` is a pipe or FIFO.
 fn is_pipe(fd: BorrowedFd<'_>) -> bool {
     fstat(fd).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Fifo)
+}
+
+/// Whether `fd` is a regular file.
+fn is_regular(fd: BorrowedFd<'_>) -> bool {
+    fstat(fd).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+}
+
+/// `sendfile(2)` from the file's offset (which it advances) to `dst`, until the file's end.
+fn send_file(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, count: &AtomicU64) -> io::Result<Done> {
+    loop {
+        match sendfile(dst, src, None, CHUNK) {
+            Ok(0) => return Ok(Done::Eof),
+            Ok(n) => {
+                count.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => wait_writable(dst)?,
+            // The file's offset moved by what was sent only, so the next way goes on from
+            // there.
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => return Ok(Done::Unsupported),
+            Err(e) => return Err(side_error(e)),
+        }
+    }
 }
 
 fn flags() -> SpliceFlags {
@@ -280,6 +312,25 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(copier.join().unwrap(), data.len() as u64);
         assert_eq!(std::fs::read(&path).unwrap(), data);
+    }
+
+    #[test]
+    fn file_to_file_with_sendfile_from_the_current_offset() {
+        let data = pattern(CHUNK + 3);
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&data).unwrap();
+        // Starts where the file stands, as a shell's `< file` after a partial read would.
+        file.seek(std::io::SeekFrom::Start(10)).unwrap();
+        let mut out = tempfile::tempfile().unwrap();
+        let count = AtomicU64::new(0);
+        assert_eq!(
+            copy(file.as_fd(), out.as_fd(), &count).unwrap(),
+            data.len() as u64 - 10
+        );
+        out.rewind().unwrap();
+        let mut got = Vec::new();
+        out.read_to_end(&mut got).unwrap();
+        assert_eq!(got, data[10..]);
     }
 
     #[test]
