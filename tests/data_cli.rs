@@ -232,3 +232,35 @@ fn refused_connection_is_one_clear_error() {
         "Connection refused",
     );
 }
+
+#[test]
+fn a_terminal_gets_a_progress_line_for_a_long_transfer() {
+    let dir = tempdir();
+    let input = file(&dir, "in");
+    random_file(&input, 4096);
+    let mut listen = Proc::portsock(&["listen", "127.0.0.1:0", "--json"], None, None);
+    let first: serde_json::Value =
+        serde_json::from_str(&listen.wait_for("listening", |_| true)).unwrap();
+    let addr = first["address"].as_str().unwrap().to_owned();
+    // `script` gives the command a terminal (stderr is what matters); stdin is a pipe that
+    // waits 1.5 s, past the second after which the progress line appears.
+    let inner = format!(
+        "(sleep 1.5; cat {}) | {} connect {addr} > /dev/null",
+        input.display(),
+        data_support::PORTSOCK
+    );
+    let out = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (bsdutils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // The progress line counts in human units; the summary in bytes.
+    assert!(text.contains("sent 0 B, received 0 B"), "{text:?}");
+    assert!(
+        text.contains("sent 4096 bytes, received 0 bytes in "),
+        "{text:?}"
+    );
+    listen.finish_ok();
+}
