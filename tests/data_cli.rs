@@ -234,6 +234,31 @@ fn refused_connection_is_one_clear_error() {
 }
 
 #[test]
+fn udp_to_a_closed_port_is_one_clear_error() {
+    let port = data_support::free_udp_port(false);
+    let out = Command::new(data_support::PORTSOCK)
+        .args(["connect", "-u", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().unwrap().write_all(b"anyone?\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains("nothing listens there"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_terminal_gets_a_progress_line_for_a_long_transfer() {
     let dir = tempdir();
     let input = file(&dir, "in");

@@ -300,6 +300,13 @@ fn pump_udp(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // An ICMP port unreachable for one of our datagrams, reported on the next call.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                return Err(CliError::new(
+                    peer,
+                    format_args!("{e}: nothing listens there (its host said port unreachable)"),
+                ));
+            }
             Err(e) => return Err(CliError::new(format_args!("{peer} -> stdout"), e)),
         }
         if failed.load(Ordering::Relaxed) {
@@ -323,6 +330,10 @@ fn pump_udp(
         }
     }
     match sender.join() {
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => Err(CliError::new(
+            peer,
+            format_args!("{e}: nothing listens there (its host said port unreachable)"),
+        )),
         Ok(result) => result
             .map(drop)
             .map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e)),
