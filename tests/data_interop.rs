@@ -192,6 +192,24 @@ fn unix_portsock_connect_to_socat_listen() {
     assert_same(big_input(), &out, "portsock connect -U -> socat");
 }
 
+#[test]
+fn unix_ncat_connect_to_portsock_listen() {
+    require("ncat", "ncat");
+    let dir = tempdir();
+    let out = file(&dir, "out");
+    let path = file(&dir, "sock");
+    let mut listen = Proc::portsock(&["listen", "-U", path.to_str().unwrap()], None, Some(&out));
+    listen.listening();
+    Proc::spawn(
+        cmd("ncat", &["--send-only", "-U", path.to_str().unwrap()]),
+        Some(big_input()),
+        None,
+    )
+    .finish_ok();
+    listen.finish_ok();
+    assert_same(big_input(), &out, "ncat -U -> portsock listen -U");
+}
+
 /// CPython sends the 100 MiB file to `portsock listen -U` and, at once, reads back what
 /// portsock sends from its own stdin (the same file) until portsock's end of stream.
 const PY_BOTH_WAYS: &str = r#"

@@ -334,6 +334,25 @@ mod tests {
     }
 
     #[test]
+    fn socket_to_pipe_directly() {
+        let data = pattern(CHUNK + 1234);
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let (rd, wr) = pipe().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            std::fs::File::from(rd).read_to_end(&mut got).unwrap();
+            got
+        });
+        let sent = data.clone();
+        let writer = std::thread::spawn(move || b.write_all(&sent).unwrap());
+        let count = AtomicU64::new(0);
+        let copier = std::thread::spawn(move || copy(a.as_fd(), wr.as_fd(), &count).unwrap());
+        writer.join().unwrap();
+        assert_eq!(copier.join().unwrap(), data.len() as u64);
+        assert_eq!(reader.join().unwrap(), data);
+    }
+
+    #[test]
     fn pipe_to_socket_directly() {
         let data = pattern(CHUNK + 99);
         let (rd, wr) = pipe().unwrap();
