@@ -7,7 +7,7 @@
 //! and a stdin faster than the peer takes waits in its channel. TCP only: a Unix socket is the
 //! OS's, and UDP through the stack is the echo and multicast commands' business for now.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::os::fd::AsFd as _;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
@@ -174,7 +174,9 @@ fn pump(
     let mut stdin_done = stdin.is_none();
     let mut peer_done = false;
     let mut buf = vec![0u8; CHUNK];
-    while !(stdin_done && peer_done) {
+    let stdin_tty = io::stdin().is_terminal();
+    // Until both have ended, or the peer has and stdin is a terminal (nothing is piped there).
+    while !peer_done || (!stdin_done && !stdin_tty) {
         let mut progress = false;
         // Stdin -> the connection.
         if !stdin_done && pending.is_none() {
