@@ -290,3 +290,18 @@ fn a_terminal_gets_a_progress_line_for_a_long_transfer() {
     );
     listen.finish_ok();
 }
+
+#[test]
+fn an_interrupted_unix_listener_removes_its_node() {
+    let dir = tempdir();
+    let path = file(&dir, "sock");
+    let mut listen = Proc::portsock(&["listen", "-k", "-U", path.to_str().unwrap()], None, None);
+    listen.listening();
+    assert!(path.exists());
+    let pid = listen.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let ended = listen.finish();
+    assert_eq!(ended.status.code(), Some(130), "{:?}", ended.stderr);
+    assert!(!path.exists(), "the node is removed");
+}

@@ -78,6 +78,11 @@ impl Proc {
         Self::spawn(cmd, input, output)
     }
 
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for a stderr line satisfying `want`.
     pub fn wait_for(&mut self, what: &str, want: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;

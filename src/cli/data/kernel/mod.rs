@@ -74,7 +74,9 @@ pub(crate) fn listen(session: &Session) -> Result<(), CliError> {
     match &session.target {
         Target::Unix(path) => {
             let option = format!("-U {}", path.display());
-            let listener = UnixListener::bind(path).map_err(|e| CliError::new(&option, e))?;
+            let listener =
+                Arc::new(UnixListener::bind(path).map_err(|e| CliError::new(&option, e))?);
+            remove_node_on_signal(&listener).map_err(|e| CliError::new("signals", e))?;
             listening(&reporter, &path.display().to_string());
             let result = serve(&mut reporter, session, listener.socket());
             // Only our own node is removed (another server's in its place is left alone).
@@ -96,6 +98,22 @@ pub(crate) fn listen(session: &Session) -> Result<(), CliError> {
             serve(&mut reporter, session, listener.socket())
         }
     }
+}
+
+/// Removes the listener's socket node when SIGINT or SIGTERM ends the command (`listen -U
+/// PATH -k` runs until interrupted), then exits with 128 + the signal's number, as the
+/// signal itself would have.
+fn remove_node_on_signal(listener: &Arc<UnixListener>) -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let listener = Arc::clone(listener);
+    thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _ = listener.remove_node();
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
 }
 
 /// Accepts one client, or client after client with `-k` (stdin unread then: each client
