@@ -10,6 +10,7 @@ mod args;
 mod binary;
 mod concurrent;
 mod consts;
+mod data;
 mod echo;
 #[cfg(feature = "embassy")]
 mod embassy;
@@ -104,6 +105,11 @@ enum Command {
     /// The chapter's binary record client and server ('I 2s f', as Python's struct packs it).
     #[command(subcommand)]
     Binary(binary::BinaryCmd),
+    /// Move your own bytes: stdin to a TCP, UDP or Unix peer and its bytes to stdout (nc,
+    /// socat); a summary on stderr.
+    Connect(data::ConnectCmd),
+    /// Wait for one peer (or, with -k, one after another) and move bytes as `connect` does.
+    Listen(data::ListenCmd),
     /// The chapter's parent/child ping-pong over socketpair() and fork().
     Socketpair,
     /// The whole chapter end to end on this machine: lookups, conversions, TCP/UDP/Unix echo,
@@ -124,6 +130,8 @@ pub(crate) fn run() -> ExitCode {
         Command::Echo(cmd) => cmd.run(),
         Command::Multicast(cmd) => cmd.run(),
         Command::Binary(cmd) => cmd.run(),
+        Command::Connect(cmd) => cmd.run(),
+        Command::Listen(cmd) => cmd.run(),
         Command::Socketpair => socketpair::run(),
         Command::Tour => tour::run(),
     };

@@ -1,0 +1,294 @@
+//! The data mode on embassy-net (`--backend embassy`, over a TAP device with `--pcap`): TCP
+//! through portsock-embassy's listener and connector.
+//!
+//! The command runs as one future beside the stack's runner ([`EmbassyNet::block_on`], on
+//! async-io). Stdin and stdout reach it through Unix socket pairs that a thread on the other
+//! side fills from stdin or empties into stdout (with [`pump::copy`]), so the future waits for
+//! them on async-io's reactor like for the TAP. Both directions run at once on the socket's
+//! two halves; when one ends, the other is dropped mid-wait and resumed alone: every buffer
+//! and position lives outside the futures, and embassy-net's reads and writes, like the
+//! reactor's, take or give bytes only in the poll that completes them, so nothing is lost.
+
+use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::net::SocketAddr;
+use std::os::fd::AsFd as _;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+
+use async_io::Async;
+use embassy_net::tcp::{TcpReader, TcpWriter};
+use portsock_core::asynch::select::{Either, first};
+use portsock_core::asynch::transport::Listener as _;
+use portsock_embassy::{TcpConnector, TcpListener, TcpStream};
+use serde_json::json;
+
+use super::report::{Reporter, Transfer};
+use super::{Session, Target, pump};
+use crate::cli::CliError;
+use crate::cli::embassy::{EmbassyNet, LINGER, tcp_resources};
+use crate::cli::net::BackendArg;
+
+/// Listening sockets of `listen`'s pool.
+const BACKLOG: usize = 2;
+/// Bytes per read on each side.
+const CHUNK: usize = 16 * 1024;
+
+/// `connect` or `listen` on the embassy stack `backend` describes.
+pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Result<(), CliError> {
+    let hp = match &session.target {
+        Target::Net(hp) if !session.udp => hp,
+        Target::Net(_) => {
+            return Err(CliError::new(
+                "-u with --backend embassy",
+                "the data mode runs TCP on the embassy stack; use --backend std for UDP",
+            ));
+        }
+        Target::Unix(_) => {
+            return Err(CliError::new(
+                "-U",
+                "Unix sockets are the OS's: use --backend std",
+            ));
+        }
+    };
+    let net = crate::cli::embassy::stack(backend)?;
+    let mut reporter = Reporter::new(session.report);
+    if listen {
+        let addr = net.bind_addr(hp, "[HOST:]PORT")?;
+        let listener = TcpListener::new(net.stack(), addr, tcp_resources::<BACKLOG>())
+            .map_err(|e| CliError::new(format_args!("[HOST:]PORT {addr}"), e))?;
+        let shown = addr.to_string();
+        reporter.event(
+            "listening",
+            || format!("listening on {shown}"),
+            json!({ "address": shown }),
+        );
+        return net.block_on(async {
+            loop {
+                let (mut stream, from) = listener
+                    .accept()
+                    .await
+                    .map_err(|e| CliError::new("accept", e))?;
+                let peer = from.to_string();
+                reporter.event(
+                    "connected",
+                    || format!("connection from {peer}"),
+                    json!({ "peer": peer }),
+                );
+                let transfer = reporter.session();
+                let result = pump(&reporter, &transfer, &mut stream, &peer, !session.keep).await;
+                reporter.finish(transfer);
+                if !session.keep {
+                    reporter.done();
+                    return result;
+                }
+                if let Err(e) = result {
+                    reporter.event(
+                        "error",
+                        || format!("error: {e}"),
+                        json!({ "error": e.to_string() }),
+                    );
+                }
+            }
+        });
+    }
+    let peer = net.peer_addr(hp, "HOST:PORT")?;
+    if !session.family.allows(peer.ip()) {
+        return Err(CliError::new(
+            format_args!("HOST:PORT {peer}"),
+            "is not of the family -4 / -6 asks for",
+        ));
+    }
+    connect(&net, &mut reporter, session, peer)
+}
+
+fn connect(
+    net: &EmbassyNet,
+    reporter: &mut Reporter,
+    session: &Session,
+    peer: SocketAddr,
+) -> Result<(), CliError> {
+    let millis = u64::try_from(session.timeout.as_millis()).unwrap_or(u64::MAX);
+    let connector = TcpConnector::new(net.stack(), tcp_resources::<1>())
+        .with_timeout(embassy_time::Duration::from_millis(millis));
+    net.block_on(async {
+        let mut stream = connector
+            .connect(peer)
+            .await
+            .map_err(|e| CliError::new(format_args!("HOST:PORT {peer}"), e))?;
+        let shown = peer.to_string();
+        reporter.event(
+            "connected",
+            || format!("connected to {shown}"),
+            json!({ "peer": shown }),
+        );
+        let transfer = reporter.session();
+        let result = pump(reporter, &transfer, &mut stream, &shown, true).await;
+        reporter.finish(transfer);
+        reporter.done();
+        result
+    })
+}
+
+/// A buffer, how much of it is filled, how much of that has been passed on.
+struct Half {
+    buf: Vec<u8>,
+    len: usize,
+    at: usize,
+}
+
+impl Half {
+    fn new() -> Self {
+        Self {
+            buf: vec![0u8; CHUNK],
+            len: 0,
+            at: 0,
+        }
+    }
+}
+
+/// Both directions of one connection, until both have ended (or the peer's end, when stdin
+/// is a terminal); then the connection closes in order.
+async fn pump(
+    reporter: &Reporter,
+    transfer: &Transfer,
+    stream: &mut TcpStream<'_, '_>,
+    peer: &str,
+    read_stdin: bool,
+) -> Result<(), CliError> {
+    let fail = |e: io::Error| CliError::new(peer, e);
+    let (stdin, stdin_thread) = if read_stdin {
+        let (ours, theirs) = UnixStream::pair().map_err(fail)?;
+        let handle = thread::spawn(move || {
+            let result = pump::copy(io::stdin().as_fd(), theirs.as_fd(), &AtomicU64::new(0));
+            drop(theirs);
+            result.map(drop)
+        });
+        (Some(Async::new(ours).map_err(fail)?), Some(handle))
+    } else {
+        stream.socket().close();
+        (None, None)
+    };
+    let (stdout, stdout_thread) = stdout_pipe().map_err(fail)?;
+    let counters = &transfer.counters;
+    let (mut sending, mut receiving) = (Half::new(), Half::new());
+    let mut stdin_done = stdin.is_none();
+    let mut peer_done = false;
+    let stdin_tty = io::stdin().is_terminal();
+    // Until both have ended, or the peer has and stdin is a terminal.
+    while !peer_done || (!stdin_done && !stdin_tty) {
+        let (mut reader, mut writer) = stream.socket().split();
+        let (receiving, sending, stdout) = (&mut receiving, &mut sending, &stdout);
+        let stdin = stdin.as_ref().filter(|_| !stdin_done);
+        let recv = async move {
+            if peer_done {
+                core::future::pending().await
+            } else {
+                receive(&mut reader, stdout, receiving, &counters.received).await
+            }
+        };
+        let send = async move {
+            match stdin {
+                Some(stdin) => send(&mut writer, stdin, sending, &counters.sent).await,
+                None => core::future::pending().await,
+            }
+        };
+        let outcome = first(recv, send).await;
+        match outcome {
+            Either::First(result) => {
+                result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e))?;
+                peer_done = true;
+                reporter.event(
+                    "eof",
+                    || format!("{peer} ended its stream"),
+                    json!({ "from": "peer" }),
+                );
+            }
+            Either::Second(result) => {
+                result.map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e))?;
+                stdin_done = true;
+                // embassy-net's close is a half-close: the FIN follows what is queued.
+                stream.socket().close();
+                reporter.event(
+                    "eof",
+                    || "stdin ended: sent end of stream".to_owned(),
+                    json!({ "from": "stdin" }),
+                );
+            }
+        }
+    }
+    // Everything sent, and acknowledged, before the process may exit.
+    let socket = stream.socket();
+    let _ = first(socket.flush(), embassy_time::Timer::after(LINGER)).await;
+    drop(stdout);
+    if let Some(handle) = stdin_thread
+        && stdin_done
+    {
+        let _ = handle.join();
+    }
+    match stdout_thread.join() {
+        Ok(result) => result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e)),
+        Err(_) => Err(CliError::new("stdout", "the writing thread failed")),
+    }
+}
+
+/// The connection's bytes to stdout's pair until the peer's end of stream.
+async fn receive(
+    reader: &mut TcpReader<'_>,
+    stdout: &Async<UnixStream>,
+    half: &mut Half,
+    count: &AtomicU64,
+) -> io::Result<()> {
+    loop {
+        if half.at < half.len {
+            let n = stdout
+                .write_with(|mut s| s.write(&half.buf[half.at..half.len]))
+                .await?;
+            half.at += n;
+            count.fetch_add(n as u64, Ordering::Relaxed);
+            continue;
+        }
+        let n = reader
+            .read(&mut half.buf)
+            .await
+            .map_err(|e| io::Error::other(format!("{e:?}")))?;
+        if n == 0 {
+            return Ok(());
+        }
+        (half.len, half.at) = (n, 0);
+    }
+}
+
+/// Stdin's pair to the connection until stdin's end.
+async fn send(
+    writer: &mut TcpWriter<'_>,
+    stdin: &Async<UnixStream>,
+    half: &mut Half,
+    count: &AtomicU64,
+) -> io::Result<()> {
+    loop {
+        if half.at < half.len {
+            let n = writer
+                .write(&half.buf[half.at..half.len])
+                .await
+                .map_err(|e| io::Error::other(format!("{e:?}")))?;
+            half.at += n;
+            count.fetch_add(n as u64, Ordering::Relaxed);
+            continue;
+        }
+        let n = stdin.read_with(|mut s| s.read(&mut half.buf)).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        (half.len, half.at) = (n, 0);
+    }
+}
+
+/// A pair whose other end a thread copies to stdout, until ours is dropped.
+fn stdout_pipe() -> io::Result<(Async<UnixStream>, JoinHandle<io::Result<()>>)> {
+    let (ours, theirs) = UnixStream::pair()?;
+    let handle = thread::spawn(move || {
+        pump::copy(theirs.as_fd(), io::stdout().as_fd(), &AtomicU64::new(0)).map(drop)
+    });
+    Ok((Async::new(ours)?, handle))
+}

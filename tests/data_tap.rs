@@ -1,0 +1,230 @@
+//! The data mode on the userspace stacks over a TAP device in a test namespace (see
+//! `tests/common/tap.rs`), against the kernel: socat sending to `portsock listen --backend
+//! smoltcp` through dropped frames with a capture, `portsock connect --backend smoltcp`
+//! moving a file each way at once with portsock's kernel listener over IPv6, and the same two
+//! on `--backend embassy` (ncat as the sender there). As root only (`SKIPPED: <why>`
+//! otherwise, a failure under `PORTSOCK_REQUIRE_PRIVILEGED=1`); the refusals run anywhere.
+
+mod common;
+mod data_support;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::tap::{KERNEL_V6, SMOL_V4, SMOL_V6, TapNet};
+use data_support::{PORTSOCK, Proc, assert_same, random_file};
+
+/// `ip netns exec NS PROGRAM ARGS`.
+fn in_ns(net: &TapNet, program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &net.ns, program]).args(args);
+    cmd
+}
+
+/// `portsock ARGS --backend smoltcp --tap TAP --ip ... EXTRA` in the namespace.
+fn smoltcp(
+    net: &TapNet,
+    args: &[&str],
+    extra: &[&str],
+    input: Option<&Path>,
+    output: Option<&Path>,
+) -> Proc {
+    let v4 = format!("{SMOL_V4}/24");
+    let v6 = format!("{SMOL_V6}/64");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([
+        "--backend",
+        "smoltcp",
+        "--tap",
+        &net.tap,
+        "--ip",
+        &v4,
+        "--ip",
+        &v6,
+    ]);
+    all.extend(extra);
+    Proc::spawn(in_ns(net, PORTSOCK, &all), input, output)
+}
+
+#[test]
+fn socat_to_smoltcp_listen_through_dropped_frames() {
+    let Some(net) = TapNet::new("dl") else { return };
+    data_support::require("socat", "socat");
+    let (input, out, pcap) = (net.file("in"), net.file("out"), net.file("listen.pcap"));
+    random_file(&input, 2 << 20);
+    let mut listen = smoltcp(
+        &net,
+        &["listen", "9000"],
+        &["--pcap", pcap.to_str().unwrap(), "--drop-chance", "3"],
+        None,
+        Some(&out),
+    );
+    assert_eq!(listen.listening(), "0.0.0.0:9000");
+    net.link_up();
+    let target = format!("TCP4:{SMOL_V4}:9000");
+    Proc::spawn(
+        in_ns(&net, "socat", &["-u", "STDIN", &target]),
+        Some(&input),
+        None,
+    )
+    .finish_ok();
+    let report = listen.finish_ok();
+    assert_same(&input, &out, "socat -> portsock listen --backend smoltcp");
+    let summary = report.last().expect("a summary");
+    assert!(
+        summary.starts_with(&format!("sent 0 bytes, received {} bytes", 2 << 20)),
+        "{summary}"
+    );
+    assert!(
+        pcap.metadata().unwrap().len() > 2 << 20,
+        "the capture holds the transfer"
+    );
+}
+
+#[test]
+fn smoltcp_connect_both_ways_with_the_kernel_over_ipv6() {
+    let Some(net) = TapNet::new("dc") else { return };
+    let (ours, theirs) = (net.file("ours"), net.file("theirs"));
+    let (got_ours, got_theirs) = (net.file("got-ours"), net.file("got-theirs"));
+    random_file(&ours, 1 << 20);
+    random_file(&theirs, 3 << 19);
+    let kernel_addr = format!("[{KERNEL_V6}]:9001");
+    let mut kernel = Proc::spawn(
+        in_ns(&net, PORTSOCK, &["listen", &kernel_addr]),
+        Some(&theirs),
+        Some(&got_ours),
+    );
+    kernel.listening();
+    let client = smoltcp(
+        &net,
+        &["connect", &kernel_addr, "--json"],
+        &[],
+        Some(&ours),
+        Some(&got_theirs),
+    );
+    net.link_up();
+    let events = client.finish_ok();
+    kernel.finish_ok();
+    assert_same(&ours, &got_ours, "smoltcp connect -> kernel listen");
+    assert_same(&theirs, &got_theirs, "kernel listen -> smoltcp connect");
+    let summary: serde_json::Value =
+        serde_json::from_str(events.last().expect("a summary")).unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["sent"], 1 << 20);
+    assert_eq!(summary["received"], 3 << 19);
+}
+
+#[test]
+fn smoltcp_refuses_what_it_cannot_do() {
+    for (args, says) in [
+        (
+            &["connect", "-U", "/tmp/x"][..],
+            "Unix sockets are the OS's",
+        ),
+        (
+            &["connect", "-u", "192.168.69.100:9"][..],
+            "-u with --backend smoltcp",
+        ),
+    ] {
+        let out = Command::new(PORTSOCK)
+            .args(args)
+            .args([
+                "--backend",
+                "smoltcp",
+                "--tap",
+                "nonexistent0",
+                "--ip",
+                "192.168.69.1/24",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// `portsock ARGS --backend embassy --tap TAP --ip ...` in the namespace.
+fn embassy(net: &TapNet, args: &[&str], input: Option<&Path>, output: Option<&Path>) -> Proc {
+    let v4 = format!("{SMOL_V4}/24");
+    let v6 = format!("{SMOL_V6}/64");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([
+        "--backend",
+        "embassy",
+        "--tap",
+        &net.tap,
+        "--ip",
+        &v4,
+        "--ip",
+        &v6,
+    ]);
+    Proc::spawn(in_ns(net, PORTSOCK, &all), input, output)
+}
+
+#[test]
+fn embassy_connect_both_ways_with_the_kernel() {
+    let Some(net) = TapNet::new("ec") else { return };
+    let (ours, theirs) = (net.file("ours"), net.file("theirs"));
+    let (got_ours, got_theirs) = (net.file("got-ours"), net.file("got-theirs"));
+    random_file(&ours, 1 << 20);
+    random_file(&theirs, 3 << 19);
+    let kernel_addr = format!("{}:9002", common::tap::KERNEL_V4);
+    let mut kernel = Proc::spawn(
+        in_ns(&net, PORTSOCK, &["listen", &kernel_addr]),
+        Some(&theirs),
+        Some(&got_ours),
+    );
+    kernel.listening();
+    let client = embassy(
+        &net,
+        &["connect", &kernel_addr],
+        Some(&ours),
+        Some(&got_theirs),
+    );
+    net.link_up();
+    let report = client.finish_ok();
+    kernel.finish_ok();
+    assert_same(&ours, &got_ours, "embassy connect -> kernel listen");
+    assert_same(&theirs, &got_theirs, "kernel listen -> embassy connect");
+    let summary = report.last().expect("a summary");
+    assert!(
+        summary.starts_with(&format!(
+            "sent {} bytes, received {} bytes",
+            1 << 20,
+            3 << 19
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
+fn ncat_to_embassy_listen_with_a_capture() {
+    let Some(net) = TapNet::new("el") else { return };
+    data_support::require("ncat", "ncat");
+    let (input, out, pcap) = (net.file("in"), net.file("out"), net.file("listen.pcap"));
+    random_file(&input, 1 << 20);
+    let mut listen = embassy(
+        &net,
+        &["listen", "9003", "--pcap", pcap.to_str().unwrap()],
+        None,
+        Some(&out),
+    );
+    listen.listening();
+    net.link_up();
+    Proc::spawn(
+        in_ns(&net, "ncat", &["--send-only", SMOL_V6, "9003"]),
+        Some(&input),
+        None,
+    )
+    .finish_ok();
+    listen.finish_ok();
+    assert_same(&input, &out, "ncat -> portsock listen --backend embassy");
+    assert!(
+        pcap.metadata().unwrap().len() > 1 << 20,
+        "the capture holds the transfer"
+    );
+}
