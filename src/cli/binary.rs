@@ -15,7 +15,7 @@ use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 
 use super::concurrent::{self, Runtime};
-use super::echo::starting_up;
+use super::echo::listening;
 use super::lines;
 use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out, PyShow, seconds};
 use super::structcmd::{check_record_size, decode_args, parse_values};
@@ -266,7 +266,7 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
         let local = listener
             .local_addr()
             .map_err(|e| CliError::new("--addr", e))?;
-        out.line(starting_up(&hp, local));
+        listening(&hp, local).print(&mut out, true);
     }
     receive_records(&mut listener, fmt, args.count, Some(read_timeout), &mut out)?;
     Ok(())

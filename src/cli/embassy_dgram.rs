@@ -21,7 +21,7 @@ use portsock_core::time::Duration;
 use portsock_embassy::{EmbassyTimer, Error, Family, UdpResources, UdpSocket};
 
 use super::CliError;
-use super::echo::{client_bind_addr, datagram_client_line, datagram_server_line, starting_up};
+use super::echo::{client_bind_addr, datagram_client_line, datagram_server_line, listening};
 use super::embassy::LINGER;
 use super::lookup::{NOT_FOUND, stack_hosts};
 use super::multicast::{Collect, Target, receiver_line, sender_line};
@@ -67,7 +67,7 @@ pub(crate) fn serve(
             .local_addr()
             .map_err(|e| CliError::new("--addr", e))?;
         let mut out = Out::stdout();
-        out.line(starting_up(hp, local));
+        listening(hp, local).print(&mut out, true);
         let mut server = DatagramEchoServer::new(vec![0u8; size]);
         if let Some(n) = count {
             server = server.with_limit(n);

@@ -10,12 +10,14 @@ mod args;
 mod binary;
 mod concurrent;
 mod consts;
+mod docs;
 mod echo;
 #[cfg(feature = "embassy")]
 mod embassy;
 #[cfg(feature = "embassy")]
 mod embassy_dgram;
 mod inet;
+mod jsonl;
 mod lines;
 mod lookup;
 mod multicast;
@@ -109,6 +111,10 @@ enum Command {
     /// The whole chapter end to end on this machine: lookups, conversions, TCP/UDP/Unix echo,
     /// socketpair, multicast, binary records, non-blocking mode and timeouts.
     Tour,
+    /// A shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(docs::CompletionsCmd),
+    /// The manual page, portsock.1, on stdout (or every page into --out-dir).
+    Man(docs::ManCmd),
 }
 
 /// Parse the command line, run it, report.
@@ -126,6 +132,8 @@ pub(crate) fn run() -> ExitCode {
         Command::Binary(cmd) => cmd.run(),
         Command::Socketpair => socketpair::run(),
         Command::Tour => tour::run(),
+        Command::Completions(cmd) => cmd.run(),
+        Command::Man(cmd) => cmd.run(),
     };
     match result {
         Ok(out) => {

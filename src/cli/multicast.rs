@@ -89,7 +89,7 @@ pub(crate) struct SendArgs {
     /// would wait forever on a peer that never stops answering).
     #[arg(long, value_name = "S", default_value = "5")]
     deadline: String,
-    /// The message (UTF-8 text).
+    /// The message (UTF-8 text) [default: the chapter's `very important data`].
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     message: Option<String>,
 }
@@ -98,7 +98,7 @@ pub(crate) struct SendArgs {
 pub(crate) struct ReceiveArgs {
     #[command(flatten)]
     group: GroupArgs,
-    /// Exit after acknowledging N datagrams instead of running forever.
+    /// Exit after acknowledging N datagrams instead of running forever [default: forever].
     #[arg(long, value_name = "N")]
     count: Option<usize>,
     /// The blocking socket (mio, the default) or a tokio one: the same receiver and lines.

@@ -21,7 +21,7 @@ use portsock_core::wire::repr::PyTuple;
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_embassy::{EmbassyTimer, TcpConnector, TcpListener, TcpStream};
 
-use super::super::echo::{Serving, client_line, starting_up};
+use super::super::echo::{Serving, client_line, listening};
 use super::super::lines;
 use super::super::net::{BackendArg, HostPort, Out, PyAddr};
 use super::super::{CliError, binary};
@@ -65,7 +65,7 @@ pub(crate) fn echo_server(
     let listener = TcpListener::new(net.stack(), addr, tcp_resources::<BACKLOG>())
         .map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
-    out.line(starting_up(hp, addr));
+    listening(hp, addr).print(&mut out, true);
     net.block_on(one_at_a_time(
         &listener,
         count,
@@ -73,12 +73,12 @@ pub(crate) fn echo_server(
         &mut out,
         |out| out.line("waiting for a connection"),
         |out, client| {
-            lines::connection_from(out, &client);
+            lines::connection_from(out, client);
             EchoSession::new(vec![0u8; chunk]).with_chunk(chunk)
         },
         |out, client, session| {
             while let Some(event) = session.poll_event() {
-                lines::echo_event(out, &client, event);
+                lines::echo_event(out, client, event);
             }
         },
     ))
@@ -221,8 +221,8 @@ async fn one_at_a_time<L, M>(
     read_timeout: Option<Duration>,
     out: &mut Out,
     mut waiting: impl FnMut(&mut Out),
-    mut make: impl FnMut(&mut Out, &str) -> M,
-    mut observe: impl FnMut(&mut Out, &str, &mut M),
+    mut make: impl FnMut(&mut Out, &PyAddr) -> M,
+    mut observe: impl FnMut(&mut Out, &PyAddr, &mut M),
 ) -> Result<(), CliError>
 where
     L: Listener<Addr = SocketAddr, Error = portsock_embassy::Error>,
@@ -237,7 +237,7 @@ where
             .await
             .map_err(|e| CliError::new("accept", e))?;
         served += 1;
-        let client = PyAddr(peer).to_string();
+        let client = PyAddr(peer);
         let mut machine = make(out, &client);
         let outcome = drive(&mut stream, &mut machine, read_timeout, &mut |m| {
             observe(out, &client, m);
@@ -334,7 +334,7 @@ fn serve_concurrent(
     let listener = TcpListener::new(net.stack(), addr, tcp_resources::<{ WORKERS + 1 }>())
         .map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
-    out.line(starting_up(hp, addr));
+    listening(hp, addr).print(&mut out, true);
     out.line(format_args!(
         "waiting for connections (up to {WORKERS} at once)"
     ));
