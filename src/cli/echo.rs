@@ -11,7 +11,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::json;
 use portsock_core::drive::{run_datagram, run_stream};
 use portsock_core::echo::datagram::{
     ClientEvent as DgramClientEvent, DEFAULT_TIMEOUT, DatagramEchoClient, DatagramEchoServer,
@@ -26,6 +25,7 @@ use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;
 use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
+use serde_json::json;
 
 use super::concurrent::{self, Listen, Runtime};
 use super::lines;

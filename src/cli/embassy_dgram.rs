@@ -174,7 +174,7 @@ pub(crate) fn multicast_send(
                 .with_deadline(wait.total);
         run_datagram(&mut socket, &mut sender, &EmbassyTimer, &mut |s| {
             while let Some(event) = s.poll_event() {
-                sender_line(&mut out, event);
+                sender_line(&mut out, event, group);
             }
         })
         .await

@@ -20,6 +20,7 @@ mod inet;
 mod jsonl;
 mod lines;
 mod lookup;
+mod mcast_watch;
 mod multicast;
 mod net;
 #[cfg(feature = "tokio")]

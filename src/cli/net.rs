@@ -26,7 +26,8 @@ pub(crate) const DEFAULT_ADDR: &str = "localhost:10000";
 pub(crate) const UDS_PATH: &str = "./uds_socket";
 
 /// The `--help` heading of [`BackendArg`]'s options.
-pub(crate) const BACKEND_HEADING: &str = "Backend options (userspace stacks: --backend smoltcp, embassy)";
+pub(crate) const BACKEND_HEADING: &str =
+    "Backend options (userspace stacks: --backend smoltcp, embassy)";
 
 /// `--backend` and the smoltcp backend's interface options, shared by the network commands.
 /// `--help` lists them under a heading of their own, after the command's options.
