@@ -32,7 +32,7 @@ use super::lines;
 use super::net::{
     BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, Thousands, UDS_PATH, seconds,
 };
-use super::{CliError, Output, jsonl};
+use super::{CliError, Output, jsonl, udp_load};
 
 /// `--read-timeout`'s default: long enough for a person typing into `nc`, short enough that a
 /// client that went silent does not hold the one-at-a-time server for long.
@@ -142,6 +142,17 @@ pub(crate) struct ClientArgs {
     /// seconds).
     #[arg(long)]
     json: bool,
+    /// UDP load: send N datagrams (of --size bytes, at --rate per second) instead of the
+    /// message, and report sent, received, lost, reordered and the round trips' p50/p99
+    /// (--timeout: the wait for echoes after the last send, default 1 s).
+    #[arg(long, value_name = "N")]
+    count: Option<usize>,
+    /// With --count: bytes per datagram, at least 16 [default: 64].
+    #[arg(long, value_name = "B")]
+    size: Option<usize>,
+    /// With --count: datagrams per second [default: 1000].
+    #[arg(long, value_name = "PPS")]
+    rate: Option<u64>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -296,6 +307,7 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
     let on_smoltcp = !on_embassy && args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
+    let has_message = args.message.is_some();
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
@@ -304,6 +316,17 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|t| seconds("--timeout", t))
         .transpose()?;
+    let load = udp_load::LoadArgs {
+        count: args.count,
+        size: args.size,
+        rate: args.rate,
+    };
+    if let Some(load) = load.load(args.proto == Proto::Udp, has_message, timeout)? {
+        return match endpoint {
+            Endpoint::Ip(hp) => udp_load::client(&args.backend, &hp, load),
+            Endpoint::Unix(_) => Err(CliError::new("--count", "applies to --proto udp")),
+        };
+    }
     if on_embassy {
         #[cfg(feature = "embassy")]
         return embassy_client(

@@ -32,6 +32,7 @@ mod smol;
 mod socketpair;
 mod structcmd;
 mod tour;
+mod udp_load;
 
 use std::fmt;
 use std::io::Write as _;

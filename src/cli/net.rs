@@ -298,11 +298,6 @@ impl Out {
         }
     }
 
-    /// Whether this `Out` writes JSON lines.
-    pub(crate) fn is_json(&self) -> bool {
-        self.json
-    }
-
     /// One event as a JSON object (`{"event": NAME, ...}`), written only with `--json`.
     pub(crate) fn event(&mut self, value: serde_json::Value) {
         if self.json {
