@@ -91,8 +91,7 @@ enum Command {
     #[command(name = "struct", subcommand)]
     Struct(structcmd::StructCmd),
     /// IPv4/IPv6 text <-> packed bytes, as `socket.inet_aton/ntoa/pton/ntop` (glibc rules).
-    #[command(subcommand)]
-    Inet(inet::InetCmd),
+    Inet(inet::InetArgs),
     /// Socket constants by prefix (`AF_`, `SOCK_`, `IPPROTO_`), as the chapter's `get_constants`.
     Constants(consts::ConstantsCmd),
     /// This host's name, as `socket.gethostname()`.
@@ -109,7 +108,7 @@ enum Command {
     #[command(subcommand)]
     Binary(binary::BinaryCmd),
     /// The chapter's parent/child ping-pong over socketpair() and fork().
-    Socketpair,
+    Socketpair(socketpair::SocketpairCmd),
     /// The whole chapter end to end on this machine: lookups, conversions, TCP/UDP/Unix echo,
     /// socketpair, multicast, binary records, non-blocking mode and timeouts.
     Tour,
@@ -132,7 +131,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Echo(cmd) => cmd.run(),
         Command::Multicast(cmd) => cmd.run(),
         Command::Binary(cmd) => cmd.run(),
-        Command::Socketpair => socketpair::run(),
+        Command::Socketpair(cmd) => cmd.run(),
         Command::Tour => tour::run(),
         Command::Completions(cmd) => cmd.run(),
         Command::Man(cmd) => cmd.run(),
