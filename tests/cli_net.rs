@@ -849,9 +849,9 @@ fn help_for_every_network_command() {
         ),
         (
             &["socketpair"],
-            "portsock socketpair",
+            "portsock socketpair [OPTIONS]",
             "socketpair()",
-            vec![],
+            vec!["--json"],
         ),
         (
             &["tour"],
