@@ -210,6 +210,9 @@ fn multicast_send_and_receive() {
         "2",
         "--interval",
         "0.05",
+        // A busy machine's receiver may take longer than the chapter's 0.2 s to answer.
+        "--timeout",
+        "3",
         "--json",
     ]);
     let sender = events(&sender.finish_ok());

@@ -117,6 +117,7 @@ pub(crate) fn client(
         let mut socket = UdpSocket::bind(stack, client_bind_addr(server), &mut buffers)
             .map_err(|e| CliError::new("udp", e))?;
         let mut out = Out::stdout();
+        let started = std::time::Instant::now();
         let mut client =
             DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
         run_datagram(&mut socket, &mut client, &EmbassyTimer, &mut |c| {
@@ -127,6 +128,7 @@ pub(crate) fn client(
         .await
         .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
         out.line("closing socket");
+        super::echo::client_summary(&mut out, message.len(), started);
         Ok(())
     })
 }

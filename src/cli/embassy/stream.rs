@@ -109,6 +109,8 @@ pub(crate) fn echo_client(
             hp.host_text(),
             hp.port
         ));
+        out.event(serde_json::json!({ "event": "connecting", "addr": server.to_string() }));
+        let started = std::time::Instant::now();
         let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
         let peer = PyAddr(server).to_string();
         drive(&mut stream, &mut client, timeout, &mut |c| {
@@ -119,6 +121,7 @@ pub(crate) fn echo_client(
         .await
         .map_err(|e| CliError::new(format_args!("echo from {peer}"), e))?;
         out.line("closing socket");
+        super::super::echo::client_summary(&mut out, message.len(), started);
         linger(&mut stream).await;
         Ok(())
     })
@@ -142,6 +145,8 @@ pub(crate) fn binary_send(
         let connector = connector(&net, None);
         let mut stream = connect(&connector, server).await?;
         out.line(format_args!("values = {}", PyTuple(values)));
+        let json_values = PyTuple(values).to_string();
+        out.event(serde_json::json!({ "event": "values", "values": json_values }));
         drive(&mut stream, sender, None, &mut |s| {
             while let Some(event) = s.poll_event() {
                 binary::sender_line(&mut out, event);
