@@ -119,6 +119,12 @@ fn against_portsocks_own_udp_echo_server() {
         "{}",
         lines[2]
     );
+    assert!(
+        lines[3].starts_with("sent in ") && lines[3].contains(" datagrams/s), "),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(lines.len(), 4, "{lines:?}");
     drop(server);
 }
 

@@ -28,7 +28,7 @@ use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
 use serde_json::json;
 
 use super::concurrent::{self, Listen, Runtime};
-use super::lines;
+use super::lines::{self, ShowPeer as _};
 use super::net::{
     BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, Thousands, UDS_PATH, seconds,
 };
@@ -578,6 +578,7 @@ where
             });
         if let Err(e) = done {
             out.note(format_args!("connection from {client}: {e}"));
+            out.event(json!({ "event": "error", "peer": client.plain(), "error": e }));
         }
         echoed += session.sent();
     }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use portsock_core::time::{Clock, Duration};
-use portsock_core::transport::Datagram;
+use portsock_core::transport::{Datagram, Received};
 use serde_json::json;
 
 use portsock_std::time::SystemClock;
@@ -34,6 +34,8 @@ pub(crate) const DEFAULT_SIZE: usize = 64;
 pub(crate) const DEFAULT_RATE: u64 = 1_000;
 /// Datagrams sent back to back at most before the socket is read again.
 const BURST: u64 = 64;
+/// Echoes taken at most before the next sends are due again.
+const DRAIN: usize = 256;
 
 /// What to send.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +63,10 @@ pub(crate) struct Report {
     pub(crate) foreign: u64,
     /// Round trips of the intact echoes, in nanoseconds.
     rtts: Vec<u64>,
+    /// From the start to the end of the run (the last echo, or the wait after the last send).
     pub(crate) seconds: f64,
+    /// From the start to the last send.
+    pub(crate) send_seconds: f64,
 }
 
 impl Report {
@@ -72,6 +77,52 @@ impl Report {
     /// The round trip at `pct` percent (nearest rank), in nanoseconds; sorts once.
     fn percentile(&mut self, pct: u64) -> Option<u64> {
         percentile(&mut self.rtts, pct)
+    }
+}
+
+/// The report as the echoes come in.
+struct Tally {
+    report: Report,
+    /// Which sequence numbers came back.
+    seen: Vec<bool>,
+    /// The highest sequence number come back so far.
+    highest: Option<u64>,
+    size: usize,
+}
+
+impl Tally {
+    /// Counts the echo of `received.len` bytes in `buf`, arrived now.
+    fn take(
+        &mut self,
+        buf: &[u8],
+        received: Received<SocketAddr>,
+        server: SocketAddr,
+        start: StdInstant,
+    ) {
+        let arrived = start.elapsed().as_nanos() as u64;
+        let report = &mut self.report;
+        if received.from != server {
+            report.foreign += 1;
+            return;
+        }
+        let data = &buf[..received.copied(buf.len())];
+        match check(data, self.size) {
+            Some((seq, at)) if (seq as usize) < self.seen.len() && at <= arrived => {
+                if self.seen[seq as usize] {
+                    report.duplicated += 1;
+                    return;
+                }
+                self.seen[seq as usize] = true;
+                report.received += 1;
+                report.rtts.push(arrived - at);
+                if self.highest.is_some_and(|h| seq < h) {
+                    report.reordered += 1;
+                } else {
+                    self.highest = Some(seq);
+                }
+            }
+            _ => report.corrupt += 1,
+        }
     }
 }
 
@@ -141,12 +192,15 @@ where
         "event": "start", "peer": server.to_string(), "count": load.count,
         "size": load.size, "rate": load.rate,
     }));
-    let mut report = Report {
-        rtts: Vec::with_capacity(load.count),
-        ..Report::default()
+    let mut tally = Tally {
+        report: Report {
+            rtts: Vec::with_capacity(load.count),
+            ..Report::default()
+        },
+        seen: vec![false; load.count],
+        highest: None,
+        size: load.size,
     };
-    let mut seen = vec![false; load.count];
-    let mut highest: Option<u64> = None;
     let mut send_buf = vec![0u8; load.size];
     let mut recv_buf = vec![0u8; load.size + 1];
     let count = load.count as u64;
@@ -168,23 +222,35 @@ where
             next += 1;
             burst += 1;
         }
-        report.sent = next;
+        tally.report.sent = next;
         if now >= next_progress {
             next_progress += StdDuration::from_secs(1);
             out.event(json!({
                 "event": "progress", "seconds": now.as_secs_f64(),
-                "sent": report.sent, "received": report.received,
+                "sent": tally.report.sent, "received": tally.report.received,
             }));
         }
         let all_sent = next == count;
-        if all_sent && (report.received == count || last_send.elapsed() >= load.linger) {
+        if all_sent && (tally.report.received == count || last_send.elapsed() >= load.linger) {
             break;
         }
-        // Wait for an echo until the next send is due (or, all sent, the linger's end),
-        // rounded up to the clock's millisecond.
-        let until = if burst == BURST {
-            StdDuration::ZERO
-        } else if all_sent {
+        // Take every echo already waiting (a bounded number, so sending keeps its pace),
+        // then, if none was, wait for one until the next send is due (or, all sent, the
+        // linger's end), rounded up to the clock's millisecond.
+        let mut took = 0;
+        while took < DRAIN {
+            // A deadline already past takes a datagram that is waiting, and waits for none.
+            let got = socket
+                .recv_from(&mut recv_buf, Some(clock.now()))
+                .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
+            let Some(received) = got else { break };
+            tally.take(&recv_buf, received, server, start);
+            took += 1;
+        }
+        if took > 0 || burst == BURST {
+            continue;
+        }
+        let until = if all_sent {
             load.linger.saturating_sub(last_send.elapsed())
         } else {
             StdDuration::from_nanos(next * gap_ns).saturating_sub(start.elapsed())
@@ -194,32 +260,13 @@ where
         let got = socket
             .recv_from(&mut recv_buf, Some(deadline))
             .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
-        let Some(received) = got else { continue };
-        let arrived = start.elapsed().as_nanos() as u64;
-        if received.from != server {
-            report.foreign += 1;
-            continue;
-        }
-        let data = &recv_buf[..received.copied(recv_buf.len())];
-        match check(data, load.size) {
-            Some((seq, at)) if seq < count && at <= arrived => {
-                if seen[seq as usize] {
-                    report.duplicated += 1;
-                    continue;
-                }
-                seen[seq as usize] = true;
-                report.received += 1;
-                report.rtts.push(arrived - at);
-                if highest.is_some_and(|h| seq < h) {
-                    report.reordered += 1;
-                } else {
-                    highest = Some(seq);
-                }
-            }
-            _ => report.corrupt += 1,
+        if let Some(received) = got {
+            tally.take(&recv_buf, received, server, start);
         }
     }
+    let mut report = tally.report;
     report.seconds = start.elapsed().as_secs_f64();
+    report.send_seconds = last_send.duration_since(start).as_secs_f64();
     print_report(out, &mut report, load);
     if report.corrupt > 0 {
         return Err(CliError::new(
@@ -382,10 +429,10 @@ fn print_report(out: &mut Out, report: &mut Report, load: Load) {
             "round trip: min {min:.3} ms, p50 {p50:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
         ));
     }
-    let rate = report.sent as f64 / report.seconds.max(f64::MIN_POSITIVE);
+    let rate = report.sent as f64 / report.send_seconds.max(1e-9);
     out.line(format_args!(
-        "{:.3} s, {rate:.0} datagrams/s sent",
-        report.seconds
+        "sent in {:.3} s ({rate:.0} datagrams/s), {:.3} s in all",
+        report.send_seconds, report.seconds
     ));
     if report.foreign > 0 {
         out.note(format_args!(
@@ -405,6 +452,8 @@ fn print_report(out: &mut Out, report: &mut Report, load: Load) {
         "foreign": report.foreign,
         "rtt_ms": { "min": min, "p50": p50, "p99": p99, "max": max },
         "seconds": report.seconds,
+        "send_seconds": report.send_seconds,
+        "sent_per_s": rate,
         "size": load.size,
         "rate": load.rate,
     }));
