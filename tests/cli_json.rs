@@ -398,3 +398,34 @@ fn one_shot_commands_print_one_json_value() {
     assert_eq!(inet["value"], 2);
     assert!(one(&["hostname", "--json"])["hostname"].is_string());
 }
+
+#[test]
+fn tour_one_object_per_section() {
+    let out = portsock(["tour", "--json"]);
+    let text = stdout_ok(&out, "tour --json");
+    let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let all = events(&lines);
+    let sections = named(&all, "section");
+    let s = summary(&all);
+    assert_eq!(s["sections"].as_u64(), Some(sections.len() as u64));
+    assert_eq!(s["failed"], serde_json::json!([]));
+    for (i, section) in sections.iter().enumerate() {
+        assert_eq!(section["number"], i + 1);
+        assert_eq!(section["verified"], true, "{section}");
+        assert!(section["why"].is_null());
+    }
+    let tcp = sections
+        .iter()
+        .find(|s| s["title"].as_str().unwrap().starts_with("TCP echo"))
+        .expect("the TCP echo section");
+    let tcp_lines: Vec<&str> = tcp["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        tcp_lines.contains(&"    client | received b'This is the mess'"),
+        "{tcp_lines:?}"
+    );
+}

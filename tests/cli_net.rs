@@ -855,9 +855,9 @@ fn help_for_every_network_command() {
         ),
         (
             &["tour"],
-            "portsock tour",
+            "portsock tour [OPTIONS]",
             "The whole chapter end to end",
-            vec![],
+            vec!["--json"],
         ),
     ];
     for (command, usage, about, flags) in cases {

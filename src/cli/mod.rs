@@ -111,7 +111,7 @@ enum Command {
     Socketpair(socketpair::SocketpairCmd),
     /// The whole chapter end to end on this machine: lookups, conversions, TCP/UDP/Unix echo,
     /// socketpair, multicast, binary records, non-blocking mode and timeouts.
-    Tour,
+    Tour(tour::TourCmd),
     /// A shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(docs::CompletionsCmd),
     /// The manual page, portsock.1, on stdout (or every page into --out-dir).
@@ -132,7 +132,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Multicast(cmd) => cmd.run(),
         Command::Binary(cmd) => cmd.run(),
         Command::Socketpair(cmd) => cmd.run(),
-        Command::Tour => tour::run(),
+        Command::Tour(cmd) => cmd.run(),
         Command::Completions(cmd) => cmd.run(),
         Command::Man(cmd) => cmd.run(),
     };
