@@ -268,6 +268,10 @@ fn bad_load_options_are_refused_before_sending() {
             "--message",
         ),
         (&["--count", "5"], "--count"),
+        (
+            &["--proto", "udp", "--count", "5", "--chunk", "10"],
+            "--chunk",
+        ),
         (&["--proto", "unix", "--count", "5"], "--count"),
     ] {
         let mut all = vec!["echo", "client", "--addr", "127.0.0.1:9"];

@@ -320,6 +320,7 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
         count: args.count,
         size: args.size,
         rate: args.rate,
+        chunk: args.chunk.is_some(),
     };
     if let Some(load) = load.load(args.proto == Proto::Udp, has_message, timeout)? {
         return match endpoint {

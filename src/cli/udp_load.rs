@@ -296,6 +296,8 @@ pub(crate) struct LoadArgs {
     pub(crate) count: Option<usize>,
     pub(crate) size: Option<usize>,
     pub(crate) rate: Option<u64>,
+    /// Whether `--chunk` was given (the load reads whole datagrams).
+    pub(crate) chunk: bool,
 }
 
 impl LoadArgs {
@@ -328,6 +330,12 @@ impl LoadArgs {
             return Err(CliError::new(
                 "--message",
                 "the load's datagrams carry sequence numbers and times: give --size instead",
+            ));
+        }
+        if self.chunk {
+            return Err(CliError::new(
+                "--chunk",
+                "the load reads each echo whole: give --size for the datagrams' size",
             ));
         }
         if count == 0 || count > MAX_COUNT {
