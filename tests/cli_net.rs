@@ -855,15 +855,15 @@ fn help_for_every_network_command() {
         ),
         (
             &["socketpair"],
-            "portsock socketpair",
+            "portsock socketpair [OPTIONS]",
             "socketpair()",
-            vec![],
+            vec!["--json"],
         ),
         (
             &["tour"],
-            "portsock tour",
+            "portsock tour [OPTIONS]",
             "The whole chapter end to end",
-            vec![],
+            vec!["--json"],
         ),
     ];
     for (command, usage, about, flags) in cases {

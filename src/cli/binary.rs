@@ -13,13 +13,14 @@ use portsock_core::wire::repr::{PyBytes, PyTuple};
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
+use serde_json::json;
 
 use super::concurrent::{self, Runtime};
-use super::echo::starting_up;
+use super::echo::listening;
 use super::lines;
 use super::net::{BackendArg, DEFAULT_ADDR, HostPort, Out, PyShow, seconds};
 use super::structcmd::{check_record_size, decode_args, parse_values};
-use super::{CliError, Output};
+use super::{CliError, Output, jsonl};
 
 /// The chapter's values, as the command line spells them.
 const CHAPTER_VALUES: [&str; 3] = ["1", "ab", "2.7"];
@@ -43,6 +44,10 @@ pub(crate) struct SendArgs {
     /// One per value, as `portsock struct pack` reads them [default: 1 ab 2.7].
     #[arg(allow_hyphen_values = true, num_args = 0..)]
     values: Vec<String>,
+    /// JSON lines on stdout instead of the chapter's text: `values`, `sending` (`len`,
+    /// `data_hex`), then a `summary`.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -82,6 +87,10 @@ pub(crate) struct ReceiveArgs {
     /// receivers and lines either way [default: mio].
     #[arg(long, value_enum)]
     runtime: Option<Runtime>,
+    /// JSON lines on stdout instead of the chapter's text: `listening`, a `record` per client
+    /// (`len`, `data_hex`, `unpacked`), `error`, then a `summary` at the end of a --count.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -97,6 +106,7 @@ impl BinaryCmd {
 }
 
 fn send(args: SendArgs) -> Result<(), CliError> {
+    jsonl::enable(args.json);
     let on_embassy = args.backend.on_embassy()?;
     let on_smoltcp = !on_embassy && args.backend.check()?;
     let hp = HostPort::parse("--addr", &args.addr)?;
@@ -124,7 +134,7 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     // The chapter's client prints nothing before it connects; when the connection fails,
     // where it tried goes before the error, as the echo client says it.
     let mut stream = TcpStream::connect(server, None).map_err(|e| {
-        super::echo::connecting(&mut out, &hp);
+        super::echo::connecting(&mut out, &hp, server);
         CliError::new("--addr", e)
     })?;
     send_record(&mut stream, &mut sender, &values, &mut out)
@@ -146,7 +156,7 @@ fn smoltcp_send(
         Some(portsock_core::time::Duration::from_secs(30)),
     )
     .map_err(|e| {
-        super::echo::connecting(&mut Out::stdout(), hp);
+        super::echo::connecting(&mut Out::stdout(), hp, server);
         CliError::new(format_args!("--addr {server}"), e)
     })?;
     let mut out = Out::stdout();
@@ -194,13 +204,19 @@ pub(crate) fn send_record<S: Stream<Error: fmt::Display>>(
     out: &mut Out,
 ) -> Result<(), CliError> {
     out.line(format_args!("values = {}", PyTuple(values)));
+    out.event(json!({ "event": "values", "values": PyTuple(values).to_string() }));
+    let mut sent = 0;
     run_stream(stream, sender, &mut |s| {
         while let Some(event) = s.poll_event() {
+            if let SenderEvent::Sending(bytes) = event {
+                sent += bytes.len();
+            }
             sender_line(out, event);
         }
     })
     .map_err(|e| CliError::new("send", e))?;
     out.line("closing socket");
+    out.event(json!({ "event": "summary", "bytes_sent": sent }));
     Ok(())
 }
 
@@ -209,10 +225,12 @@ pub(crate) fn sender_line(out: &mut Out, event: SenderEvent<'_>) {
     if let SenderEvent::Sending(bytes) = event {
         let hex = Hexlify(bytes).to_string();
         out.line(format_args!("sending {}", PyBytes(hex.as_bytes())));
+        out.event(json!({ "event": "sending", "len": bytes.len(), "data_hex": hex }));
     }
 }
 
 fn receive(args: ReceiveArgs) -> Result<(), CliError> {
+    jsonl::enable(args.json);
     let on_embassy = args.backend.on_embassy()?;
     let on_smoltcp = !on_embassy && args.backend.check()?;
     let on_stack = on_smoltcp || on_embassy;
@@ -274,7 +292,12 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
         let local = listener
             .local_addr()
             .map_err(|e| CliError::new("--addr", e))?;
-        out.line(starting_up(&hp, local));
+        listening(&hp, local).print(&mut out, true);
+    } else {
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::new("--addr", e))?;
+        listening(&hp, local).print(&mut out, false);
     }
     receive_records(&mut listener, fmt, args.count, Some(read_timeout), &mut out)?;
     Ok(())
@@ -324,9 +347,13 @@ where
             });
         match done {
             Ok(()) => tuples.push(tuple),
-            Err(e) => out.note(format_args!("connection from {}: {e}", client.py())),
+            Err(e) => {
+                out.note(format_args!("connection from {}: {e}", client.py()));
+                out.event(json!({ "event": "error", "peer": client.plain(), "error": e }));
+            }
         }
     }
+    out.event(json!({ "event": "summary", "connections": served, "records": tuples.len() }));
     Ok(tuples)
 }
 

@@ -25,8 +25,8 @@ use portsock_server::{
 use portsock_std::unix::UnixBindOptions;
 
 use super::CliError;
-use super::echo::starting_up;
-use super::lines::{self, ServerLines};
+use super::echo::listening;
+use super::lines::{self, ServerLines, StartingUp};
 use super::net::{HostPort, Out, seconds};
 use super::printer::Printer;
 
@@ -158,7 +158,7 @@ where
             let local = server
                 .bind_tcp(addr)
                 .map_err(|e| CliError::new("--addr", e))?;
-            starting_up(hp, local)
+            listening(hp, local)
         }
         Listen::Unix(path, mode) => {
             let (first, bind) = unix_bind(path, mode);
@@ -182,21 +182,19 @@ where
 
 /// The first lines of every `--concurrent` server: `starting up on ...` (if `announce`) and
 /// `waiting for connections (any number at once)`.
-fn first_lines(first: &str, announce: bool) {
+fn first_lines(first: &StartingUp, announce: bool) {
     let mut out = Out::stdout();
-    if announce {
-        out.line(first);
-    }
+    first.print(&mut out, announce);
     out.line("waiting for connections (any number at once)");
 }
 
 /// The `starting up on PATH` line of a Unix server, and its bind options.
-fn unix_bind(path: &Path, mode: Option<u32>) -> (String, UnixBindOptions) {
+fn unix_bind(path: &Path, mode: Option<u32>) -> (StartingUp, UnixBindOptions) {
     let mut bind = UnixBindOptions::new();
     if let Some(mode) = mode {
         bind = bind.mode(mode);
     }
-    (format!("starting up on {}", path.display()), bind)
+    (StartingUp::unix(path), bind)
 }
 
 impl Options {
@@ -216,7 +214,7 @@ impl Options {
 /// stderr how many lines it dropped.
 fn finish(mut printer: Printer, stopped: Option<&Stopped>, options: Options) {
     if let Some(stopped) = stopped
-        && options.quiet
+        && (options.quiet || super::jsonl::on())
     {
         lines::summary(&mut printer, &stopped.stats, stopped.ran);
     }

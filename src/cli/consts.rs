@@ -12,6 +12,9 @@ pub(crate) struct ConstantsCmd {
     /// Use the built-in Linux numbers instead of this host's libc values.
     #[arg(long)]
     builtin: bool,
+    /// Print one JSON array of `{"value": N, "name": NAME}` objects instead.
+    #[arg(long)]
+    json: bool,
 }
 
 impl ConstantsCmd {
@@ -40,6 +43,13 @@ impl ConstantsCmd {
         named.sort_by_key(|c| c.name);
         for c in named {
             by_value.insert(c.value, c.name);
+        }
+        if self.json {
+            let items: Vec<_> = by_value
+                .iter()
+                .map(|(v, n)| serde_json::json!({ "value": v, "name": n }))
+                .collect();
+            return Ok(format!("{}\n", serde_json::Value::Array(items)));
         }
         Ok(by_value
             .iter()

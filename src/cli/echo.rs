@@ -26,13 +26,14 @@ use portsock_std::prelude::*;
 use portsock_std::tcp::{TcpListener, TcpStream};
 use portsock_std::udp::UdpSocket;
 use portsock_std::unix::{UnixBindOptions, UnixListener, UnixStream};
+use serde_json::json;
 
 use super::concurrent::{self, Listen, Runtime};
-use super::lines;
+use super::lines::{self, ShowPeer as _};
 use super::net::{
     BackendArg, DEFAULT_ADDR, HostPort, Out, PyAddr, PyShow, Thousands, UDS_PATH, seconds,
 };
-use super::{CliError, Output};
+use super::{CliError, Output, jsonl, udp_load};
 
 /// `--read-timeout`'s default: long enough for a person typing into `nc`, short enough that a
 /// client that went silent does not hold the one-at-a-time server for long.
@@ -63,18 +64,19 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_enum, default_value_t = Proto::Tcp)]
     proto: Proto,
     /// Where to listen (tcp, udp): HOST:PORT; an empty host (:10000) is any address, port 0
-    /// lets the system choose (the `starting up` line shows it).
+    /// lets the system choose (the `starting up` line shows it) [default: localhost:10000].
     #[arg(long, value_name = "HOST:PORT")]
     addr: Option<String>,
     /// Where to listen (unix); a stale socket file there is replaced, anything else is not.
-    /// The node is removed at exit if it is still this server's.
+    /// The node is removed at exit if it is still this server's [default: ./uds_socket].
     #[arg(long, value_name = "PATH")]
     path: Option<PathBuf>,
-    /// Bytes per read: 16 for streams (`recv(16)`), the receive buffer for udp (4096).
+    /// Bytes per read: 16 for streams (`recv(16)`), the receive buffer for udp (4096)
+    /// [default: 16; udp: 4096].
     #[arg(long, value_name = "N")]
     chunk: Option<usize>,
     /// Exit after N connections (udp: datagrams) instead of serving forever; a client that
-    /// failed counts too.
+    /// failed counts too [default: forever].
     #[arg(long, value_name = "N")]
     count: Option<usize>,
     /// Seconds a read may wait for a client (or an echo's write for a client that does not
@@ -104,6 +106,11 @@ pub(crate) struct ServerArgs {
     /// either way [default: mio].
     #[arg(long, value_enum)]
     runtime: Option<Runtime>,
+    /// JSON lines on stdout instead of the chapter's text: one object per event
+    /// (`listening`, `connection`, `received`, `sent`, `peer_closed`, `error`), and a
+    /// `summary` with --quiet or at the end of a --count.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -113,22 +120,40 @@ pub(crate) struct ClientArgs {
     /// The transport.
     #[arg(long, value_enum, default_value_t = Proto::Tcp)]
     proto: Proto,
-    /// The server (tcp, udp): HOST:PORT.
+    /// The server (tcp, udp): HOST:PORT [default: localhost:10000].
     #[arg(long, value_name = "HOST:PORT")]
     addr: Option<String>,
-    /// The server (unix).
+    /// The server (unix) [default: ./uds_socket].
     #[arg(long, value_name = "PATH")]
     path: Option<PathBuf>,
-    /// Bytes per read of the echo (`recv(16)`; udp: the receive buffer, 4096).
+    /// Bytes per read of the echo (`recv(16)`; udp: the receive buffer, 4096) [default: 16;
+    /// udp: 4096].
     #[arg(long, value_name = "N")]
     chunk: Option<usize>,
-    /// The message (UTF-8 text).
+    /// The message (UTF-8 text) [default: the chapter's `This is the message.  It will be
+    /// repeated.`].
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     message: Option<String>,
     /// Seconds to wait for the server: to connect and per read (tcp, unix; default forever),
     /// for the echo (udp; default 1).
     #[arg(long, value_name = "S")]
     timeout: Option<String>,
+    /// JSON lines on stdout instead of the chapter's text: one object per event
+    /// (`connecting`, `sending`, `received`), then a `summary` (bytes each way, verified,
+    /// seconds).
+    #[arg(long)]
+    json: bool,
+    /// UDP load: send N datagrams (of --size bytes, at --rate per second) instead of the
+    /// message, and report sent, received, lost, reordered and the round trips' p50/p99
+    /// (--timeout: the wait for echoes after the last send, default 1 s).
+    #[arg(long, value_name = "N")]
+    count: Option<usize>,
+    /// With --count: bytes per datagram, at least 16 [default: 64].
+    #[arg(long, value_name = "B")]
+    size: Option<usize>,
+    /// With --count: datagrams per second [default: 1000].
+    #[arg(long, value_name = "PPS")]
+    rate: Option<u64>,
     #[command(flatten)]
     backend: BackendArg,
 }
@@ -144,6 +169,7 @@ impl EchoCmd {
 }
 
 fn server(args: ServerArgs) -> Result<(), CliError> {
+    jsonl::enable(args.json);
     let on_embassy = args.backend.on_embassy()?;
     let on_smoltcp = !on_embassy && args.backend.check()?;
     let on_stack = on_smoltcp || on_embassy;
@@ -241,7 +267,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
                 let mut socket = UdpSocket::bind(addr).map_err(|e| CliError::new("--addr", e))?;
                 let local =
                     Datagram::local_addr(&socket).map_err(|e| CliError::new("--addr", e))?;
-                out.line(starting_up(&hp, local));
+                listening(&hp, local).print(&mut out, true);
                 #[cfg(feature = "tokio")]
                 if runtime == Runtime::Tokio {
                     super::on_tokio::serve_datagram(socket, chunk, args.count, &mut out)?;
@@ -254,7 +280,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
                 let local = listener
                     .local_addr()
                     .map_err(|e| CliError::new("--addr", e))?;
-                out.line(starting_up(&hp, local));
+                listening(&hp, local).print(&mut out, true);
                 serve_stream(&mut listener, serving, &mut out)?;
             }
         }
@@ -265,7 +291,7 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
             }
             let mut listener =
                 UnixListener::bind_with(&path, options).map_err(|e| CliError::new("--path", e))?;
-            out.line(format_args!("starting up on {}", path.display()));
+            lines::StartingUp::unix(&path).print(&mut out, true);
             let served = serve_stream(&mut listener, serving, &mut out);
             // Our node only: another server that took the path over keeps its own. Best
             // effort: a leftover node is removed as stale by the next bind.
@@ -277,10 +303,12 @@ fn server(args: ServerArgs) -> Result<(), CliError> {
 }
 
 fn client(args: ClientArgs) -> Result<(), CliError> {
+    jsonl::enable(args.json);
     let on_embassy = args.backend.on_embassy()?;
     let on_smoltcp = !on_embassy && args.backend.check()?;
     let endpoint = Endpoint::new(args.proto, args.addr, args.path)?;
     let chunk = chunk_arg(args.chunk, args.proto)?;
+    let has_message = args.message.is_some();
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
@@ -289,6 +317,18 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|t| seconds("--timeout", t))
         .transpose()?;
+    let load = udp_load::LoadArgs {
+        count: args.count,
+        size: args.size,
+        rate: args.rate,
+        chunk: args.chunk.is_some(),
+    };
+    if let Some(load) = load.load(args.proto == Proto::Udp, has_message, timeout)? {
+        return match endpoint {
+            Endpoint::Ip(hp) => udp_load::client(&args.backend, &hp, load),
+            Endpoint::Unix(_) => Err(CliError::new("--count", "applies to --proto udp")),
+        };
+    }
     if on_embassy {
         #[cfg(feature = "embassy")]
         return embassy_client(
@@ -334,7 +374,7 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
                 datagram_client(&mut socket, server, &message, chunk, wait, &mut out)?;
             } else {
                 let mut stream = TcpStream::connect(server, timeout).map_err(|e| {
-                    connecting(&mut out, &hp);
+                    connecting(&mut out, &hp, server);
                     CliError::new("--addr", e)
                 })?;
                 let timeout = timeout.map(Duration::from);
@@ -354,6 +394,7 @@ fn client(args: ClientArgs) -> Result<(), CliError> {
                 .set_read_timeout(timeout)
                 .map_err(|e| CliError::new("--timeout", e))?;
             out.line(format_args!("connecting to {}", path.display()));
+            out.event(json!({ "event": "connecting", "addr": path.display().to_string() }));
             let peer = path.display().to_string();
             stream_client(&mut stream, &message, chunk, &peer, &mut out)?;
         }
@@ -386,18 +427,18 @@ fn smoltcp_server(
     let stack = super::smol::stack(backend)?;
     let addr = super::smol::bind_addr(&stack, &hp, "--addr")?;
     if concurrent {
-        let first_line = starting_up(&hp, addr);
+        let first_line = listening(&hp, addr);
         return super::smol::serve_concurrent(&stack, addr, first_line, chunk, count, idle_timeout);
     }
     let mut out = Out::stdout();
     if proto == Proto::Udp {
         let mut socket = SmolUdp::bind(&stack, addr).map_err(|e| CliError::new("--addr", e))?;
-        out.line(starting_up(&hp, addr));
+        listening(&hp, addr).print(&mut out, true);
         serve_datagram_on(&mut socket, &stack, chunk, count, &mut out)?;
     } else {
         let mut listener = SmolListener::bind(&stack, addr, super::smol::BACKLOG)
             .map_err(|e| CliError::new("--addr", e))?;
-        out.line(starting_up(&hp, addr));
+        listening(&hp, addr).print(&mut out, true);
         serve_stream(&mut listener, serving, &mut out)?;
     }
     super::smol::linger(&stack);
@@ -434,7 +475,7 @@ fn smoltcp_client(
         let mut stream =
             SmolStream::connect(&stack, server, timeout.or(Some(Duration::from_secs(30))))
                 .map_err(|e| {
-                    connecting(&mut out, &hp);
+                    connecting(&mut out, &hp, server);
                     CliError::new(format_args!("--addr {server}"), e)
                 })?;
         tcp_client(&mut stream, &hp, server, timeout, message, chunk, &mut out)?;
@@ -534,7 +575,7 @@ where
         out.line("waiting for a connection");
         let (mut connection, client) = listener.accept().map_err(|e| CliError::new("accept", e))?;
         served += 1;
-        let client = client.py();
+        let client = lines::Named::of(&client);
         lines::connection_from(out, &client);
         let mut session = EchoSession::new(vec![0u8; chunk]).with_chunk(chunk);
         let done = connection
@@ -551,9 +592,11 @@ where
             });
         if let Err(e) = done {
             out.note(format_args!("connection from {client}: {e}"));
+            out.event(json!({ "event": "error", "peer": client.plain(), "error": e }));
         }
         echoed += session.sent();
     }
+    out.event(json!({ "event": "summary", "connections": served, "bytes_echoed": echoed }));
     Ok(echoed)
 }
 
@@ -578,19 +621,20 @@ where
     stream
         .set_read_timeout(timeout)
         .map_err(|e| CliError::new("--timeout", e))?;
-    connecting(out, hp);
+    connecting(out, hp, server);
     let peer = PyAddr(server).to_string();
     stream_client(stream, message, chunk, &peer, out)
 }
 
 /// The chapter's `connecting to HOST port N`: before the echo, or before the error when the
 /// connection is refused (as the chapter's client prints it before `connect` raises).
-pub(crate) fn connecting(out: &mut Out, hp: &HostPort) {
+pub(crate) fn connecting(out: &mut Out, hp: &HostPort, server: SocketAddr) {
     out.line(format_args!(
         "connecting to {} port {}",
         hp.host_text(),
         hp.port
     ));
+    out.event(json!({ "event": "connecting", "addr": server.to_string() }));
 }
 
 /// Sends `message` over a connected `stream` and reads the echo `chunk` bytes at a time,
@@ -609,6 +653,7 @@ pub(crate) fn stream_client<S>(
 where
     S: Stream<Error: fmt::Display>,
 {
+    let started = std::time::Instant::now();
     let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
     run_stream(stream, &mut client, &mut |c| {
         while let Some(event) = c.poll_event() {
@@ -617,16 +662,34 @@ where
     })
     .map_err(|e| CliError::new(format_args!("echo from {peer}"), e))?;
     out.line("closing socket");
+    client_summary(out, message.len(), started);
     Ok(())
 }
 
 /// The stream echo client's line for one event of its machine, as the chapter prints it.
 pub(crate) fn client_line(out: &mut Out, event: ClientEvent<'_>) {
     match event {
-        ClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
-        ClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+        ClientEvent::Sending(m) => {
+            out.line(format_args!("sending {}", PyBytes(m)));
+            out.event(jsonl::data("sending", m, json!({})));
+        }
+        ClientEvent::Received(d) => {
+            out.line(format_args!("received {}", PyBytes(d)));
+            out.event(jsonl::data("received", d, json!({})));
+        }
         _ => {}
     }
+}
+
+/// An echo client's last JSON object: the whole message went out and came back verified.
+pub(crate) fn client_summary(out: &mut Out, len: usize, started: std::time::Instant) {
+    out.event(json!({
+        "event": "summary",
+        "bytes_sent": len,
+        "bytes_received": len,
+        "verified": true,
+        "seconds": started.elapsed().as_secs_f64(),
+    }));
 }
 
 /// Echoes datagrams received into a `size`-byte buffer, `count` of them (forever without).
@@ -670,6 +733,7 @@ where
         }
     })
     .map_err(|e| CliError::new("udp", e))?;
+    out.event(json!({ "event": "summary", "datagrams": server.served() }));
     Ok(server.served())
 }
 
@@ -682,6 +746,11 @@ pub(crate) fn datagram_server_line(out: &mut Out, event: ServerEvent<'_, SocketA
         }
         ServerEvent::Received { from, data, len } => {
             // As `recvfrom(4096)` returns it: what the buffer got.
+            out.event(jsonl::data(
+                "received",
+                data,
+                json!({ "peer": from.to_string(), "datagram_len": len }),
+            ));
             let from = PyAddr(*from);
             out.line(format_args!("received {} bytes from {from}", data.len()));
             if len > data.len() {
@@ -691,6 +760,7 @@ pub(crate) fn datagram_server_line(out: &mut Out, event: ServerEvent<'_, SocketA
         }
         ServerEvent::Sent { to, len } => {
             out.line(format_args!("sent {len} bytes back to {}", PyAddr(*to)));
+            out.event(json!({ "event": "sent", "peer": to.to_string(), "len": len }));
         }
         _ => {}
     }
@@ -737,6 +807,7 @@ where
     T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
     C: Clock + ?Sized,
 {
+    let started = std::time::Instant::now();
     let mut client =
         DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
     run_datagram(socket, &mut client, clock, &mut |c| {
@@ -746,15 +817,22 @@ where
     })
     .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
     out.line("closing socket");
+    client_summary(out, message.len(), started);
     Ok(())
 }
 
 /// The UDP echo client's line for one event of its machine, as the chapter prints it.
 pub(crate) fn datagram_client_line(out: &mut Out, event: DgramClientEvent<'_, SocketAddr>) {
     match event {
-        DgramClientEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        DgramClientEvent::Sending(m) => {
+            out.line(format_args!("sending {}", PyBytes(m)));
+            out.event(jsonl::data("sending", m, json!({})));
+        }
         DgramClientEvent::Waiting => out.line("waiting to receive"),
-        DgramClientEvent::Received(d) => out.line(format_args!("received {}", PyBytes(d))),
+        DgramClientEvent::Received(d) => {
+            out.line(format_args!("received {}", PyBytes(d)));
+            out.event(jsonl::data("received", d, json!({})));
+        }
         _ => {}
     }
 }
@@ -762,12 +840,20 @@ pub(crate) fn datagram_client_line(out: &mut Out, event: DgramClientEvent<'_, So
 /// The chapter's first server line: the host as given (the bound address for `''`), and the
 /// port actually bound.
 pub(crate) fn starting_up(hp: &HostPort, local: SocketAddr) -> String {
+    listening(hp, local).text
+}
+
+/// [`starting_up`]'s line with the address bound, for the `listening` event too.
+pub(crate) fn listening(hp: &HostPort, local: SocketAddr) -> lines::StartingUp {
     let host = if hp.host.is_empty() {
         local.ip().to_string()
     } else {
         hp.host.clone()
     };
-    format!("starting up on {host} port {}", local.port())
+    lines::StartingUp {
+        text: format!("starting up on {host} port {}", local.port()),
+        addr: local.to_string(),
+    }
 }
 
 /// Where a client's datagram socket binds to reach `server`: the loopback for a loopback
@@ -860,10 +946,11 @@ mod tests {
     #[test]
     fn starting_up_shows_the_bound_port() {
         let hp = HostPort::parse("--addr", "localhost:0").unwrap();
-        let line = starting_up(&hp, "127.0.0.1:41234".parse().unwrap());
-        assert_eq!(line, "starting up on localhost port 41234");
+        let line = listening(&hp, "127.0.0.1:41234".parse().unwrap());
+        assert_eq!(line.to_string(), "starting up on localhost port 41234");
+        assert_eq!(line.addr, "127.0.0.1:41234");
         let any = HostPort::parse("--addr", ":0").unwrap();
         let line = starting_up(&any, "0.0.0.0:5".parse().unwrap());
-        assert_eq!(line, "starting up on 0.0.0.0 port 5");
+        assert_eq!(line.to_string(), "starting up on 0.0.0.0 port 5");
     }
 }

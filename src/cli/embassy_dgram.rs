@@ -21,7 +21,7 @@ use portsock_core::time::Duration;
 use portsock_embassy::{EmbassyTimer, Error, Family, UdpResources, UdpSocket};
 
 use super::CliError;
-use super::echo::{client_bind_addr, datagram_client_line, datagram_server_line, starting_up};
+use super::echo::{client_bind_addr, datagram_client_line, datagram_server_line, listening};
 use super::embassy::LINGER;
 use super::lookup::{NOT_FOUND, stack_hosts};
 use super::multicast::{Collect, Target, receiver_line, sender_line};
@@ -67,7 +67,7 @@ pub(crate) fn serve(
             .local_addr()
             .map_err(|e| CliError::new("--addr", e))?;
         let mut out = Out::stdout();
-        out.line(starting_up(hp, local));
+        listening(hp, local).print(&mut out, true);
         let mut server = DatagramEchoServer::new(vec![0u8; size]);
         if let Some(n) = count {
             server = server.with_limit(n);
@@ -117,6 +117,7 @@ pub(crate) fn client(
         let mut socket = UdpSocket::bind(stack, client_bind_addr(server), &mut buffers)
             .map_err(|e| CliError::new("udp", e))?;
         let mut out = Out::stdout();
+        let started = std::time::Instant::now();
         let mut client =
             DatagramEchoClient::new(message, server, vec![0u8; size]).with_timeout(timeout);
         run_datagram(&mut socket, &mut client, &EmbassyTimer, &mut |c| {
@@ -127,6 +128,7 @@ pub(crate) fn client(
         .await
         .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
         out.line("closing socket");
+        super::echo::client_summary(&mut out, message.len(), started);
         Ok(())
     })
 }
@@ -174,7 +176,7 @@ pub(crate) fn multicast_send(
                 .with_deadline(wait.total);
         run_datagram(&mut socket, &mut sender, &EmbassyTimer, &mut |s| {
             while let Some(event) = s.poll_event() {
-                sender_line(&mut out, event);
+                sender_line(&mut out, event, group);
             }
         })
         .await

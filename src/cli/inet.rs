@@ -3,11 +3,36 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt as _;
 
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use portsock_core::wire::inet::{self, Family};
+use serde_json::json;
 
 use super::args::{decode_hex, encode_hex};
 use super::{CliError, Output};
+
+/// `portsock inet [--json] ...`.
+#[derive(Debug, Args)]
+pub(crate) struct InetArgs {
+    #[command(subcommand)]
+    cmd: InetCmd,
+    /// Print one JSON object (`input`, and `hex` or `address`) instead of the bare result.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl InetArgs {
+    pub(crate) fn run(self) -> Output {
+        let (input, key) = self.cmd.input();
+        let text = self.cmd.run()?;
+        if !self.json {
+            return Ok(text);
+        }
+        Ok(format!(
+            "{}\n",
+            json!({ "input": input, key: text.trim_end() })
+        ))
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum InetCmd {
@@ -58,6 +83,16 @@ impl From<FamilyArg> for Family {
 }
 
 impl InetCmd {
+    /// The argument converted, as given, and the JSON name of the result.
+    fn input(&self) -> (String, &'static str) {
+        match self {
+            Self::Aton { addr } | Self::Pton { addr, .. } => {
+                (addr.to_string_lossy().into_owned(), "hex")
+            }
+            Self::Ntoa { hex } | Self::Ntop { hex, .. } => (hex.clone(), "address"),
+        }
+    }
+
     pub(crate) fn run(self) -> Output {
         match self {
             Self::Aton { addr } => {

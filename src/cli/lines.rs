@@ -23,39 +23,157 @@ use portsock_core::record::{Hexlify, ReceiverEvent, RecordReceiver};
 use portsock_core::wire::repr::{PyBytes, write_tuple};
 use portsock_server::{Closed, Observer, Peer, Stats};
 
+use serde_json::{Value, json};
+
+use super::args::encode_hex;
+use super::jsonl;
 use super::net::{Out, PyAddr, PyShow, Thousands};
 use super::printer::Printer;
 
-/// Where lines go: stdout at once ([`Out`]), or through the event loop's [`Printer`].
+/// Where lines go: stdout at once ([`Out`]), or through the event loop's [`Printer`]. With
+/// `--json` the text lines are dropped and the events written, one JSON object per line.
 pub(crate) trait Lines {
     fn line(&mut self, line: fmt::Arguments<'_>);
+    /// One event as a JSON object, written only with `--json`.
+    fn event(&mut self, value: Value);
 }
 
 impl Lines for Out {
     fn line(&mut self, line: fmt::Arguments<'_>) {
         Self::line(self, line);
     }
+
+    fn event(&mut self, value: Value) {
+        Self::event(self, value);
+    }
 }
 
 impl Lines for Printer {
     fn line(&mut self, line: fmt::Arguments<'_>) {
-        Self::line(self, line);
+        if !jsonl::on() {
+            Self::line(self, line);
+        }
+    }
+
+    fn event(&mut self, value: Value) {
+        if jsonl::on() {
+            Self::line(self, format_args!("{value}"));
+        }
     }
 }
 
-/// `connection from ('127.0.0.1', 52186)`.
-pub(crate) fn connection_from(out: &mut impl Lines, peer: &dyn fmt::Display) {
-    out.line(format_args!("connection from {peer}"));
+/// A peer as the chapter prints it (`Display`: `('127.0.0.1', 52186)`) and as the JSON
+/// events name it ([`plain`](Self::plain): `127.0.0.1:52186`, a Unix path, `""` for an
+/// unnamed Unix client).
+pub(crate) trait ShowPeer: fmt::Display {
+    fn plain(&self) -> String;
 }
 
-/// An echo session's event as the chapter prints it.
-pub(crate) fn echo_event(out: &mut impl Lines, peer: &dyn fmt::Display, event: SessionEvent<'_>) {
+impl ShowPeer for PyAddr {
+    fn plain(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl ShowPeer for PyPeer<'_> {
+    fn plain(&self) -> String {
+        match self.0 {
+            Peer::Tcp(addr) => addr.to_string(),
+            Peer::Unix(addr) => addr.to_string(),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// What failed when it is not a peer (`accept`).
+impl ShowPeer for &str {
+    fn plain(&self) -> String {
+        (*self).to_owned()
+    }
+}
+
+/// A peer of any transport, both ways of showing it computed once.
+pub(crate) struct Named {
+    py: String,
+    plain: String,
+}
+
+impl Named {
+    pub(crate) fn of(addr: &impl PyShow) -> Self {
+        Self {
+            py: addr.py(),
+            plain: addr.plain(),
+        }
+    }
+}
+
+impl fmt::Display for Named {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.py)
+    }
+}
+
+impl ShowPeer for Named {
+    fn plain(&self) -> String {
+        self.plain.clone()
+    }
+}
+
+/// A server's first line, `starting up on localhost port 10000` (or `on PATH`), and the
+/// address it listens on, for its `{"event":"listening","addr":...}` event.
+pub(crate) struct StartingUp {
+    pub(crate) text: String,
+    pub(crate) addr: String,
+}
+
+impl fmt::Display for StartingUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl StartingUp {
+    /// `starting up on PATH`, a Unix server's.
+    pub(crate) fn unix(path: &std::path::Path) -> Self {
+        Self {
+            text: format!("starting up on {}", path.display()),
+            addr: path.display().to_string(),
+        }
+    }
+
+    /// The line (if `announce`) and the event.
+    pub(crate) fn print(&self, out: &mut impl Lines, announce: bool) {
+        if announce {
+            out.line(format_args!("{self}"));
+        }
+        out.event(json!({ "event": "listening", "addr": self.addr }));
+    }
+}
+
+/// `connection from ('127.0.0.1', 52186)`; `{"event":"connection","peer":...}`.
+pub(crate) fn connection_from(out: &mut impl Lines, peer: &dyn ShowPeer) {
+    out.line(format_args!("connection from {peer}"));
+    out.event(json!({ "event": "connection", "peer": peer.plain() }));
+}
+
+/// An echo session's event as the chapter prints it; `received` (`len`, `data_hex`), `sent`
+/// (`len`) and `peer_closed` events.
+pub(crate) fn echo_event(out: &mut impl Lines, peer: &dyn ShowPeer, event: SessionEvent<'_>) {
     match event {
-        SessionEvent::Received(data) => out.line(format_args!("received {}", PyBytes(data))),
-        SessionEvent::Sending(_) => out.line(format_args!("sending data back to the client")),
+        SessionEvent::Received(data) => {
+            out.line(format_args!("received {}", PyBytes(data)));
+            out.event(json!({
+                "event": "received", "peer": peer.plain(), "len": data.len(), "data_hex": encode_hex(data),
+            }));
+        }
+        SessionEvent::Sending(len) => {
+            out.line(format_args!("sending data back to the client"));
+            out.event(json!({ "event": "sent", "peer": peer.plain(), "len": len }));
+        }
         SessionEvent::PeerClosed => {
             out.line(format_args!("received b''"));
             out.line(format_args!("no data from {peer}"));
+            out.event(json!({ "event": "peer_closed", "peer": peer.plain() }));
         }
         _ => {}
     }
@@ -73,12 +191,15 @@ pub(crate) fn record_event(out: &mut impl Lines, event: ReceiverEvent<'_>) -> Op
     // Writing to a String cannot fail.
     let _ = write_tuple(&mut tuple, values);
     out.line(format_args!("unpacked: {tuple}"));
+    out.event(json!({
+        "event": "record", "len": bytes.len(), "data_hex": hex, "unpacked": tuple,
+    }));
     Some(tuple)
 }
 
 /// How a connection ended, when it is worth a line: `error from ADDR: ERROR`, or
 /// `idle timeout: closed ADDR`.
-pub(crate) fn closed(out: &mut impl Lines, peer: &dyn fmt::Display, how: Closed<'_>) {
+pub(crate) fn closed(out: &mut impl Lines, peer: &dyn ShowPeer, how: Closed<'_>) {
     match how {
         Closed::Failed(e) => error_from(out, peer, e),
         Closed::IdleTimeout => idle_closed(out, peer),
@@ -87,14 +208,16 @@ pub(crate) fn closed(out: &mut impl Lines, peer: &dyn fmt::Display, how: Closed<
 }
 
 /// `idle timeout: closed ADDR`: a connection silent for the idle timeout was closed.
-pub(crate) fn idle_closed(out: &mut impl Lines, peer: &dyn fmt::Display) {
+pub(crate) fn idle_closed(out: &mut impl Lines, peer: &dyn ShowPeer) {
     out.line(format_args!("idle timeout: closed {peer}"));
+    out.event(json!({ "event": "idle_timeout", "peer": peer.plain() }));
 }
 
 /// `error from ADDR: ERROR`: a connection failed (where the chapter's server would stop with a
 /// traceback).
-pub(crate) fn error_from(out: &mut impl Lines, peer: &dyn fmt::Display, error: &dyn fmt::Display) {
+pub(crate) fn error_from(out: &mut impl Lines, peer: &dyn ShowPeer, error: &dyn fmt::Display) {
     out.line(format_args!("error from {peer}: {error}"));
+    out.event(json!({ "event": "error", "peer": peer.plain(), "error": error.to_string() }));
 }
 
 /// The `--quiet` server's last line: connections, bytes, duration and rate.
@@ -113,6 +236,16 @@ pub(crate) fn summary(out: &mut impl Lines, stats: &Stats, ran: std::time::Durat
         Thousands(stats.bytes_received),
         Thousands(stats.bytes_sent),
     ));
+    out.event(json!({
+        "event": "summary",
+        "connections": stats.accepted,
+        "failed": stats.failed,
+        "timed_out": stats.timed_out,
+        "bytes_in": stats.bytes_received,
+        "bytes_out": stats.bytes_sent,
+        "seconds": secs,
+        "mb_per_s": rate,
+    }));
 }
 
 /// A client's address as Python's `print()` shows what `accept()` returned.

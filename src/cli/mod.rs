@@ -11,14 +11,17 @@ mod binary;
 mod concurrent;
 mod consts;
 mod data;
+mod docs;
 mod echo;
 #[cfg(feature = "embassy")]
 mod embassy;
 #[cfg(feature = "embassy")]
 mod embassy_dgram;
 mod inet;
+mod jsonl;
 mod lines;
 mod lookup;
+mod mcast_watch;
 mod multicast;
 mod net;
 #[cfg(feature = "tokio")]
@@ -30,6 +33,7 @@ mod smol;
 mod socketpair;
 mod structcmd;
 mod tour;
+mod udp_load;
 
 use std::fmt;
 use std::io::Write as _;
@@ -88,8 +92,7 @@ enum Command {
     #[command(name = "struct", subcommand)]
     Struct(structcmd::StructCmd),
     /// IPv4/IPv6 text <-> packed bytes, as `socket.inet_aton/ntoa/pton/ntop` (glibc rules).
-    #[command(subcommand)]
-    Inet(inet::InetCmd),
+    Inet(inet::InetArgs),
     /// Socket constants by prefix (`AF_`, `SOCK_`, `IPPROTO_`), as the chapter's `get_constants`.
     Constants(consts::ConstantsCmd),
     /// This host's name, as `socket.gethostname()`.
@@ -111,10 +114,14 @@ enum Command {
     /// Wait for one peer (or, with -k, one after another) and move bytes as `connect` does.
     Listen(data::ListenCmd),
     /// The chapter's parent/child ping-pong over socketpair() and fork().
-    Socketpair,
+    Socketpair(socketpair::SocketpairCmd),
     /// The whole chapter end to end on this machine: lookups, conversions, TCP/UDP/Unix echo,
     /// socketpair, multicast, binary records, non-blocking mode and timeouts.
-    Tour,
+    Tour(tour::TourCmd),
+    /// A shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(docs::CompletionsCmd),
+    /// The manual page, portsock.1, on stdout (or every page into --out-dir).
+    Man(docs::ManCmd),
 }
 
 /// Parse the command line, run it, report.
@@ -132,8 +139,10 @@ pub(crate) fn run() -> ExitCode {
         Command::Binary(cmd) => cmd.run(),
         Command::Connect(cmd) => cmd.run(),
         Command::Listen(cmd) => cmd.run(),
-        Command::Socketpair => socketpair::run(),
-        Command::Tour => tour::run(),
+        Command::Socketpair(cmd) => cmd.run(),
+        Command::Tour(cmd) => cmd.run(),
+        Command::Completions(cmd) => cmd.run(),
+        Command::Man(cmd) => cmd.run(),
     };
     match result {
         Ok(out) => {

@@ -25,10 +25,13 @@ use portsock_std::multicast::membership;
 use portsock_std::prelude::*;
 use portsock_std::udp::UdpSocket;
 
+use serde_json::json;
+
 use super::concurrent::Runtime;
 use super::echo::truncated;
+use super::mcast_watch::{Repeat, Watch, send_repeated, watch};
 use super::net::{BackendArg, Out, PyAddr, Thousands, parse_interface, port_arg, seconds};
-use super::{CliError, Output};
+use super::{CliError, Output, jsonl};
 
 /// How many replies a sender keeps (more are still printed).
 const MAX_REPLIES: usize = 64;
@@ -77,8 +80,6 @@ pub(crate) struct GroupArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
-    #[command(flatten)]
-    group: GroupArgs,
     /// Time to live (IPv6: hop limit); 1 stays on the local network.
     #[arg(long, value_name = "N", default_value_t = CHAPTER_TTL)]
     ttl: u8,
@@ -89,21 +90,45 @@ pub(crate) struct SendArgs {
     /// would wait forever on a peer that never stops answering).
     #[arg(long, value_name = "S", default_value = "5")]
     deadline: String,
-    /// The message (UTF-8 text).
+    /// The message (UTF-8 text) [default: the chapter's `very important data`].
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     message: Option<String>,
+    /// Send the message N times, each one's replies collected before the next goes out.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    count: usize,
+    /// With --count: seconds from one send to the next (more when collecting the replies
+    /// takes longer).
+    #[arg(long, value_name = "S", default_value = "1")]
+    interval: String,
+    /// JSON lines on stdout instead of the chapter's text: `sending`, `reply` and
+    /// `timed_out` events, then a `summary` (sent, replies, seconds).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    group: GroupArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ReceiveArgs {
-    #[command(flatten)]
-    group: GroupArgs,
-    /// Exit after acknowledging N datagrams instead of running forever.
+    /// Exit after acknowledging N datagrams instead of running forever [default: forever].
     #[arg(long, value_name = "N")]
     count: Option<usize>,
     /// The blocking socket (mio, the default) or a tokio one: the same receiver and lines.
     #[arg(long, value_enum)]
     runtime: Option<Runtime>,
+    /// Watch the group: print each datagram with its arrival time (UTC), sender and size,
+    /// and acknowledge none (std and smoltcp backends).
+    #[arg(long)]
+    no_ack: bool,
+    /// With --no-ack: payloads as hex instead of Python's bytes repr.
+    #[arg(long, requires = "no_ack")]
+    hex: bool,
+    /// JSON lines on stdout instead of the text: `received` (with `time` under --no-ack) and
+    /// `acknowledged` events, then a `summary` with --count.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    group: GroupArgs,
 }
 
 impl MulticastCmd {
@@ -180,22 +205,43 @@ impl Target {
 }
 
 fn send(args: SendArgs) -> Result<(), CliError> {
+    jsonl::enable(args.json);
     let target = args.group.target()?;
     let wait = Collect {
         each: seconds("--timeout", &args.timeout)?.into(),
         total: seconds("--deadline", &args.deadline)?.into(),
+    };
+    if args.count == 0 {
+        return Err(CliError::new("--count 0", "expected at least 1"));
+    }
+    let repeat = Repeat {
+        count: args.count,
+        interval: seconds("--interval", &args.interval)?,
     };
     let message = args
         .message
         .map_or_else(|| CHAPTER_MESSAGE.to_vec(), String::into_bytes);
     #[cfg(feature = "embassy")]
     if args.group.backend.backend == super::Backend::Embassy {
+        if args.count > 1 {
+            return Err(CliError::new(
+                "--count",
+                "applies to --backend std and smoltcp (the embassy sender sends once)",
+            ));
+        }
         let backend = &args.group.backend;
         return super::embassy_dgram::multicast_send(backend, &target, args.ttl, &message, wait);
     }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
-        return smoltcp_send(&args.group.backend, &target, args.ttl, &message, wait);
+        return smoltcp_send(
+            &args.group.backend,
+            &target,
+            args.ttl,
+            &message,
+            wait,
+            repeat,
+        );
     }
     let limit = UdpSocket::max_payload(&target.group_addr());
     if message.len() > limit {
@@ -210,7 +256,16 @@ fn send(args: SendArgs) -> Result<(), CliError> {
     }
     let mut socket = sender_socket(&target, args.ttl)?;
     let mut out = Out::stdout();
-    multicast_send(&mut socket, target.group_addr(), &message, wait, &mut out)?;
+    let group = target.group_addr();
+    send_repeated(
+        &mut socket,
+        &SystemClock,
+        group,
+        &message,
+        wait,
+        repeat,
+        &mut out,
+    )?;
     Ok(())
 }
 
@@ -222,20 +277,15 @@ fn smoltcp_send(
     ttl: u8,
     message: &[u8],
     wait: Collect,
+    repeat: Repeat,
 ) -> Result<(), CliError> {
     let stack = super::smol::stack(backend)?;
     let mut socket = portsock_smoltcp::UdpSocket::bind(&stack, target.any(0))
         .map_err(|e| CliError::new("udp", e))?;
     configure_sender(&mut socket, target, ttl)?;
     let mut out = Out::stdout();
-    multicast_send_on(
-        &mut socket,
-        &stack,
-        target.group_addr(),
-        message,
-        wait,
-        &mut out,
-    )?;
+    let group = target.group_addr();
+    send_repeated(&mut socket, &stack, group, message, wait, repeat, &mut out)?;
     Ok(())
 }
 
@@ -246,6 +296,7 @@ fn smoltcp_receive(
     backend: &BackendArg,
     target: &Target,
     count: Option<usize>,
+    watching: Option<Watch>,
 ) -> Result<(), CliError> {
     let stack = super::smol::stack(backend)?;
     let mut socket = portsock_smoltcp::UdpSocket::bind(&stack, target.any(target.port))
@@ -255,14 +306,11 @@ fn smoltcp_receive(
         .map_err(|e| CliError::new("--group", e))?;
     let mut out = Out::stdout();
     let local = Datagram::local_addr(&socket).map_err(|e| CliError::new("--port", e))?;
-    if target.port == 0 {
-        out.line(format_args!(
-            "starting up on {} port {}",
-            local.ip(),
-            local.port()
-        ));
+    joined(&mut out, target, local, watching.is_some());
+    match watching {
+        Some(w) => drop(watch(&mut socket, w, &mut out)?),
+        None => drop(multicast_receive_on(&mut socket, &stack, count, &mut out)?),
     }
-    multicast_receive_on(&mut socket, &stack, count, &mut out)?;
     // Let the last acknowledgement leave before the stack goes away.
     super::smol::linger(&stack);
     Ok(())
@@ -326,16 +374,37 @@ where
     T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
     C: Clock + ?Sized,
 {
+    let replies = send_round(socket, clock, group, message, wait, out)?;
+    out.line("closing socket");
+    Ok(replies)
+}
+
+/// [`multicast_send_on`] but the last line: one datagram sent, its replies collected.
+///
+/// # Errors
+///
+/// The socket failed.
+pub(crate) fn send_round<T, C>(
+    socket: &mut T,
+    clock: &C,
+    group: SocketAddr,
+    message: &[u8],
+    wait: Collect,
+    out: &mut Out,
+) -> Result<Vec<(SocketAddr, Vec<u8>)>, CliError>
+where
+    T: Datagram<Addr = SocketAddr, Error: fmt::Display>,
+    C: Clock + ?Sized,
+{
     let mut sender =
         MulticastSender::<MAX_REPLIES, CHAPTER_REPLY_SIZE>::new(message, group, wait.each)
             .with_deadline(wait.total);
     run_datagram(socket, &mut sender, clock, &mut |s| {
         while let Some(event) = s.poll_event() {
-            sender_line(out, event);
+            sender_line(out, event, group);
         }
     })
     .map_err(|e| CliError::new(format_args!("multicast to {group}"), e))?;
-    out.line("closing socket");
     Ok(sender
         .replies()
         .iter()
@@ -344,28 +413,56 @@ where
 }
 
 /// The multicast sender's line for one event of its machine, as the chapter prints it.
-pub(crate) fn sender_line(out: &mut Out, event: SenderEvent<'_>) {
+pub(crate) fn sender_line(out: &mut Out, event: SenderEvent<'_>, group: SocketAddr) {
     match event {
-        SenderEvent::Sending(m) => out.line(format_args!("sending {}", PyBytes(m))),
+        SenderEvent::Sending(m) => {
+            out.line(format_args!("sending {}", PyBytes(m)));
+            let to = json!({ "group": group.to_string() });
+            out.event(jsonl::data("sending", m, to));
+        }
         SenderEvent::Waiting => out.line("waiting to receive"),
-        SenderEvent::Reply { from, payload, .. } => out.line(format_args!(
-            "received {} from {}",
-            PyBytes(payload),
-            PyAddr(from)
-        )),
-        SenderEvent::TimedOut => out.line("timed out, no more responses"),
+        SenderEvent::Reply { from, payload, .. } => {
+            out.line(format_args!(
+                "received {} from {}",
+                PyBytes(payload),
+                PyAddr(from)
+            ));
+            let from = json!({ "peer": from.to_string() });
+            out.event(jsonl::data("reply", payload, from));
+        }
+        SenderEvent::TimedOut => {
+            out.line("timed out, no more responses");
+            out.event(json!({ "event": "timed_out" }));
+        }
         _ => {}
     }
 }
 
 fn receive(args: ReceiveArgs) -> Result<(), CliError> {
+    jsonl::enable(args.json);
     let target = args.group.target()?;
     if args.count == Some(0) {
         return Err(CliError::new("--count 0", "expected at least 1"));
     }
     let runtime = Runtime::check(args.runtime, true)?;
+    let watching = args.no_ack.then_some(Watch {
+        hex: args.hex,
+        count: args.count,
+    });
+    if watching.is_some() && args.runtime.is_some() {
+        return Err(CliError::new(
+            "--runtime",
+            "the --no-ack watcher reads its one socket itself: leave --runtime out",
+        ));
+    }
     #[cfg(feature = "embassy")]
     if args.group.backend.backend == super::Backend::Embassy {
+        if watching.is_some() {
+            return Err(CliError::new(
+                "--no-ack",
+                "applies to --backend std and smoltcp (the embassy receiver acknowledges)",
+            ));
+        }
         if args.runtime.is_some() {
             return Err(CliError::new(
                 "--runtime",
@@ -382,18 +479,15 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
                 "applies to --backend std (the smoltcp receiver runs its own loop)",
             ));
         }
-        return smoltcp_receive(&args.group.backend, &target, args.count);
+        return smoltcp_receive(&args.group.backend, &target, args.count, watching);
     }
     let mut socket = receiver_socket(&target, target.port)?;
     let mut out = Out::stdout();
-    if target.port == 0 {
-        // The chapter's receiver prints no address; with a port the system chose, say which.
-        let local = Datagram::local_addr(&socket).map_err(|e| CliError::new("--port", e))?;
-        out.line(format_args!(
-            "starting up on {} port {}",
-            local.ip(),
-            local.port()
-        ));
+    let local = Datagram::local_addr(&socket).map_err(|e| CliError::new("--port", e))?;
+    joined(&mut out, &target, local, watching.is_some());
+    if let Some(w) = watching {
+        watch(&mut socket, w, &mut out)?;
+        return Ok(());
     }
     #[cfg(feature = "tokio")]
     if runtime == Runtime::Tokio {
@@ -403,6 +497,26 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
     let _ = runtime; // mio: the blocking socket
     multicast_receive(&mut socket, args.count, &mut out)?;
     Ok(())
+}
+
+/// A receiver's first line: the chapter's receiver prints none, so only a port the system
+/// chose is shown (`starting up on 0.0.0.0 port N`), or, when `watching`, `watching GROUP
+/// port N (no acknowledgements)`; the `joined` event (`group`, `port`) either way.
+fn joined(out: &mut Out, target: &Target, local: SocketAddr, watching: bool) {
+    let group = target.request.group();
+    if watching {
+        out.line(format_args!(
+            "watching {group} port {} (no acknowledgements)",
+            local.port()
+        ));
+    } else if target.port == 0 {
+        out.line(format_args!(
+            "starting up on {} port {}",
+            local.ip(),
+            local.port()
+        ));
+    }
+    out.event(json!({ "event": "joined", "group": group.to_string(), "port": local.port() }));
 }
 
 /// A socket bound to any address on `port` (`bind(('', 10000))`), shared with other receivers
@@ -455,6 +569,7 @@ where
         }
     })
     .map_err(|e| CliError::new("multicast receive", e))?;
+    out.event(json!({ "event": "summary", "acknowledged": receiver.acknowledged() }));
     Ok(receiver.acknowledged())
 }
 
@@ -467,6 +582,8 @@ pub(crate) fn receiver_line(out: &mut Out, event: ReceiverEvent<'_>) {
         }
         ReceiverEvent::Received { from, data, len } => {
             // As `recvfrom(1024)` returns it: what the buffer got.
+            let extra = json!({ "peer": from.to_string(), "datagram_len": len });
+            out.event(jsonl::data("received", data, extra));
             let from = PyAddr(from);
             out.line(format_args!("received {} bytes from {from}", data.len()));
             if len > data.len() {
@@ -476,6 +593,7 @@ pub(crate) fn receiver_line(out: &mut Out, event: ReceiverEvent<'_>) {
         }
         ReceiverEvent::Acknowledged { to } => {
             out.line(format_args!("sending acknowledgement to {}", PyAddr(to)));
+            out.event(json!({ "event": "acknowledged", "peer": to.to_string() }));
         }
         _ => {}
     }

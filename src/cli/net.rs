@@ -18,15 +18,21 @@ use portsock_std::resolve;
 use portsock_std::unix::UnixAddr;
 
 use super::parse::{self, parse_port};
-use super::{Backend, CliError};
+use super::{Backend, CliError, jsonl};
 
 /// The chapter's `(host, port)`, as `--addr` spells it.
 pub(crate) const DEFAULT_ADDR: &str = "localhost:10000";
 /// The chapter's Unix socket path.
 pub(crate) const UDS_PATH: &str = "./uds_socket";
 
+/// The `--help` heading of [`BackendArg`]'s options.
+pub(crate) const BACKEND_HEADING: &str =
+    "Backend options (userspace stacks: --backend smoltcp, embassy)";
+
 /// `--backend` and the smoltcp backend's interface options, shared by the network commands.
+/// `--help` lists them under a heading of their own, after the command's options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = BACKEND_HEADING)]
 pub(crate) struct BackendArg {
     /// Which transport runs the protocol: std (OS sockets), smoltcp or embassy (userspace
     /// TCP/IP stacks on a TAP device: they need --tap and --ip).
@@ -42,7 +48,7 @@ pub(crate) struct BackendArg {
     /// smoltcp, embassy: the default gateway (one per family).
     #[arg(long, value_name = "ADDR")]
     pub(crate) gateway: Vec<String>,
-    /// smoltcp, embassy: the interface's Ethernet address (default 02:00:00:00:00:01).
+    /// smoltcp, embassy: the interface's Ethernet address [default: 02:00:00:00:00:01].
     #[arg(long, value_name = "MAC")]
     pub(crate) mac: Option<String>,
     /// smoltcp, embassy: write every frame sent and received to this pcap file.
@@ -239,11 +245,17 @@ fn interface_index(name: &str) -> io::Result<u32> {
 pub(crate) trait PyShow {
     /// Python's `str()` of the address.
     fn py(&self) -> String;
+    /// The address as the JSON events give it: `127.0.0.1:10000`, `[::1]:10000`, a path.
+    fn plain(&self) -> String;
 }
 
 impl PyShow for SocketAddr {
     fn py(&self) -> String {
         PyAddr(*self).to_string()
+    }
+
+    fn plain(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -252,25 +264,44 @@ impl PyShow for UnixAddr {
     fn py(&self) -> String {
         self.to_string()
     }
+
+    fn plain(&self) -> String {
+        self.to_string()
+    }
 }
 
 /// Where a program's lines go: straight to stdout, line by line (the commands), or into a
 /// buffer (the tour, which prints each side's transcript as a block).
+///
+/// With `--json` ([`jsonl::on`]) a stdout `Out` writes [`event`](Self::event)s, one JSON
+/// object per line, and drops the text lines.
 #[derive(Debug, Default)]
 pub(crate) struct Out {
     buffer: Option<Vec<String>>,
+    json: bool,
 }
 
 impl Out {
-    /// Lines printed as they happen.
+    /// Lines printed as they happen (JSON lines instead with `--json`).
     pub(crate) fn stdout() -> Self {
-        Self { buffer: None }
+        Self {
+            buffer: None,
+            json: jsonl::on(),
+        }
     }
 
     /// Lines kept, for [`into_lines`](Self::into_lines).
     pub(crate) fn buffer() -> Self {
         Self {
             buffer: Some(Vec::new()),
+            json: false,
+        }
+    }
+
+    /// One event as a JSON object (`{"event": NAME, ...}`), written only with `--json`.
+    pub(crate) fn event(&mut self, value: serde_json::Value) {
+        if self.json {
+            jsonl::write(&value);
         }
     }
 
@@ -279,6 +310,7 @@ impl Out {
     pub(crate) fn line(&mut self, line: impl fmt::Display) {
         match &mut self.buffer {
             Some(lines) => lines.push(line.to_string()),
+            None if self.json => {}
             None => {
                 let mut stdout = io::stdout().lock();
                 let _ = writeln!(stdout, "{line}");

@@ -200,7 +200,7 @@ pub(crate) fn linger(stack: &SmolStack) {
 pub(crate) fn serve_concurrent(
     stack: &SmolStack,
     addr: SocketAddr,
-    first_line: String,
+    first_line: super::lines::StartingUp,
     chunk: usize,
     count: Option<usize>,
     idle_timeout: Option<std::time::Duration>,
@@ -232,7 +232,7 @@ pub(crate) fn serve_concurrent(
         .set_nonblocking(true)
         .map_err(|e| CliError::new("--addr", e))?;
     let mut first = super::net::Out::stdout();
-    first.line(first_line);
+    first_line.print(&mut first, true);
     first.line(format_args!(
         "waiting for connections (up to {MAX_SESSIONS} at once)"
     ));

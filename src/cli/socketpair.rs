@@ -7,21 +7,39 @@
 //! names. The child exits 0 only if it received exactly `b'ping'` and sent `b'pong'`, and the
 //! command exits 0 only if both sides did.
 
+use clap::Args;
 use portsock_core::wire::repr::PyBytes;
 use portsock_std::prelude::*;
 use portsock_std::process::fork_child;
 use portsock_std::unix::{UnixStream, socketpair};
+use serde_json::json;
 
 use super::net::Out;
-use super::{CliError, Output};
+use super::{CliError, Output, jsonl};
 
 const PING: &[u8] = b"ping";
 const PONG: &[u8] = b"pong";
+
+#[derive(Debug, Args)]
+pub(crate) struct SocketpairCmd {
+    /// JSON lines on stdout instead of the chapter's text: `sending`, `received` (each with
+    /// `side`: parent or child, `len`, `data_hex`), then a `summary`.
+    #[arg(long)]
+    json: bool,
+}
+
+impl SocketpairCmd {
+    pub(crate) fn run(self) -> Output {
+        jsonl::enable(self.json);
+        run()
+    }
+}
 
 pub(crate) fn run() -> Output {
     let (mut parent, child) = socketpair().map_err(|e| CliError::new("socketpair", e))?;
     let mut out = Out::stdout();
     out.line("in parent, sending message");
+    out.event(side_event("sending", "parent", PING));
     // The child's end moves into the child and is closed here when fork_child returns, as the
     // chapter's `child.close()` in the parent.
     let child = fork_child(move || in_child(child)).map_err(|e| CliError::new("fork", e))?;
@@ -33,6 +51,7 @@ pub(crate) fn run() -> Output {
         .read(&mut buf)
         .map_err(|e| CliError::new("receive from child", e))?;
     out.line(format_args!("response from child: {}", PyBytes(&buf[..n])));
+    out.event(side_event("received", "parent", &buf[..n]));
     drop(parent);
     let status = child.wait().map_err(|e| CliError::new("waitpid", e))?;
     if !status.success() {
@@ -47,7 +66,13 @@ pub(crate) fn run() -> Output {
             format_args!("expected b'pong', got {}", PyBytes(&buf[..n])),
         ));
     }
+    out.event(json!({ "event": "summary", "verified": true, "child_status": 0 }));
     Ok(String::new())
+}
+
+/// `{"event": EVENT, "side": SIDE, "len": N, "data_hex": ...}`.
+fn side_event(event: &str, side: &str, data: &[u8]) -> serde_json::Value {
+    jsonl::data(event, data, json!({ "side": side }))
 }
 
 /// The child's side: wait for the parent's message, answer it. The exit status says how it
@@ -60,11 +85,13 @@ fn in_child(mut child: UnixStream) -> i32 {
         return 2;
     };
     out.line(format_args!("message from parent: {}", PyBytes(&buf[..n])));
+    out.event(side_event("received", "child", &buf[..n]));
     if &buf[..n] != PING {
         return 2;
     }
     if child.write_all(PONG).is_err() {
         return 3;
     }
+    out.event(side_event("sending", "child", PONG));
     0
 }

@@ -9,7 +9,7 @@ use portsock_server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock_server::{NewSession, Observer, ServerConfig};
 
 use super::super::CliError;
-use super::super::echo::starting_up;
+use super::super::echo::listening;
 use super::super::lines::ServerLines;
 use super::super::net::HostPort;
 use super::{Listen, Options, finish, first_lines, unix_bind};
@@ -63,7 +63,7 @@ where
             let local = server
                 .bind_tcp(addr)
                 .map_err(|e| CliError::new("--addr", e))?;
-            starting_up(hp, local)
+            listening(hp, local)
         }
         Listen::Unix(path, mode) => {
             let (first, bind) = unix_bind(path, mode);

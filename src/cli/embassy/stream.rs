@@ -21,7 +21,7 @@ use portsock_core::wire::repr::PyTuple;
 use portsock_core::wire::structfmt::{Format, Value};
 use portsock_embassy::{EmbassyTimer, TcpConnector, TcpListener, TcpStream};
 
-use super::super::echo::{Serving, client_line, starting_up};
+use super::super::echo::{Serving, client_line, listening};
 use super::super::lines;
 use super::super::net::{BackendArg, HostPort, Out, PyAddr};
 use super::super::{CliError, binary};
@@ -65,7 +65,7 @@ pub(crate) fn echo_server(
     let listener = TcpListener::new(net.stack(), addr, tcp_resources::<BACKLOG>())
         .map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
-    out.line(starting_up(hp, addr));
+    listening(hp, addr).print(&mut out, true);
     net.block_on(one_at_a_time(
         &listener,
         count,
@@ -73,12 +73,12 @@ pub(crate) fn echo_server(
         &mut out,
         |out| out.line("waiting for a connection"),
         |out, client| {
-            lines::connection_from(out, &client);
+            lines::connection_from(out, client);
             EchoSession::new(vec![0u8; chunk]).with_chunk(chunk)
         },
         |out, client, session| {
             while let Some(event) = session.poll_event() {
-                lines::echo_event(out, &client, event);
+                lines::echo_event(out, client, event);
             }
         },
     ))
@@ -105,8 +105,9 @@ pub(crate) fn echo_client(
         let connector = connector(&net, timeout);
         // As the chapter: where it tries, then the echo, or the error if it is refused.
         let connected = connect(&connector, server).await;
-        crate::cli::echo::connecting(&mut out, hp);
+        crate::cli::echo::connecting(&mut out, hp, server);
         let mut stream = connected?;
+        let started = std::time::Instant::now();
         let mut client = EchoClient::new(message, vec![0u8; chunk]).with_chunk(chunk);
         let peer = PyAddr(server).to_string();
         drive(&mut stream, &mut client, timeout, &mut |c| {
@@ -117,6 +118,7 @@ pub(crate) fn echo_client(
         .await
         .map_err(|e| CliError::new(format_args!("echo from {peer}"), e))?;
         out.line("closing socket");
+        super::super::echo::client_summary(&mut out, message.len(), started);
         linger(&mut stream).await;
         Ok(())
     })
@@ -140,9 +142,11 @@ pub(crate) fn binary_send(
         let connector = connector(&net, None);
         let mut stream = connect(&connector, server).await.inspect_err(|_| {
             // Where it tried, before the error, as the std backend's client says it.
-            crate::cli::echo::connecting(&mut out, hp);
+            crate::cli::echo::connecting(&mut out, hp, server);
         })?;
         out.line(format_args!("values = {}", PyTuple(values)));
+        let json_values = PyTuple(values).to_string();
+        out.event(serde_json::json!({ "event": "values", "values": json_values }));
         drive(&mut stream, sender, None, &mut |s| {
             while let Some(event) = s.poll_event() {
                 binary::sender_line(&mut out, event);
@@ -222,8 +226,8 @@ async fn one_at_a_time<L, M>(
     read_timeout: Option<Duration>,
     out: &mut Out,
     mut waiting: impl FnMut(&mut Out),
-    mut make: impl FnMut(&mut Out, &str) -> M,
-    mut observe: impl FnMut(&mut Out, &str, &mut M),
+    mut make: impl FnMut(&mut Out, &PyAddr) -> M,
+    mut observe: impl FnMut(&mut Out, &PyAddr, &mut M),
 ) -> Result<(), CliError>
 where
     L: Listener<Addr = SocketAddr, Error = portsock_embassy::Error>,
@@ -238,7 +242,7 @@ where
             .await
             .map_err(|e| CliError::new("accept", e))?;
         served += 1;
-        let client = PyAddr(peer).to_string();
+        let client = PyAddr(peer);
         let mut machine = make(out, &client);
         let outcome = drive(&mut stream, &mut machine, read_timeout, &mut |m| {
             observe(out, &client, m);
@@ -335,7 +339,7 @@ fn serve_concurrent(
     let listener = TcpListener::new(net.stack(), addr, tcp_resources::<{ WORKERS + 1 }>())
         .map_err(|e| CliError::new("--addr", e))?;
     let mut out = Out::stdout();
-    out.line(starting_up(hp, addr));
+    listening(hp, addr).print(&mut out, true);
     out.line(format_args!(
         "waiting for connections (up to {WORKERS} at once)"
     ));

@@ -98,15 +98,43 @@ const SECTIONS: [Section; 14] = [
     ),
 ];
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct TourCmd {
+    /// JSON lines on stdout instead of the transcript: a `section` object per section
+    /// (`number`, `title`, `verified`, `why` if it failed, its transcript's `lines`), then a
+    /// `summary` (`sections`, `failed`, `seconds`).
+    #[arg(long)]
+    json: bool,
+}
+
+impl TourCmd {
+    pub(crate) fn run(self) -> Output {
+        super::jsonl::enable(self.json);
+        run()
+    }
+}
+
 pub(crate) fn run() -> Output {
     let started = StdInstant::now();
     let mut out = Out::stdout();
     out.line("portsock tour: the PyMOTW-3 socket chapter, end to end, on this machine only");
     let mut failed = Vec::new();
+    let json = super::jsonl::on();
     for (i, (title, section)) in SECTIONS.iter().enumerate() {
         out.line("");
         out.line(format_args!("== {}. {title} ==", i + 1));
-        match section(&mut out) {
+        // With --json a section's lines are kept for its object.
+        let mut kept = Out::buffer();
+        let verdict = section(if json { &mut kept } else { &mut out });
+        out.event(serde_json::json!({
+            "event": "section",
+            "number": i + 1,
+            "title": title,
+            "verified": verdict.is_ok(),
+            "why": verdict.as_ref().err(),
+            "lines": kept.into_lines(),
+        }));
+        match verdict {
             Ok(()) => out.line("-- verified"),
             Err(why) => {
                 out.line(format_args!("-- FAILED: {why}"));
@@ -116,6 +144,9 @@ pub(crate) fn run() -> Output {
     }
     out.line("");
     let secs = started.elapsed().as_secs_f64();
+    out.event(serde_json::json!({
+        "event": "summary", "sections": SECTIONS.len(), "failed": failed, "seconds": secs,
+    }));
     if failed.is_empty() {
         out.line(format_args!(
             "tour: all {} sections verified in {secs:.2} s",
