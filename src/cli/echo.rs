@@ -499,7 +499,7 @@ fn embassy_server(
         if concurrent {
             return Err(CliError::new("--concurrent", "serves TCP: --proto tcp"));
         }
-        return super::embassy_dgram::serve(backend, &hp, serving.chunk, serving.count);
+        return super::embassy::dgram::serve(backend, &hp, serving.chunk, serving.count);
     }
     super::embassy::stream::echo_server(backend, &hp, serving, concurrent, idle_timeout)
 }
@@ -517,7 +517,7 @@ fn embassy_client(
     let hp = embassy_endpoint(proto, endpoint)?;
     if proto == Proto::Udp {
         let wait = timeout.map_or(DEFAULT_TIMEOUT, Duration::from);
-        return super::embassy_dgram::client(backend, &hp, message, chunk, wait);
+        return super::embassy::dgram::client(backend, &hp, message, chunk, wait);
     }
     super::embassy::stream::echo_client(backend, &hp, chunk, message, timeout)
 }

@@ -165,7 +165,7 @@ impl LookupCmd {
             What::Host { names, backend } => {
                 if backend.on_embassy()? {
                     #[cfg(feature = "embassy")]
-                    return listed(super::embassy_dgram::lookup_host(&backend, &names, json)?);
+                    return listed(super::embassy::dgram::lookup_host(&backend, &names, json)?);
                 }
                 #[cfg(feature = "smoltcp")]
                 if backend.check()? {

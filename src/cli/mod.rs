@@ -15,8 +15,6 @@ mod docs;
 mod echo;
 #[cfg(feature = "embassy")]
 mod embassy;
-#[cfg(feature = "embassy")]
-mod embassy_dgram;
 mod inet;
 mod jsonl;
 mod lines;

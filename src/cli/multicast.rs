@@ -230,7 +230,7 @@ fn send(args: SendArgs) -> Result<(), CliError> {
             ));
         }
         let backend = &args.group.backend;
-        return super::embassy_dgram::multicast_send(backend, &target, args.ttl, &message, wait);
+        return super::embassy::dgram::multicast_send(backend, &target, args.ttl, &message, wait);
     }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {
@@ -469,7 +469,7 @@ fn receive(args: ReceiveArgs) -> Result<(), CliError> {
                 "applies to --backend std (the embassy receiver runs beside the stack's runner)",
             ));
         }
-        return super::embassy_dgram::multicast_receive(&args.group.backend, &target, args.count);
+        return super::embassy::dgram::multicast_receive(&args.group.backend, &target, args.count);
     }
     #[cfg(feature = "smoltcp")]
     if args.group.backend.backend == super::Backend::Smoltcp {

@@ -17,6 +17,7 @@
 //! })?;
 //! ```
 
+pub(crate) mod dgram;
 mod pcap;
 pub(crate) mod stream;
 

@@ -1,6 +1,6 @@
 //! `--backend embassy`, the datagram side: the UDP echo server and client, the multicast sender
 //! and receiver, and `lookup host`, on portsock-embassy's [`UdpSocket`] and
-//! [`resolve`](portsock_embassy::resolve) over the embassy-net stack that [`super::embassy`]
+//! [`resolve`](portsock_embassy::resolve) over the embassy-net stack that [`super`]
 //! builds on a TAP device.
 //!
 //! The protocol is the core's machines, run by the async driver
@@ -20,12 +20,12 @@ use portsock_core::multicast::{
 use portsock_core::time::Duration;
 use portsock_embassy::{EmbassyTimer, Error, Family, UdpResources, UdpSocket};
 
-use super::CliError;
-use super::echo::{client_bind_addr, datagram_client_line, datagram_server_line, listening};
-use super::embassy::LINGER;
-use super::lookup::{NOT_FOUND, stack_hosts};
-use super::multicast::{Collect, Target, receiver_line, sender_line};
-use super::net::{BackendArg, HostPort, Out, PyAddr, Thousands};
+use super::LINGER;
+use crate::cli::CliError;
+use crate::cli::echo::{client_bind_addr, datagram_client_line, datagram_server_line, listening};
+use crate::cli::lookup::{NOT_FOUND, stack_hosts};
+use crate::cli::multicast::{Collect, Target, receiver_line, sender_line};
+use crate::cli::net::{BackendArg, HostPort, Out, PyAddr, Thousands};
 
 /// Datagrams each UDP socket queues per direction.
 const UDP_PACKETS: usize = 8;
@@ -56,7 +56,7 @@ pub(crate) fn serve(
     size: usize,
     count: Option<usize>,
 ) -> Result<(), CliError> {
-    let net = super::embassy::stack(backend)?;
+    let net = super::stack(backend)?;
     let addr = net.bind_addr(hp, "--addr")?;
     let stack = net.stack();
     net.block_on(async {
@@ -97,7 +97,7 @@ pub(crate) fn client(
     size: usize,
     timeout: Duration,
 ) -> Result<(), CliError> {
-    let net = super::embassy::stack(backend)?;
+    let net = super::stack(backend)?;
     let server = net.peer_addr(hp, "--addr")?;
     let limit = max_payload(backend, server);
     if message.len() > limit {
@@ -128,7 +128,7 @@ pub(crate) fn client(
         .await
         .map_err(|e| CliError::new(format_args!("echo from {}", PyAddr(server)), e))?;
         out.line("closing socket");
-        super::echo::client_summary(&mut out, message.len(), started);
+        crate::cli::echo::client_summary(&mut out, message.len(), started);
         Ok(())
     })
 }
@@ -158,7 +158,7 @@ pub(crate) fn multicast_send(
             ),
         ));
     }
-    let net = super::embassy::stack(backend)?;
+    let net = super::stack(backend)?;
     let stack = net.stack();
     net.block_on(async {
         let mut buffers = buffers();
@@ -197,7 +197,7 @@ pub(crate) fn multicast_receive(
     target: &Target,
     count: Option<usize>,
 ) -> Result<(), CliError> {
-    let net = super::embassy::stack(backend)?;
+    let net = super::stack(backend)?;
     let stack = net.stack();
     net.block_on(async {
         let mut buffers = buffers();
@@ -245,14 +245,14 @@ pub(crate) fn lookup_host(
     backend: &BackendArg,
     names: &[String],
     json: bool,
-) -> Result<super::lookup::Listed, CliError> {
+) -> Result<crate::cli::lookup::Listed, CliError> {
     if backend.dns.is_empty() {
         return Err(CliError::new(
             "--backend embassy",
             "lookup host needs --dns SERVER (the stack has no resolver configuration of its own)",
         ));
     }
-    let net = super::embassy::stack(backend)?;
+    let net = super::stack(backend)?;
     let stack = net.stack();
     Ok(stack_hosts(names, json, |name| {
         let lookup = portsock_embassy::resolve(stack, name, Family::V4);
