@@ -97,12 +97,21 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(not(any(feature = "mio", feature = "tokio")))]
+compile_error!(
+    "portsock-server needs a server to build: feature `mio` (the default: one thread, epoll) \
+     or `tokio` (a task per connection), or both"
+);
+
 mod config;
+#[cfg(feature = "mio")]
 mod conn;
 mod observe;
+#[cfg(feature = "mio")]
 mod server;
 mod session;
 mod stats;
+mod stop;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -110,6 +119,8 @@ pub use portsock_std::limits::raise_fd_limit;
 
 pub use crate::config::ServerConfig;
 pub use crate::observe::{Closed, Observer, Peer};
-pub use crate::server::{EchoServer, Server, ShutdownHandle, StopReason, Stopped};
+#[cfg(feature = "mio")]
+pub use crate::server::{EchoServer, Server, ShutdownHandle};
 pub use crate::session::{EchoSessions, NewSession, Session};
 pub use crate::stats::{Stats, StatsHandle};
+pub use crate::stop::{StopReason, Stopped};
