@@ -79,6 +79,11 @@
 //! ```
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
+)]
 
 // Linux only, said plainly rather than by a cascade of errors: Linux socket options, `/proc`
 // and glibc's reentrant netdb calls are used throughout (see README.md).
@@ -87,6 +92,11 @@ compile_error!(
     "portsock-std supports Linux only (it uses Linux socket options, /proc and glibc's \
      reentrant netdb calls); portsock-core and portsock-smoltcp build on any target"
 );
+
+// The README, the page crates.io shows, is a doc test too, so its examples cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod consts;
 pub mod limits;

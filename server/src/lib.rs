@@ -96,12 +96,22 @@
 //! [`RecordReceiver`]: portsock_core::record::RecordReceiver
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
+)]
 
 #[cfg(not(any(feature = "mio", feature = "tokio")))]
 compile_error!(
     "portsock-server needs a server to build: feature `mio` (the default: one thread, epoll) \
      or `tokio` (a task per connection), or both"
 );
+
+// The README, the page crates.io shows, is a doc test too, so its examples cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod config;
 #[cfg(feature = "mio")]

@@ -17,12 +17,12 @@ use portsock_std::unix::{UnixAddr, UnixBindOptions, UnixListener};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
+use crate::ServerConfig;
 use crate::conn::{Socket, Table};
 use crate::observe::{Observer, Peer};
 use crate::session::{EchoSessions, NewSession};
 use crate::stats::{Counters, StatsHandle};
 use crate::stop::{StopReason, Stopped};
-use crate::ServerConfig;
 
 /// A cloneable handle that stops a running [`Server`] from any thread, as SIGTERM does.
 #[derive(Debug, Clone)]
