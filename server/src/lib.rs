@@ -97,6 +97,8 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate docs describe the mio server; built without it, their links to it have no target.
+#![cfg_attr(not(feature = "mio"), allow(rustdoc::broken_intra_doc_links))]
 #![cfg_attr(
     feature = "document-features",
     doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
