@@ -3,8 +3,8 @@
 //! The crate is `#![deny(unsafe_code)]`; this module alone allows it. Each function wraps one
 //! system call (or one pointer cast) whose preconditions it can check locally, funnels the
 //! `-1`-means-error convention through [`check`], and returns `io::Error` unchanged, as socket2
-//! does. socket2 and rustix (`crate::os`: poll, waitpid, rlimits) cover everything else safely, so
-//! this stays small:
+//! does. socket2 and rustix (`crate::os`: poll, waitpid, rlimits) cover everything else
+//! safely, so this stays small:
 //!
 //! | function | why it cannot be safe code |
 //! |---|---|
