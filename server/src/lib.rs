@@ -110,8 +110,8 @@ compile_error!(
      or `tokio` (a task per connection), or both"
 );
 
-// The README, the page crates.io shows, is a doc test too, so its examples cannot drift.
-#[cfg(doctest)]
+// The README, the page crates.io shows, is a doc test too (its example is the mio server).
+#[cfg(all(doctest, feature = "mio"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
