@@ -10,6 +10,11 @@
 //! (feature `smoltcp`).
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
+)]
 
 pub use portsock_core as core;
 #[cfg(feature = "std")]

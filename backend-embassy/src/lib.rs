@@ -63,6 +63,16 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
+)]
+
+// The README, the page crates.io shows, is a doc test too, so its examples cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod addr;
 mod connector;

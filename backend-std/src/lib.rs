@@ -20,8 +20,9 @@
 //!                           tokio/   the same sockets on tokio   (asynch::transport,
 //!                                    (feature `tokio`)            asynch::time::Timer)
 //!                           lookup   names, services, protocols, getaddrinfo (as Python)
-//!                           sys.rs   the only unsafe code: recvfrom into [u8], poll,
-//!                                    setsockopt with codec bytes, fork, waitpid
+//!                           sys.rs   the only unsafe code: recvfrom into [u8],
+//!                                    setsockopt with codec bytes, fork, netdb
+//!                           os.rs    poll, waitpid, rlimits (safe, through rustix)
 //!                               |
 //!                           socket2, libc, the kernel
 //! ```
@@ -78,6 +79,24 @@
 //! ```
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
+)]
+
+// Linux only, said plainly rather than by a cascade of errors: Linux socket options, `/proc`
+// and glibc's reentrant netdb calls are used throughout (see README.md).
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "portsock-std supports Linux only (it uses Linux socket options, /proc and glibc's \
+     reentrant netdb calls); portsock-core and portsock-smoltcp build on any target"
+);
+
+// The README, the page crates.io shows, is a doc test too, so its examples cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 pub mod consts;
 pub mod limits;
@@ -92,6 +111,7 @@ pub mod tokio;
 pub mod udp;
 pub mod unix;
 
+mod os;
 mod sock;
 mod sys;
 

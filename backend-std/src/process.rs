@@ -38,6 +38,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitStatus;
 
+use crate::os;
 use crate::sys::{self, Forked};
 
 /// A child process started by [`fork_child`]. Wait for it with [`wait`](Self::wait), or it
@@ -96,7 +97,7 @@ impl ChildProcess {
     ///
     /// `waitpid(2)` failed (`ECHILD`: already waited for elsewhere).
     pub fn wait(self) -> io::Result<ExitStatus> {
-        sys::waitpid(self.pid).map(ExitStatus::from_raw)
+        os::waitpid(self.pid).map(ExitStatus::from_raw)
     }
 }
 

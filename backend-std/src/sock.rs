@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use portsock_core::transport::Shutdown;
 use socket2::{SockAddr, Socket};
 
-use crate::sys;
 use crate::tcp::std_shutdown;
+use crate::{os, sys};
 
 /// A socket, its blocking mode, whether reading was shut down, and whether it may have a
 /// timeout set.
@@ -283,7 +283,7 @@ impl Sock {
             if left.is_zero() {
                 return Ok(None);
             }
-            match sys::poll_one(self.socket.as_fd(), libc::POLLIN, millis(left)) {
+            match os::poll_one(self.socket.as_fd(), libc::POLLIN, millis(left)) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -306,7 +306,7 @@ impl Sock {
 
     fn ready(&self, events: libc::c_short) -> io::Result<bool> {
         loop {
-            match sys::poll_one(self.socket.as_fd(), events, 0) {
+            match os::poll_one(self.socket.as_fd(), events, 0) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
                 Ok(revents) => return Ok(revents & (events | libc::POLLHUP | libc::POLLERR) != 0),

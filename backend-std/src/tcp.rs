@@ -46,9 +46,9 @@ use std::time::Duration;
 use portsock_core::transport::{Listener, Shutdown, Stream};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use crate::os;
 use crate::resolve::{self, host_port};
 use crate::sock::{Sock, context, impl_sock, impl_stream_io};
-use crate::sys;
 
 /// A listening TCP socket.
 #[derive(Debug)]
@@ -308,7 +308,7 @@ impl_stream_io!(TcpStream);
 fn connect_retrying(socket: &Socket, addr: &SockAddr) -> io::Result<()> {
     match socket.connect(addr) {
         Err(e) if e.kind() == io::ErrorKind::Interrupted => loop {
-            match sys::poll_one(socket.as_fd(), libc::POLLOUT, -1) {
+            match os::poll_one(socket.as_fd(), libc::POLLOUT, -1) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
                 Ok(_) => return socket.take_error()?.map_or(Ok(()), Err),

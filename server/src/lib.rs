@@ -96,13 +96,34 @@
 //! [`RecordReceiver`]: portsock_core::record::RecordReceiver
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate docs describe the mio server; built without it, their links to it have no target.
+#![cfg_attr(not(feature = "mio"), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(
+    feature = "document-features",
+    doc = concat!("\n## Feature flags\n\n", document_features::document_features!())
+)]
+
+#[cfg(not(any(feature = "mio", feature = "tokio")))]
+compile_error!(
+    "portsock-server needs a server to build: feature `mio` (the default: one thread, epoll) \
+     or `tokio` (a task per connection), or both"
+);
+
+// The README, the page crates.io shows, is a doc test too (its example is the mio server).
+#[cfg(all(doctest, feature = "mio"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod config;
+#[cfg(feature = "mio")]
 mod conn;
 mod observe;
+#[cfg(feature = "mio")]
 mod server;
 mod session;
 mod stats;
+mod stop;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -110,6 +131,8 @@ pub use portsock_std::limits::raise_fd_limit;
 
 pub use crate::config::ServerConfig;
 pub use crate::observe::{Closed, Observer, Peer};
-pub use crate::server::{EchoServer, Server, ShutdownHandle, StopReason, Stopped};
+#[cfg(feature = "mio")]
+pub use crate::server::{EchoServer, Server, ShutdownHandle};
 pub use crate::session::{EchoSessions, NewSession, Session};
 pub use crate::stats::{Stats, StatsHandle};
+pub use crate::stop::{StopReason, Stopped};

@@ -17,39 +17,18 @@ use portsock_std::unix::{UnixAddr, UnixBindOptions, UnixListener};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
+use crate::ServerConfig;
 use crate::conn::{Socket, Table};
 use crate::observe::{Observer, Peer};
 use crate::session::{EchoSessions, NewSession};
 use crate::stats::{Counters, StatsHandle};
-use crate::{ServerConfig, Stats};
+use crate::stop::{StopReason, Stopped};
 
 /// A cloneable handle that stops a running [`Server`] from any thread, as SIGTERM does.
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle {
     requested: Arc<AtomicBool>,
     waker: Arc<Waker>,
-}
-
-/// Why and how a [`Server`] stopped: what [`run`](Server::run) returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stopped {
-    /// What stopped it.
-    pub reason: StopReason,
-    /// The counters at the end, every connection closed.
-    pub stats: Stats,
-    /// How long it ran.
-    pub ran: Duration,
-}
-
-/// What stopped a [`Server`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// [`ShutdownHandle::shutdown`] was called.
-    Requested,
-    /// This signal arrived (`SIGINT` or `SIGTERM`), after [`Server::catch_signals`].
-    Signal(i32),
 }
 
 /// The event-driven server: listeners, an event loop, and a session made by `N` per
@@ -287,7 +266,7 @@ impl<N: NewSession> Server<N> {
     ///
     /// Waiting for events failed (`epoll_wait(2)`, other than `EINTR`); connections are
     /// closed first. Errors of single connections or of `accept` never end the server; they
-    /// show in [`Stats`] and the [`Observer`].
+    /// show in [`Stats`](crate::Stats) and the [`Observer`].
     pub fn run(self) -> io::Result<Stopped> {
         self.run_with(&mut ())
     }

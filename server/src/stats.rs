@@ -2,7 +2,10 @@
 //! [`StatsHandle`]s on other threads (or, for the tokio server, kept in atomics its tasks
 //! update).
 
-use std::sync::{Arc, Mutex, PoisonError};
+#[cfg(any(feature = "mio", feature = "tokio"))]
+use std::sync::Arc;
+#[cfg(feature = "mio")]
+use std::sync::{Mutex, PoisonError};
 
 /// A [`Server`](crate::Server)'s counters.
 ///
@@ -55,6 +58,7 @@ pub struct StatsHandle {
 #[derive(Debug, Clone)]
 enum Source {
     /// The mio server's, published once per batch of events.
+    #[cfg(feature = "mio")]
     Published(Arc<Counters>),
     /// The tokio server's, updated by its tasks.
     #[cfg(feature = "tokio")]
@@ -63,10 +67,12 @@ enum Source {
 
 /// The published counters. A mutex rather than one atomic per field, so that a snapshot is
 /// one publication, whose invariants hold; the loop takes it once per batch of events.
+#[cfg(feature = "mio")]
 #[derive(Debug, Default)]
 pub(crate) struct Counters(Mutex<Stats>);
 
 impl StatsHandle {
+    #[cfg(feature = "mio")]
     pub(crate) fn new(counters: Arc<Counters>) -> Self {
         Self {
             source: Source::Published(counters),
@@ -83,6 +89,7 @@ impl StatsHandle {
     /// The counters as last published.
     pub fn snapshot(&self) -> Stats {
         match &self.source {
+            #[cfg(feature = "mio")]
             Source::Published(counters) => counters.snapshot(),
             #[cfg(feature = "tokio")]
             Source::Live(live) => live.snapshot(),
@@ -90,6 +97,7 @@ impl StatsHandle {
     }
 }
 
+#[cfg(feature = "mio")]
 impl Counters {
     pub(crate) fn publish(&self, stats: &Stats) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = *stats;
@@ -100,7 +108,7 @@ impl Counters {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "mio"))]
 mod tests {
     use super::*;
 

@@ -4,8 +4,8 @@
 //!
 //! The clients are plain std sockets on threads, one per client, so nothing of portsock's
 //! runs on the client side. The file-descriptor limit is raised with the crate's own
-//! `raise_fd_limit` (its `setrlimit` call sits in `src/sys.rs`, the crate's only unsafe
-//! module), so the test needs no unsafe code of its own.
+//! `raise_fd_limit` (portsock-std's, whose `setrlimit` call goes through rustix), so the test
+//! needs no unsafe code of its own.
 
 mod server_util;
 

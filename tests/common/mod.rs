@@ -1,4 +1,8 @@
 //! Helpers shared by the integration tests: the vectors and the `portsock` binary.
+//!
+//! One-shot runs ([`portsock`]) and their checks ([`assert_cli_error`], [`stdout_ok`]) are
+//! assert_cmd's (with predicates); a process watched line by line while it runs ([`Running`])
+//! is ours, since assert_cmd only looks at a process once it has exited.
 #![allow(dead_code, unreachable_pub)]
 
 pub mod dnsmasq;
@@ -8,6 +12,9 @@ pub mod tap;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use assert_cmd::assert::OutputAssertExt as _;
+use predicates::prelude::*;
 
 /// The lines of `tests/data/vectors/NAME` as JSON values; panics loudly when the file is missing,
 /// so a test can never pass by reading nothing.
@@ -28,48 +35,45 @@ pub fn vectors(name: &str) -> Vec<serde_json::Value> {
     lines
 }
 
-/// Run the `portsock` binary built for this test run.
+/// The `portsock` binary built for this test run.
+pub fn portsock_bin() -> &'static std::path::Path {
+    assert_cmd::cargo::cargo_bin!("portsock")
+}
+
+/// Run the `portsock` binary built for this test run, with an empty stdin (end of file at
+/// once, as `std::process::Command::output` gives) and no `RUST_LOG`; a run that outlives
+/// [`WAIT`] is killed, so a hang fails the test instead of stalling the suite.
 pub fn portsock<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    Command::new(env!("CARGO_BIN_EXE_portsock"))
+    assert_cmd::Command::new(portsock_bin())
         .args(args)
         .env_remove("RUST_LOG") // log lines on stderr are tests/cli_log.rs's business
+        .write_stdin(Vec::new())
+        .timeout(WAIT)
         .output()
         .expect("run portsock")
 }
 
 /// Assert the CLI failed the documented way: exit 1, one `error: ` line on stderr, empty stdout.
 pub fn assert_cli_error(out: &Output, what: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{what}: expected exit 1, stderr {stderr}"
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "{what}: stdout not empty: {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(stderr.starts_with("error: "), "{what}: stderr {stderr:?}");
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "{what}: one error line expected: {stderr:?}"
-    );
+    out.clone()
+        .assert()
+        .append_context("what", what.to_owned())
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::starts_with("error: "))
+        .stderr(predicate::function(|e: &str| e.lines().count() == 1).trim());
 }
 
 /// Assert success and return stdout without its trailing newline.
 pub fn stdout_ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}, stderr {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.clone()
+        .assert()
+        .append_context("what", what.to_owned())
+        .success();
     let s = String::from_utf8(out.stdout.clone()).expect("utf-8 stdout");
     s.strip_suffix('\n').unwrap_or(&s).to_owned()
 }
@@ -143,7 +147,7 @@ impl Running {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portsock"));
+        let mut cmd = Command::new(portsock_bin());
         cmd.args(args).env_remove("RUST_LOG");
         Self::spawn(cmd)
     }

@@ -15,8 +15,8 @@ use super::conn::{self, Shared};
 use super::live::Ending;
 use super::{ACCEPT_RETRY, NewObserver, with_buffer};
 use crate::observe::Peer;
-use crate::server::StopReason;
 use crate::session::NewSession;
+use crate::stop::StopReason;
 
 /// A listening socket bound before the runtime starts (tokio's listeners need one).
 #[derive(Debug)]

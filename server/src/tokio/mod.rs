@@ -80,8 +80,8 @@ use self::accept::Listening;
 use self::conn::Shared;
 pub(crate) use self::live::Live;
 use crate::observe::Observer;
-use crate::server::{StopReason, Stopped};
 use crate::session::{EchoSessions, NewSession, Session};
+use crate::stop::{StopReason, Stopped};
 use crate::{ServerConfig, StatsHandle};
 
 /// The tokio server: listeners, a multi-threaded runtime, and a task per connection running

@@ -3,16 +3,21 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+#[cfg(feature = "mio")]
+use std::net::SocketAddr;
+use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
+#[cfg(feature = "mio")]
 use std::path::Path;
-use std::thread::{self, JoinHandle};
+use std::thread;
+#[cfg(feature = "mio")]
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use portsock_core::echo::stream::EchoSession;
-use portsock_server::{
-    EchoServer, Observer, ServerConfig, ShutdownHandle, Stats, StatsHandle, Stopped,
-};
+#[cfg(feature = "mio")]
+use portsock_server::{EchoServer, Observer, ServerConfig, ShutdownHandle, Stopped};
+use portsock_server::{Stats, StatsHandle};
 
 /// The echo server's session type, which its observers watch.
 pub type Echo = EchoSession<Box<[u8]>>;
@@ -20,6 +25,8 @@ pub type Echo = EchoSession<Box<[u8]>>;
 /// How long any single client operation may wait before the test fails instead of hanging.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
+// The mio server's (feature `mio`); server_tokio.rs has its own.
+#[cfg(feature = "mio")]
 /// An echo server running on its own thread, with its observer.
 pub struct Running<O = ()> {
     pub addr: SocketAddr,
@@ -28,6 +35,8 @@ pub struct Running<O = ()> {
     thread: JoinHandle<io::Result<(Stopped, O)>>,
 }
 
+// The mio server's (feature `mio`); server_tokio.rs has its own.
+#[cfg(feature = "mio")]
 /// How a [`Running`] server ended.
 pub struct Ended<O> {
     pub stopped: Stopped,
@@ -36,6 +45,8 @@ pub struct Ended<O> {
     pub observer: O,
 }
 
+// The mio server's (feature `mio`); server_tokio.rs has its own.
+#[cfg(feature = "mio")]
 impl Running {
     /// Starts a server on 127.0.0.1 (and on the Unix socket `unix`, if given).
     pub fn start(config: ServerConfig, unix: Option<&Path>) -> Self {
@@ -43,6 +54,8 @@ impl Running {
     }
 }
 
+// The mio server's (feature `mio`); server_tokio.rs has its own.
+#[cfg(feature = "mio")]
 impl<O: Observer<Echo> + Send + 'static> Running<O> {
     /// As [`Running::start`], with an observer.
     pub fn start_with(config: ServerConfig, unix: Option<&Path>, observer: O) -> Self {
