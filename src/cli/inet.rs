@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use clap::{Subcommand, ValueEnum};
 use portsock_core::wire::inet::{self, Family};
 
-use super::args::{decode_hex, encode_hex};
+use super::hexin::{decode as decode_hex, encode as encode_hex};
 use super::{CliError, Output};
 
 #[derive(Debug, Subcommand)]

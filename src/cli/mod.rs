@@ -15,6 +15,7 @@ mod echo;
 mod embassy;
 #[cfg(feature = "embassy")]
 mod embassy_dgram;
+mod hexin;
 mod inet;
 mod lines;
 mod lookup;

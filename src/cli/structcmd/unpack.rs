@@ -1,0 +1,200 @@
+//! `portsock struct unpack`: one record (`unpack`, or `unpack_from` with `--offset`) or every
+//! record of a capture (`iter_unpack` with `--iter`), printed as Python prints the tuples.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::Args;
+use portsock_core::wire::structfmt::{Format, IterUnpack, Struct, UnpackError, Value};
+
+use super::super::{CliError, Output};
+use super::{input, parse, to_json};
+
+/// The arguments of `struct unpack`.
+#[derive(Debug, Args)]
+pub(crate) struct UnpackArgs {
+    /// The format, e.g. 'I 2s f'.
+    format: String,
+    /// The bytes as hex: plain (0100ff), spaced, 0x-prefixed (0x0100ff, 0x01,0x00),
+    /// colon-separated (01:00:ff), or an xxd or tcpdump -X dump. Without it, the bytes are read
+    /// from --file or stdin.
+    bytes: Option<String>,
+    /// Read the bytes from this file instead.
+    #[arg(long, value_name = "PATH", conflicts_with = "bytes")]
+    file: Option<PathBuf>,
+    /// The input is the bytes themselves, not hex (for --file and stdin).
+    #[arg(long)]
+    raw: bool,
+    /// Unpack the record at this byte offset (decimal or 0x hex), ignoring the bytes after it
+    /// (`struct.unpack_from`); with --iter, skip this many bytes first.
+    #[arg(long, value_name = "N", value_parser = parse_offset)]
+    offset: Option<usize>,
+    /// Unpack every record of the input, one tuple per line (`struct.iter_unpack`): its length
+    /// must be a multiple of the record size.
+    #[arg(long)]
+    iter: bool,
+    /// Print a JSON array instead, one per line with --iter (bytes as {"bytes_hex": ...};
+    /// inf/nan as {"float": ...}).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Buffered output is written out in pieces of this size.
+const CHUNK: usize = 1 << 16;
+
+/// Runs `struct unpack`.
+pub(crate) fn run(args: UnpackArgs) -> Output {
+    let fmt = parse(&args.format)?;
+    let input = input::read(args.bytes.as_deref(), args.file.as_deref(), args.raw)?;
+    let buf = &input.bytes[..];
+    let fault = |e: UnpackError| CliError::new(&input.name, explain(e, &fmt, args.offset));
+    if args.iter {
+        let start = args.offset.unwrap_or(0);
+        let rest = buf.get(start..).ok_or_else(|| {
+            CliError::new(
+                &input.name,
+                format_args!("offset {start} is past the end of its {} bytes", buf.len()),
+            )
+        })?;
+        // A compiled table when the format is small enough, else the format walked per record.
+        let compiled = Struct::<256>::from_format(&fmt).ok().map(Box::new);
+        let records = match &compiled {
+            Some(s) => s.iter_unpack(rest),
+            None => fmt.iter_unpack(rest),
+        }
+        .map_err(fault)?;
+        stream(records, args.json)?;
+        return Ok(String::new());
+    }
+    let values = match args.offset {
+        Some(offset) => fmt.unpack_from(buf, offset),
+        None => fmt.unpack(buf),
+    }
+    .map_err(fault)?;
+    if args.json {
+        let items: Vec<serde_json::Value> = values.map(to_json).collect();
+        return Ok(format!("{}\n", serde_json::Value::Array(items)));
+    }
+    let mut out = Vec::new();
+    write_tuple(&mut out, values);
+    String::from_utf8(out).map_err(|e| CliError::new("output", e))
+}
+
+/// The core's error, with what to try when the length is not the record's.
+fn explain(e: UnpackError, fmt: &Format<'_>, offset: Option<usize>) -> String {
+    match e {
+        UnpackError::SizeMismatch { got, .. } if got > fmt.size() && offset.is_none() => {
+            format!("{e} (--offset N reads one record from a longer buffer, --iter every record)")
+        }
+        UnpackError::NotMultiple { size, got } => {
+            let left = got % size;
+            let unit = if left == 1 { "byte" } else { "bytes" };
+            format!(
+                "{e}: {} whole records and {left} {unit} left over",
+                got / size
+            )
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Writes every record, one line each, flushing every [`CHUNK`] bytes. Stops quietly if the
+/// reader goes away (`| head`).
+fn stream(records: IterUnpack<'_, '_>, json: bool) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    let mut buf = Vec::with_capacity(CHUNK + 4096);
+    for record in records {
+        if json {
+            let items = serde_json::Value::Array(record.map(to_json).collect());
+            serde_json::to_writer(&mut buf, &items).map_err(|e| CliError::new("output", e))?;
+            buf.push(b'\n');
+        } else {
+            write_tuple(&mut buf, record);
+        }
+        if buf.len() >= CHUNK {
+            if !flush(&mut stdout, &buf)? {
+                return Ok(());
+            }
+            buf.clear();
+        }
+    }
+    flush(&mut stdout, &buf).map(drop)
+}
+
+/// Writes `buf`; `Ok(false)` if the reader has gone away.
+fn flush(out: &mut impl std::io::Write, buf: &[u8]) -> Result<bool, CliError> {
+    match out.write_all(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(CliError::new("stdout", e)),
+    }
+}
+
+/// Appends Python's `repr` of the tuple and a newline, as `print(t)` writes it: the same text
+/// as the core's `write_tuple`, with integers written by `itoa` rather than `core::fmt`.
+fn write_tuple<'a>(out: &mut Vec<u8>, values: impl Iterator<Item = Value<'a>>) {
+    out.push(b'(');
+    let mut count = 0usize;
+    for value in values {
+        if count > 0 {
+            out.extend_from_slice(b", ");
+        }
+        match value {
+            Value::Int(i) => match i64::try_from(i) {
+                Ok(small) => out.extend_from_slice(itoa::Buffer::new().format(small).as_bytes()),
+                Err(_) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+            },
+            Value::Bool(true) => out.extend_from_slice(b"True"),
+            Value::Bool(false) => out.extend_from_slice(b"False"),
+            // Writing to a Vec cannot fail.
+            other => {
+                let _ = write!(out, "{other}");
+            }
+        }
+        count += 1;
+    }
+    if count == 1 {
+        out.push(b',');
+    }
+    out.extend_from_slice(b")\n");
+}
+
+/// `--offset`: a byte offset, decimal or `0x` hex.
+fn parse_offset(text: &str) -> Result<usize, String> {
+    let parsed = match text.strip_prefix("0x").or(text.strip_prefix("0X")) {
+        Some(hex) => usize::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|_| format!("expected a byte offset (decimal or 0x hex), got {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuples_as_python_prints_them() {
+        let mut out = Vec::new();
+        write_tuple(&mut out, [Value::Int(-5)].into_iter());
+        write_tuple(&mut out, [].into_iter());
+        let values = [
+            Value::Int(i128::from(u64::MAX) + 1),
+            Value::Bytes(b"a'"),
+            Value::Float(2.7),
+            Value::Bool(false),
+        ];
+        write_tuple(&mut out, values.into_iter());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "(-5,)\n()\n(18446744073709551616, b\"a'\", 2.7, False)\n"
+        );
+    }
+
+    #[test]
+    fn offsets_in_decimal_or_hex() {
+        assert_eq!(parse_offset("16"), Ok(16));
+        assert_eq!(parse_offset("0x10"), Ok(16));
+        assert!(parse_offset("-1").is_err());
+        assert!(parse_offset("0x").is_err());
+    }
+}
