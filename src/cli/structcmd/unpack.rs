@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::Args;
-use portsock_core::wire::structfmt::{Format, IterUnpack, Struct, UnpackError, Value};
+use portsock_core::wire::structfmt::{Format, Struct, UnpackError, Value};
 
 use super::super::{CliError, Output};
 use super::{input, parse, to_json};
@@ -57,13 +57,10 @@ pub(crate) fn run(args: UnpackArgs) -> Output {
             )
         })?;
         // A compiled table when the format is small enough, else the format walked per record.
-        let compiled = Struct::<256>::from_format(&fmt).ok().map(Box::new);
-        let records = match &compiled {
-            Some(s) => s.iter_unpack(rest),
-            None => fmt.iter_unpack(rest),
+        match Struct::<256>::from_format(&fmt).map(Box::new) {
+            Ok(compiled) => stream(compiled.iter_unpack(rest).map_err(fault)?, args.json)?,
+            Err(_) => stream(fmt.iter_unpack(rest).map_err(fault)?, args.json)?,
         }
-        .map_err(fault)?;
-        stream(records, args.json)?;
         return Ok(String::new());
     }
     let values = match args.offset {
@@ -100,7 +97,10 @@ fn explain(e: UnpackError, fmt: &Format<'_>, offset: Option<usize>) -> String {
 
 /// Writes every record, one line each, flushing every [`CHUNK`] bytes. Stops quietly if the
 /// reader goes away (`| head`).
-fn stream(records: IterUnpack<'_, '_>, json: bool) -> Result<(), CliError> {
+fn stream<'b, R>(records: impl Iterator<Item = R>, json: bool) -> Result<(), CliError>
+where
+    R: Iterator<Item = Value<'b>>,
+{
     let mut stdout = std::io::stdout().lock();
     let mut buf = Vec::with_capacity(CHUNK + 4096);
     for record in records {

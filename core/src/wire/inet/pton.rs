@@ -280,6 +280,60 @@ impl embedded_io::Error for PtonError {
 /// Parses `a.b.c.d` filling all of `text`; `base` is `text`'s offset in the caller's input, so
 /// errors point into the whole input.
 fn dotted_quad(text: &[u8], base: usize) -> Result<[u8; 4], PtonError> {
+    match quad_fast(text) {
+        Some(octets) => Ok(octets),
+        None => dotted_quad_error(text, base),
+    }
+}
+
+/// The valid dotted quads, in one pass with no error bookkeeping: each part is one digit, two
+/// without a leading zero, or three up to 255; `None` for anything else, which
+/// [`dotted_quad_error`] then explains.
+#[inline(always)]
+fn quad_fast(text: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut rest = text;
+    for (index, octet) in octets.iter_mut().enumerate() {
+        let (value, used) = part(rest)?;
+        *octet = value;
+        rest = rest.get(used..)?;
+        if index < 3 {
+            rest = rest.strip_prefix(b".")?;
+        }
+    }
+    rest.is_empty().then_some(octets)
+}
+
+/// One decimal part at the start of `text`: its value and length.
+#[inline(always)]
+fn part(text: &[u8]) -> Option<(u8, usize)> {
+    let digit = |at: usize| {
+        text.get(at)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|&d| d < 10)
+    };
+    let a = digit(0)?;
+    let Some(b) = digit(1) else {
+        return Some((a, 1));
+    };
+    if a == 0 {
+        return None;
+    }
+    let Some(c) = digit(2) else {
+        return Some((a * 10 + b, 2));
+    };
+    let value = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+    if value > 255 || digit(3).is_some() {
+        return None;
+    }
+    Some((value as u8, 3))
+}
+
+/// The error for a text [`quad_fast`] refused, naming the first byte at fault (or the octets,
+/// should it be valid after all).
+#[cold]
+#[inline(never)]
+fn dotted_quad_error(text: &[u8], base: usize) -> Result<[u8; 4], PtonError> {
     let mut octets = [0u8; 4];
     let mut i = 0usize;
     for (index, octet) in octets.iter_mut().enumerate() {

@@ -50,7 +50,7 @@ mod unpack;
 #[cfg(test)]
 mod tests;
 
-pub use compiled::Struct;
+pub use compiled::{Struct, StructRecords, Values};
 pub use error::{FormatError, PackError, UnpackError};
 pub use items::{Item, Items};
 pub use typed::{F16, Field, FieldType, Fields, Record, Records, TypedError};
