@@ -7,8 +7,9 @@
 //! the other forms by its lines starting with an offset of four or more hex digits and a colon
 //! followed by whitespace (`01:00` is two bytes, `0010: 01` a dump line). In a dump, only the hex
 //! columns are read (the ASCII column after the two-space gap is ignored), lines without an
-//! offset (tcpdump's packet header) are skipped, and each line's offset must be the number of
-//! bytes read so far, so that a missing or repeated line is an error, not silently lost data.
+//! offset (tcpdump's packet header) are skipped unless they are hex themselves, and each line's
+//! offset must be the number of bytes read so far, so that a missing or repeated line is an
+//! error, not silently lost data.
 
 use std::fmt;
 
@@ -74,6 +75,15 @@ fn decode_dump(text: &str) -> Result<Vec<u8>, HexError> {
     for (n, line) in text.lines().enumerate() {
         let Some((offset, rest)) = dump_line(line) else {
             // tcpdump's packet header, a blank line, or a shell prompt: not part of the bytes.
+            // A line of hex without an offset would be, so it is refused rather than dropped.
+            let mut stray = Vec::new();
+            if decode_tokens(line, n + 1, 0, &mut stray).is_ok() && !stray.is_empty() {
+                return Err(HexError {
+                    line: n + 1,
+                    column: 1,
+                    what: "hex without an offset among the lines of a dump".to_owned(),
+                });
+            }
             continue;
         };
         let base = *first.get_or_insert(offset);
@@ -210,6 +220,9 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.to_string().contains("offset 0x10"), "{e}");
         assert!(decode("0x").is_err());
+        let mixed = "0102\n00000000: 0304  ..\n";
+        let e = decode(mixed).unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
     }
 
     #[test]
