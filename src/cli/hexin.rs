@@ -140,9 +140,16 @@ fn decode_tokens(
             column: skip + char_column(line, start + prefix + i),
             what: String::new(),
         };
-        let mut buf = vec![0u8; digits.len() / 2];
-        match hex::decode_to_slice(digits, &mut buf) {
-            Ok(()) if !digits.is_empty() => out.extend_from_slice(&buf),
+        // Decoded in place at the end of `out`: no buffer per token (a spaced dump has one
+        // token per byte).
+        let end = out.len();
+        out.resize(end + digits.len() / 2, 0);
+        let decoded = hex::decode_to_slice(digits, &mut out[end..]);
+        if decoded.is_err() {
+            out.truncate(end);
+        }
+        match decoded {
+            Ok(()) if !digits.is_empty() => {}
             Ok(()) => {
                 return Err(HexError {
                     what: format!("{token:?} has no digits after 0x"),
