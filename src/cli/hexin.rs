@@ -1,6 +1,6 @@
 //! Hex bytes in the forms people paste: plain (`0100ff`), spaced (`01 00 ff`), `0x`-prefixed
-//! (`0x0100ff`, `0x01, 0x00, 0xff` as `xxd -i` writes them), colon-separated (`01:00:ff`), and
-//! the dumps of `xxd` (`00000000: 0100 ff..  ...`) and `tcpdump -X` / `-x`
+//! (`0x0100ff`, or `0x01, 0x00, 0xff` as in the body of `xxd -i`'s C array), colon-separated
+//! (`01:00:ff`), and the dumps of `xxd` (`00000000: 0100 ff..  ...`) and `tcpdump -X` / `-x`
 //! (`\t0x0000:  4500 0054 ...  E..T`).
 //!
 //! Digit pairs are decoded by the `hex` crate; this module only finds them. A dump is told from
