@@ -1,8 +1,9 @@
-//! The command line's value parsers on any text: `struct pack`'s ints and floats, hex,
+//! The command line's value parsers on any text: `struct pack`'s ints and floats, hex in its
+//! pasted forms and dumps,
 //! `HOST:PORT`, ports, seconds, octal file modes, MAC addresses and `--ip` CIDRs. None may
 //! panic, and what one accepts must read back the same from its canonical spelling.
 //!
-//! The parsers live in the binary crate; the two files that hold them depend only on `std`
+//! The parsers live in the binary crate; the files that hold them depend only on `std`, `hex`
 //! and portsock-core, so they are included here as they are.
 #![no_main]
 
@@ -16,8 +17,12 @@ mod args;
 #[allow(dead_code)]
 #[path = "../../src/cli/parse.rs"]
 mod parse;
+#[allow(dead_code)]
+#[path = "../../src/cli/hexin.rs"]
+mod hexin;
 
-use args::{decode_hex, encode_hex, parse_float, parse_int, parse_value};
+use args::{parse_float, parse_int, parse_value};
+use hexin::{decode as decode_hex, encode as encode_hex};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -78,10 +83,11 @@ fn hex(text: &str) {
     let Ok(bytes) = decode_hex(text) else {
         return;
     };
+    // Every pasted form reads back the same from its canonical spelling, plain or spaced.
     let canonical = encode_hex(&bytes);
-    let plain: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    assert_eq!(canonical, plain.to_ascii_lowercase(), "{text:?}");
-    assert_eq!(decode_hex(&canonical), Ok(bytes));
+    assert_eq!(decode_hex(&canonical), Ok(bytes.clone()), "{text:?}");
+    let spaced: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(decode_hex(&spaced.join(" ")), Ok(bytes), "{text:?}");
 }
 
 fn host_port(text: &str) {

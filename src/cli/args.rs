@@ -83,40 +83,6 @@ pub(crate) fn parse_float(text: &str) -> Option<f64> {
     text.parse::<f64>().ok()
 }
 
-/// Decode hex digits (either case; ASCII whitespace between bytes is ignored, as
-/// `bytes.fromhex` does).
-pub(crate) fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len() / 2);
-    let mut chars = text
-        .char_indices()
-        .filter(|(_, c)| !c.is_ascii_whitespace());
-    while let Some((at, hi)) = chars.next() {
-        let Some((_, lo)) = chars.next() else {
-            return Err(format!(
-                "odd number of hex digits (digit at offset {at} has no pair)"
-            ));
-        };
-        let (Some(h), Some(l)) = (hi.to_digit(16), lo.to_digit(16)) else {
-            return Err(format!(
-                "expected hex digits, found {:?} at offset {at}",
-                format!("{hi}{lo}")
-            ));
-        };
-        out.push((h * 16 + l) as u8);
-    }
-    Ok(out)
-}
-
-/// Lowercase hex, no separators.
-pub(crate) fn encode_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,13 +121,5 @@ mod tests {
         assert_eq!(parse_value("True", None, 'I'), Ok(Value::Bool(true)));
         assert_eq!(parse_value("-0x10", None, 'i'), Ok(Value::Int(-16)));
         assert!(parse_value("ab", None, 'I').is_err());
-    }
-
-    #[test]
-    fn hex_both_ways() {
-        assert_eq!(decode_hex("0a FF").unwrap(), vec![0x0a, 0xff]);
-        assert!(decode_hex("abc").is_err());
-        assert!(decode_hex("zz").is_err());
-        assert_eq!(encode_hex(&[0, 0xab]), "00ab");
     }
 }

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use portsock_core::wire::inet::{self, Family};
 use serde_json::json;
 
-use super::args::{decode_hex, encode_hex};
+use super::hexin::{decode as decode_hex, encode as encode_hex};
 use super::{CliError, Output};
 
 /// `portsock inet [--json] ...`.

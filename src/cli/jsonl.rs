@@ -40,7 +40,7 @@ pub(crate) fn write(value: &Value) {
 /// sent or received.
 pub(crate) fn data(event: &str, data: &[u8], extra: Value) -> Value {
     let mut value = serde_json::json!({
-        "event": event, "len": data.len(), "data_hex": super::args::encode_hex(data),
+        "event": event, "len": data.len(), "data_hex": super::hexin::encode(data),
     });
     if let (Some(map), Value::Object(more)) = (value.as_object_mut(), extra) {
         map.extend(more);

@@ -25,7 +25,7 @@ use portsock_server::{Closed, Observer, Peer, Stats};
 
 use serde_json::{Value, json};
 
-use super::args::encode_hex;
+use super::hexin::encode as encode_hex;
 use super::jsonl;
 use super::net::{Out, PyAddr, PyShow, Thousands};
 use super::printer::Printer;

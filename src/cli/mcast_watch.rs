@@ -13,7 +13,7 @@ use portsock_core::transport::Datagram;
 use portsock_core::wire::repr::PyBytes;
 use serde_json::json;
 
-use super::args::encode_hex;
+use super::hexin::encode as encode_hex;
 use super::multicast::{Collect, send_round};
 use super::net::Out;
 use super::{CliError, jsonl};

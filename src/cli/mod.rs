@@ -15,6 +15,7 @@ mod docs;
 mod echo;
 #[cfg(feature = "embassy")]
 mod embassy;
+mod hexin;
 mod inet;
 mod jsonl;
 mod lines;

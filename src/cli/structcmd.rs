@@ -1,11 +1,16 @@
-//! `portsock struct ...`: Python's `struct.calcsize`, `pack` and `unpack` on the command line.
+//! `portsock struct ...`: Python's `struct.calcsize`, `pack` and `unpack` on the command line,
+//! and `layout`, the offsets and padding behind `calcsize`.
 
 use clap::Subcommand;
-use portsock_core::wire::repr::write_tuple;
 use portsock_core::wire::structfmt::{Format, Value};
 
-use super::args::{decode_hex, encode_hex, parse_value};
+use super::args::parse_value;
+use super::hexin::{decode as decode_hex, encode as encode_hex};
 use super::{CliError, Output};
+
+mod input;
+mod layout;
+mod unpack;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum StructCmd {
@@ -14,7 +19,7 @@ pub(crate) enum StructCmd {
         /// The format, e.g. 'I 2s f' (prefixes @ = < > !, codes x c b B ? h H i I l L q Q n N e f d s p P).
         format: String,
     },
-    /// Pack values and print the bytes as lowercase hex (`struct.pack`).
+    /// Pack values and print the bytes as lowercase hex (`struct.pack`), or raw with --raw.
     Pack {
         /// The format, e.g. 'I 2s f'.
         format: String,
@@ -22,14 +27,19 @@ pub(crate) enum StructCmd {
         /// nan), True/False; for s/p/c: hex:6162 (hex: alone is empty) or plain UTF-8 text.
         #[arg(allow_hyphen_values = true, num_args = 0..)]
         values: Vec<String>,
+        /// Write the packed bytes themselves to stdout, not hex (`> record.bin`).
+        #[arg(long)]
+        raw: bool,
     },
-    /// Unpack hex bytes and print the tuple as Python's print() shows it (`struct.unpack`).
-    Unpack {
+    /// Unpack bytes and print the tuple as Python's print() shows it (`struct.unpack`,
+    /// `unpack_from` with --offset, `iter_unpack` with --iter).
+    Unpack(unpack::UnpackArgs),
+    /// Show where each item of a format lands: offset, size, alignment padding, and the total
+    /// (why 'I 2s f' is 12 bytes and '=I 2s f' 10).
+    Layout {
         /// The format, e.g. 'I 2s f'.
         format: String,
-        /// The bytes, as hex digits (whitespace between bytes allowed).
-        hex: String,
-        /// Print a JSON array instead (bytes as {"bytes_hex": ...}; inf/nan as {"float": ...}).
+        /// Print one JSON object (items with offset, size, align, padding; size; values).
         #[arg(long)]
         json: bool,
     },
@@ -39,13 +49,18 @@ impl StructCmd {
     pub(crate) fn run(self) -> Output {
         match self {
             Self::Calcsize { format } => Ok(format!("{}\n", parse(&format)?.size())),
-            Self::Pack { format, values } => pack(&format, &values),
-            Self::Unpack { format, hex, json } => unpack(&format, &hex, json),
+            Self::Pack {
+                format,
+                values,
+                raw,
+            } => pack(&format, &values, raw),
+            Self::Unpack(args) => unpack::run(args),
+            Self::Layout { format, json } => layout::run(&format, json),
         }
     }
 }
 
-fn parse(format: &str) -> Result<Format<'_>, CliError> {
+pub(crate) fn parse(format: &str) -> Result<Format<'_>, CliError> {
     Format::parse(format).map_err(|e| CliError::new(format_args!("format {format:?}"), e))
 }
 
@@ -67,7 +82,7 @@ pub(crate) fn check_record_size(fmt: &Format<'_>, format: &str) -> Result<(), Cl
     ))
 }
 
-fn pack(format: &str, args: &[String]) -> Output {
+fn pack(format: &str, args: &[String], raw: bool) -> Output {
     let fmt = parse(format)?;
     check_record_size(&fmt, format)?;
     let decoded = decode_args(&fmt, format, args)?;
@@ -75,6 +90,11 @@ fn pack(format: &str, args: &[String]) -> Output {
     let mut buf = vec![0u8; fmt.size()];
     fmt.pack(&mut buf, &values)
         .map_err(|e| CliError::new(format_args!("format {format:?}"), e))?;
+    if raw {
+        // Bytes, not text: written here, once the whole record is packed.
+        input::write_stdout(&buf)?;
+        return Ok(String::new());
+    }
     Ok(format!("{}\n", encode_hex(&buf)))
 }
 
@@ -121,24 +141,8 @@ pub(crate) fn parse_values<'a>(
         .collect()
 }
 
-fn unpack(format: &str, hex: &str, json: bool) -> Output {
-    let fmt = parse(format)?;
-    let bytes = decode_hex(hex).map_err(|e| CliError::new(format_args!("bytes {hex:?}"), e))?;
-    let values = fmt
-        .unpack(&bytes)
-        .map_err(|e| CliError::new(format_args!("bytes {hex:?}"), e))?;
-    if json {
-        let items: Vec<serde_json::Value> = values.map(to_json).collect();
-        return Ok(format!("{}\n", serde_json::Value::Array(items)));
-    }
-    let mut out = String::new();
-    write_tuple(&mut out, values).map_err(|e| CliError::new("output", e))?;
-    out.push('\n');
-    Ok(out)
-}
-
 /// The JSON spelling of an unpacked value, the same as the vectors in `tests/data/vectors`.
-fn to_json(value: Value<'_>) -> serde_json::Value {
+pub(crate) fn to_json(value: Value<'_>) -> serde_json::Value {
     use serde_json::{Value as J, json};
     match value {
         Value::Int(i) => match (i64::try_from(i), u64::try_from(i)) {

@@ -1,11 +1,13 @@
 //! [`Struct`]: a format compiled into a flat table of fields for the hot path.
 
+use core::iter::FusedIterator;
+use core::slice::ChunksExact;
+
 use super::pack::{Fault, describe, encode, region_mut, zero_short};
 use super::parse::Kind;
-use super::unpack::{Cursor, Field};
+use super::unpack::{Field, unpack_value};
 use super::{
-    Format, FormatError, IterUnpack, PackError, Unpack, UnpackError, Value, check_records,
-    check_zero_p, record,
+    Format, FormatError, PackError, UnpackError, Value, check_records, check_zero_p, record,
 };
 
 /// A format compiled for speed: every value's code and offset resolved once, for up to `N`
@@ -201,13 +203,13 @@ impl<const N: usize> Struct<N> {
         self.pack_into(buf, 0, values).map(|()| self.size)
     }
 
-    /// As [`Format::unpack`].
+    /// As [`Format::unpack`], as a [`Values`] iterator.
     ///
     /// # Errors
     ///
     /// As [`Format::unpack`].
     #[inline]
-    pub fn unpack<'b>(&self, buf: &'b [u8]) -> Result<Unpack<'_, 'b>, UnpackError> {
+    pub fn unpack<'b>(&self, buf: &'b [u8]) -> Result<Values<'_, 'b>, UnpackError> {
         if buf.len() != self.size {
             return Err(UnpackError::SizeMismatch {
                 need: self.size,
@@ -217,7 +219,7 @@ impl<const N: usize> Struct<N> {
         self.unpack_checked(buf)
     }
 
-    /// As [`Format::unpack_from`].
+    /// As [`Format::unpack_from`], as a [`Values`] iterator.
     ///
     /// # Errors
     ///
@@ -227,27 +229,93 @@ impl<const N: usize> Struct<N> {
         &self,
         buf: &'b [u8],
         offset: usize,
-    ) -> Result<Unpack<'_, 'b>, UnpackError> {
+    ) -> Result<Values<'_, 'b>, UnpackError> {
         self.unpack_checked(record(buf, offset, self.size)?)
     }
 
     #[inline]
-    fn unpack_checked<'b>(&self, record: &'b [u8]) -> Result<Unpack<'_, 'b>, UnpackError> {
+    fn unpack_checked<'b>(&self, record: &'b [u8]) -> Result<Values<'_, 'b>, UnpackError> {
         check_zero_p(self.zero_p)?;
-        Ok(Unpack::new(Cursor::Fields(self.fields.iter()), record))
+        Ok(Values {
+            record,
+            fields: self.fields.iter(),
+        })
     }
 
-    /// As [`Format::iter_unpack`].
+    /// As [`Format::iter_unpack`], one [`Values`] iterator per record.
     ///
     /// # Errors
     ///
     /// As [`Format::iter_unpack`].
-    pub fn iter_unpack<'b>(&self, buf: &'b [u8]) -> Result<IterUnpack<'_, 'b>, UnpackError> {
+    pub fn iter_unpack<'b>(&self, buf: &'b [u8]) -> Result<StructRecords<'_, 'b>, UnpackError> {
         check_records(buf, self.size, self.zero_p)?;
-        Ok(IterUnpack::new(
-            Cursor::Fields(self.fields.iter()),
-            buf,
-            self.size,
-        ))
+        Ok(StructRecords {
+            fields: &self.fields,
+            records: buf.chunks_exact(self.size.max(1)),
+        })
     }
 }
+
+/// The values of one record unpacked by a [`Struct`], in format order, as
+/// [`Unpack`](super::Unpack) yields them; `c`, `s` and `p` bytes borrow from the buffer.
+///
+/// It is a slice iterator and the record (four words), so that handing it around costs no
+/// more than the values themselves.
+#[derive(Clone, Debug)]
+pub struct Values<'s, 'b> {
+    record: &'b [u8],
+    fields: core::slice::Iter<'s, Field>,
+}
+
+impl<'b> Values<'_, 'b> {
+    /// The bytes of the record being unpacked.
+    pub fn record(&self) -> &'b [u8] {
+        self.record
+    }
+}
+
+impl<'b> Iterator for Values<'_, 'b> {
+    type Item = Value<'b>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Value<'b>> {
+        let field = self.fields.next()?;
+        unpack_value(field.kind, self.record, field.offset)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.fields.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Values<'_, '_> {}
+impl FusedIterator for Values<'_, '_> {}
+
+/// The records of a buffer holding a whole number of them, as [`Values`] iterators; made by
+/// [`Struct::iter_unpack`].
+#[derive(Clone, Debug)]
+pub struct StructRecords<'s, 'b> {
+    fields: &'s [Field],
+    records: ChunksExact<'b, u8>,
+}
+
+impl<'s, 'b> Iterator for StructRecords<'s, 'b> {
+    type Item = Values<'s, 'b>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = self.records.next()?;
+        Some(Values {
+            record,
+            fields: self.fields.iter(),
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}
+
+impl ExactSizeIterator for StructRecords<'_, '_> {}
+impl FusedIterator for StructRecords<'_, '_> {}

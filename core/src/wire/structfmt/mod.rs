@@ -41,6 +41,7 @@
 mod compiled;
 mod error;
 mod float;
+mod items;
 mod pack;
 mod parse;
 mod typed;
@@ -49,8 +50,9 @@ mod unpack;
 #[cfg(test)]
 mod tests;
 
-pub use compiled::Struct;
+pub use compiled::{Struct, StructRecords, Values};
 pub use error::{FormatError, PackError, UnpackError};
+pub use items::{Item, Items};
 pub use typed::{F16, Field, FieldType, Fields, Record, Records, TypedError};
 pub use unpack::{IterUnpack, Unpack};
 

@@ -111,6 +111,10 @@ pub(super) struct Run {
     pub(super) values: usize,
     /// Bytes between consecutive values.
     pub(super) stride: usize,
+    /// The alignment the item was placed at (1 under a standard prefix).
+    pub(super) align: usize,
+    /// The repeat count as written (1 when none is).
+    pub(super) count: usize,
 }
 
 /// Iterator over the runs of a format body; fused after the first error.
@@ -198,6 +202,8 @@ impl<'a> Layout<'a> {
             offset,
             values,
             stride,
+            align,
+            count,
         })
     }
 }

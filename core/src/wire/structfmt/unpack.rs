@@ -18,8 +18,8 @@ pub(super) struct Field {
 
 /// The values of one record, in format order; borrows `s`, `p` and `c` bytes from the buffer.
 ///
-/// Made by [`Format::unpack`](super::Format::unpack), [`Format::unpack_from`](super::Format::unpack_from),
-/// the same methods of [`Struct`](super::Struct), and [`IterUnpack`]. It yields exactly
+/// Made by [`Format::unpack`](super::Format::unpack), [`Format::unpack_from`](super::Format::unpack_from)
+/// and [`IterUnpack`]. It yields exactly
 /// `value_count()` values: integers as [`Value::Int`], `?` as [`Value::Bool`], `e f d` as
 /// [`Value::Float`] (widened to double) and `c s p` as [`Value::Bytes`].
 #[derive(Clone, Debug)]
@@ -28,10 +28,10 @@ pub struct Unpack<'f, 'b> {
     cursor: Cursor<'f>,
 }
 
-/// Where the next value comes from: a compiled field list, or a format walked on the fly.
+/// Where the next value comes from: the format walked on the fly. ([`Struct`](super::Struct)
+/// has its own iterator, [`Values`](super::Values), over its compiled fields.)
 #[derive(Clone, Debug)]
 pub(super) enum Cursor<'f> {
-    Fields(core::slice::Iter<'f, Field>),
     Runs(Runs<'f>),
 }
 
@@ -105,10 +105,6 @@ impl<'b> Iterator for Unpack<'_, 'b> {
     #[inline]
     fn next(&mut self) -> Option<Value<'b>> {
         match &mut self.cursor {
-            Cursor::Fields(fields) => {
-                let field = fields.next()?;
-                unpack_value(field.kind, self.record, field.offset)
-            }
             Cursor::Runs(runs) => runs.next_value(self.record),
         }
     }
@@ -116,7 +112,6 @@ impl<'b> Iterator for Unpack<'_, 'b> {
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = match &self.cursor {
-            Cursor::Fields(fields) => fields.len(),
             Cursor::Runs(runs) => runs.remaining,
         };
         (n, Some(n))
@@ -128,8 +123,7 @@ impl FusedIterator for Unpack<'_, '_> {}
 
 /// The records of a buffer holding a whole number of them, as [`Unpack`] iterators.
 ///
-/// Made by [`Format::iter_unpack`](super::Format::iter_unpack) and
-/// [`Struct::iter_unpack`](super::Struct::iter_unpack).
+/// Made by [`Format::iter_unpack`](super::Format::iter_unpack).
 #[derive(Clone, Debug)]
 pub struct IterUnpack<'f, 'b> {
     cursor: Cursor<'f>,
