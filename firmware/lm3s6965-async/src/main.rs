@@ -1,7 +1,7 @@
 //! portsock on QEMU's `lm3s6965evb`, async: the blocking image's services as embassy tasks.
 //!
 //! The same board and the same register code as `firmware/lm3s6965` (the board crate), run
-//! differently: embassy-executor's thread-mode executor (idle in `wfe`), an embassy-time
+//! differently: embassy-executor's raw executor in thread mode (idle in `wfi`, [`executor`]), an embassy-time
 //! driver on SysTick ([`time`]), the Ethernet MAC as an embassy-net driver woken by its
 //! interrupt ([`eth`]), and embassy-net's stack on it. Every service is a task that runs one of
 //! the core's machines with [`run_stream`] or [`run_datagram`] over portsock-embassy's
@@ -29,13 +29,14 @@
 #[cfg(feature = "control")]
 mod control;
 mod eth;
+mod executor;
 mod time;
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use defmt::{debug, info, warn};
 use defmt_semihosting as _;
-use embassy_executor::{Executor, Spawner};
+use embassy_executor::Spawner;
 use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
 use embassy_time::Duration;
 use portsock_core::asynch::drive::{run_datagram, run_stream};
@@ -53,6 +54,7 @@ use portsock_lm3s6965_board::{entropy, sysctl};
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::eth::Enet;
+use crate::executor::Executor;
 
 /// The firmware's IPv4 address, from `PORTSOCK_FW_IP` at build time (`.cargo/config.toml`).
 const IP: &str = env!("PORTSOCK_FW_IP");

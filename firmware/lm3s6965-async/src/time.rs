@@ -12,8 +12,8 @@
 //! clock: QEMU does not connect its reference clock on this board (see the blocking image's
 //! `clock.rs`), and one period is one host millisecond under QEMU without `-icount`.
 //!
-//! Between the executor's `wfe`s the SysTick interrupt wakes the core every millisecond;
-//! nothing runs then unless a timer expired.
+//! Between the executor's `wfi`s (`executor.rs`) the SysTick interrupt wakes the core every
+//! millisecond; nothing runs then unless a timer expired.
 
 use core::cell::{Cell, RefCell};
 use core::sync::atomic::{AtomicU32, Ordering};
