@@ -14,6 +14,7 @@
 //! Without root, `ip` or `/dev/net/tun` a test prints `SKIPPED: <why>` and passes, unless
 //! `PORTSOCK_REQUIRE_PRIVILEGED=1`, which makes it fail.
 
+pub mod dns;
 pub mod records;
 pub mod tcp;
 
