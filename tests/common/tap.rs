@@ -17,6 +17,7 @@
 pub mod dns;
 pub mod records;
 pub mod tcp;
+pub mod udp;
 
 use std::path::PathBuf;
 use std::process::Command;
