@@ -15,6 +15,7 @@
 //! `PORTSOCK_REQUIRE_PRIVILEGED=1`, which makes it fail.
 
 pub mod dns;
+pub mod multicast;
 pub mod records;
 pub mod tcp;
 pub mod udp;
