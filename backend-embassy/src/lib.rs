@@ -72,7 +72,6 @@ mod error;
 mod listener;
 mod pool;
 mod tcp;
-mod time;
 mod udp;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};
@@ -81,6 +80,6 @@ pub use dns::{Family, resolve};
 pub use error::Error;
 pub use listener::TcpListener;
 pub use pool::{CLOSE_TIMEOUT, TcpResources};
+pub use portsock_core::asynch::embassy_timer::EmbassyTimer;
 pub use tcp::TcpStream;
-pub use time::EmbassyTimer;
 pub use udp::{UdpResources, UdpSocket};
