@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
+use crate::cli::CliError;
+
 /// How much to say.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
@@ -97,6 +99,46 @@ impl Reporter {
             stop,
             progress,
         }
+    }
+
+    /// `listening on ADDR`: the `listening` event.
+    pub(crate) fn listening(&self, addr: &str) {
+        self.event(
+            "listening",
+            || format!("listening on {addr}"),
+            json!({ "address": addr }),
+        );
+    }
+
+    /// `connection from PEER`: the `connected` event of a listener's client.
+    pub(crate) fn client(&self, peer: &str) {
+        self.event(
+            "connected",
+            || format!("connection from {peer}"),
+            json!({ "peer": peer }),
+        );
+    }
+
+    /// A listener's client is done with `result`. Without `--keep` (`keep` false) that ends the
+    /// command: the summary, and `Some(result)` to return. With it, an error is an `error` event
+    /// and the listener serves the next client (`None`).
+    pub(crate) fn client_done(
+        &self,
+        result: Result<(), CliError>,
+        keep: bool,
+    ) -> Option<Result<(), CliError>> {
+        if !keep {
+            self.done();
+            return Some(result);
+        }
+        if let Err(e) = result {
+            self.event(
+                "error",
+                || format!("error: {e}"),
+                json!({ "error": e.to_string() }),
+            );
+        }
+        None
     }
 
     /// A session ended: its `closed` event and summary line; its bytes join the totals.

@@ -105,30 +105,14 @@ fn serve(
     let mut listener = TcpListener::bind(stack, addr, stack_cli::BACKLOG)
         .map_err(|e| CliError::new(format_args!("listen {addr}"), e))?;
     let shown = listener.local_addr_ip().to_string();
-    reporter.event(
-        "listening",
-        || format!("listening on {shown}"),
-        json!({ "address": shown }),
-    );
+    reporter.listening(&shown);
     loop {
         let (stream, from) = listener.accept().map_err(|e| CliError::new("accept", e))?;
         let peer = from.to_string();
-        reporter.event(
-            "connected",
-            || format!("connection from {peer}"),
-            json!({ "peer": peer }),
-        );
+        reporter.client(&peer);
         let result = session_on(stack, reporter, stream, &peer, !session.keep);
-        if !session.keep {
-            reporter.done();
-            return result;
-        }
-        if let Err(e) = result {
-            reporter.event(
-                "error",
-                || format!("error: {e}"),
-                json!({ "error": e.to_string() }),
-            );
+        if let Some(end) = reporter.client_done(result, session.keep) {
+            return end;
         }
     }
 }
