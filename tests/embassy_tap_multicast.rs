@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::pcap::{igmp_reports, mld_reports};
-use common::tap::multicast::ipv6_receiver_acks_the_kernel;
+use common::tap::multicast::{ipv6_receiver_acks_the_kernel, kernel_sender_gets_the_ack};
 use common::tap::{
     ACK_WAIT, KERNEL_V4, KERNEL_V6, SMOL_MAC, SMOL_V4, SMOL_V6, Stack, TapNet, skip,
 };
@@ -112,21 +112,7 @@ fn multicast_embassy_and_kernel_both_ways() {
     net.link_up();
     let acks = net.python(PY_SENDER, &[KERNEL_V4, ACK_WAIT]).finish_ok();
     assert_eq!(acks, [format!("ack {SMOL_V4} 10000")]);
-    let lines = net
-        .kernel(&[
-            "multicast",
-            "send",
-            "--iface",
-            KERNEL_V4,
-            "--timeout",
-            ACK_WAIT,
-        ])
-        .finish_ok();
-    assert!(
-        lines.contains(&format!("received b'ack' from ('{SMOL_V4}', 10000)")),
-        "{lines:#?}"
-    );
-    assert_eq!(lines.last().map(String::as_str), Some("closing socket"));
+    kernel_sender_gets_the_ack(&net);
     let got = receiver.finish_ok();
     assert_eq!(
         got.iter()
