@@ -182,22 +182,14 @@ async fn pump(
             Either::First(result) => {
                 result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e))?;
                 peer_done = true;
-                reporter.event(
-                    "eof",
-                    || format!("{peer} ended its stream"),
-                    json!({ "from": "peer" }),
-                );
+                reporter.peer_ended(peer);
             }
             Either::Second(result) => {
                 result.map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e))?;
                 stdin_done = true;
                 // embassy-net's close is a half-close: the FIN follows what is queued.
                 stream.socket().close();
-                reporter.event(
-                    "eof",
-                    || "stdin ended: sent end of stream".to_owned(),
-                    json!({ "from": "stdin" }),
-                );
+                reporter.stdin_ended();
             }
         }
     }

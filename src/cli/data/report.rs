@@ -119,6 +119,24 @@ impl Reporter {
         );
     }
 
+    /// `PEER ended its stream`: the `eof` event from the peer.
+    pub(crate) fn peer_ended(&self, peer: &str) {
+        self.event(
+            "eof",
+            || format!("{peer} ended its stream"),
+            json!({ "from": "peer" }),
+        );
+    }
+
+    /// `stdin ended: sent end of stream`: the `eof` event from stdin.
+    pub(crate) fn stdin_ended(&self) {
+        self.event(
+            "eof",
+            || "stdin ended: sent end of stream".to_owned(),
+            json!({ "from": "stdin" }),
+        );
+    }
+
     /// A listener's client is done with `result`. Without `--keep` (`keep` false) that ends the
     /// command: the summary, and `Some(result)` to return. With it, an error is an `error` event
     /// and the listener serves the next client (`None`).

@@ -172,11 +172,7 @@ fn pump(
                     stream.shutdown(Shutdown::Write).map_err(fail)?;
                     stdin_done = true;
                     progress = true;
-                    reporter.event(
-                        "eof",
-                        || "stdin ended: sent end of stream".to_owned(),
-                        json!({ "from": "stdin" }),
-                    );
+                    reporter.stdin_ended();
                 }
             }
         }
@@ -202,11 +198,7 @@ fn pump(
                 Ok(0) => {
                     peer_done = true;
                     progress = true;
-                    reporter.event(
-                        "eof",
-                        || format!("{peer} ended its stream"),
-                        json!({ "from": "peer" }),
-                    );
+                    reporter.peer_ended(peer);
                 }
                 Ok(n) => {
                     progress = true;

@@ -190,20 +190,12 @@ fn pump_stream(
             Finished::Stdin(result) => {
                 result.map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e))?;
                 stdin_done = true;
-                reporter.event(
-                    "eof",
-                    || "stdin ended: sent end of stream".to_owned(),
-                    json!({ "from": "stdin" }),
-                );
+                reporter.stdin_ended();
             }
             Finished::Peer(result) => {
                 result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e))?;
                 peer_done = true;
-                reporter.event(
-                    "eof",
-                    || format!("{peer} ended its stream"),
-                    json!({ "from": "peer" }),
-                );
+                reporter.peer_ended(peer);
                 if stdin_tty {
                     // Nobody pipes into a terminal: the peer's end is the session's.
                     break;
