@@ -7,8 +7,10 @@
 mod common;
 
 use common::STREAM_CLIENT_LINES;
-use common::tap::tcp::{client_reaches_the_kernel, server_answers_the_kernel, target};
-use common::tap::{KERNEL_V4, KERNEL_V6, PY_ECHO_CLIENT, SMOL_V4, SMOL_V6, Stack, TapNet, started};
+use common::tap::tcp::{
+    client_reaches_the_kernel, concurrent_server_serves, server_answers_the_kernel, target,
+};
+use common::tap::{KERNEL_V4, KERNEL_V6, SMOL_V4, SMOL_V6, Stack, TapNet, started};
 
 /// The chapter's echo client as a CPython program prints it (`connecting to`, `sending`, one
 /// `received` per `recv(16)`, `closing socket`), for `argv[1]` port `argv[2]`.
@@ -61,35 +63,8 @@ fn tcp_embassy_concurrent_server_serves_clients_at_once() {
     let Some(net) = TapNet::new("ecc") else {
         return;
     };
-    let mut server = net.embassy(
-        &[
-            "echo",
-            "server",
-            "--addr",
-            ":10000",
-            "--concurrent",
-            "--count",
-            "6",
-            "--chunk",
-            "4096",
-        ],
-        &[],
-    );
-    started(&mut server);
-    net.link_up();
-    let clients: Vec<_> = (0..6)
-        .map(|_| net.python(PY_ECHO_CLIENT, &[SMOL_V4, "10000", "200000"]))
-        .collect();
-    for client in clients {
-        assert_eq!(client.finish_ok(), ["ok 200000"]);
-    }
-    let lines = server.finish_ok();
+    let lines = concurrent_server_serves(&net, Stack::Embassy, 6, 200_000);
     assert_eq!(lines[1], "waiting for connections (up to 8 at once)");
-    let served = lines
-        .iter()
-        .filter(|l| l.starts_with("connection from"))
-        .count();
-    assert_eq!(served, 6, "{lines:#?}");
     assert!(!lines.iter().any(|l| l.starts_with("error")), "{lines:#?}");
 }
 

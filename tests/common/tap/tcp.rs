@@ -171,3 +171,45 @@ pub fn client_reaches_the_kernel(stack: Stack, tag: &str, kernel_ip: &str, refus
         );
     }
 }
+
+/// `echo server --concurrent --count N` on `stack`: `clients` CPython clients at once, `size`
+/// bytes each, every byte checked; the server served `clients` connections. Its lines.
+pub fn concurrent_server_serves(
+    net: &TapNet,
+    stack: Stack,
+    clients: usize,
+    size: usize,
+) -> Vec<String> {
+    let count = clients.to_string();
+    let mut server = net.on(
+        stack,
+        &[
+            "echo",
+            "server",
+            "--addr",
+            ":10000",
+            "--concurrent",
+            "--count",
+            &count,
+            "--chunk",
+            "4096",
+        ],
+        &[],
+    );
+    server.wait_for("waiting", |l| l.starts_with("waiting for connections"));
+    net.link_up();
+    let size = size.to_string();
+    let running: Vec<_> = (0..clients)
+        .map(|_| net.python(PY_ECHO_CLIENT, &[SMOL_V4, "10000", &size]))
+        .collect();
+    for client in running {
+        assert_eq!(client.finish_ok(), [format!("ok {size}")]);
+    }
+    let lines = server.finish_ok();
+    let served = lines
+        .iter()
+        .filter(|l| l.starts_with("connection from"))
+        .count();
+    assert_eq!(served, clients, "{lines:#?}");
+    lines
+}
