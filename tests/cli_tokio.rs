@@ -54,41 +54,11 @@ else:
 
 /// The chapter's stream client: send the message, read 16 bytes at a time until it is back.
 /// Arguments: `inet PORT` or `unix PATH`.
-const STREAM_CLIENT: &str = r#"
-import socket, sys
-family, where = sys.argv[1], sys.argv[2]
-if family == 'unix':
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    address = where
-else:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    address = ('localhost', int(where))
-sock.settimeout(10)
-sock.connect(address)
-message = b'This is the message.  It will be repeated.'
-sock.sendall(message)
-received = b''
-while len(received) < len(message):
-    data = sock.recv(16)
-    if not data:
-        break
-    received += data
-    print('received {!r}'.format(data))
-sock.close()
-print('echo ok' if received == message else 'echo MISMATCH')
-"#;
+const STREAM_CLIENT: &str = include_str!("python/stream_client.py");
 
 /// A Python record sender: pack `argv[3:]` (Python literals) with format `argv[2]`, send it
 /// to port `argv[1]`, print what was packed as `unpack` sees it.
-const RECORD_CLIENT: &str = r#"
-import ast, socket, struct, sys
-values = tuple(ast.literal_eval(v) for v in sys.argv[3:])
-packed = struct.pack(sys.argv[2], *values)
-sock = socket.create_connection(('localhost', int(sys.argv[1])), timeout=10)
-sock.sendall(packed)
-sock.close()
-print('sent:', struct.unpack(sys.argv[2], packed))
-"#;
+const RECORD_CLIENT: &str = include_str!("python/record_client.py");
 
 /// The server's first two lines; returns the port of the first.
 fn wait_ready(server: &mut Running) -> u16 {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use tempfile::TempDir;
+
 use data_support::{
     BIG, Proc, assert_same, connect_retrying, file, free_port, free_udp_port, random_file, require,
     tempdir,
@@ -32,31 +34,53 @@ fn cmd(program: &str, args: &[&str]) -> Command {
     c
 }
 
+/// `peer` listens and writes what it receives to `DIR/out`; `portsock connect ARGS` sends it
+/// the 100 MiB input, which must arrive byte for byte. portsock's report.
+fn connect_to_peer(dir: &TempDir, peer: Command, connect: &[&str], what: &str) -> Vec<String> {
+    let out = file(dir, "out");
+    let peer = Proc::spawn(peer, None, Some(&out));
+    let report = connect_retrying(connect, Some(big_input()), None);
+    peer.finish_ok();
+    assert_same(big_input(), &out, what);
+    report
+}
+
+/// `portsock listen ARGS` writes what it receives to a file; the command `peer` makes (given
+/// the listener, once it listens) sends it the 100 MiB input, which must arrive byte for byte.
+/// portsock's report.
+fn peer_to_listen(
+    listen: &[&str],
+    peer: impl FnOnce(&mut Proc) -> Command,
+    what: &str,
+) -> Vec<String> {
+    let dir = tempdir();
+    let out = file(&dir, "out");
+    let mut listen = Proc::portsock(listen, None, Some(&out));
+    Proc::spawn(peer(&mut listen), Some(big_input()), None).finish_ok();
+    let report = listen.finish_ok();
+    assert_same(big_input(), &out, what);
+    report
+}
+
 #[test]
 fn tcp_v4_portsock_connect_to_socat_listen() {
     require("socat", "socat");
     let dir = tempdir();
-    let out = file(&dir, "out");
     let port = free_port(false);
-    let socat = Proc::spawn(
-        cmd(
-            "socat",
-            &[
-                "-u",
-                &format!("TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr"),
-                "STDOUT",
-            ],
-        ),
-        None,
-        Some(&out),
+    let socat = cmd(
+        "socat",
+        &[
+            "-u",
+            &format!("TCP4-LISTEN:{port},bind=127.0.0.1,reuseaddr"),
+            "STDOUT",
+        ],
     );
-    let report = connect_retrying(
+    let report = connect_to_peer(
+        &dir,
+        socat,
         &["connect", &format!("127.0.0.1:{port}")],
-        Some(big_input()),
-        None,
+        "portsock connect -> socat",
     );
-    socat.finish_ok();
-    assert_same(big_input(), &out, "portsock connect -> socat");
     let summary = report.last().expect("a summary");
     assert!(
         summary.starts_with(&format!("sent {BIG} bytes, received 0 bytes in ")),
@@ -67,18 +91,16 @@ fn tcp_v4_portsock_connect_to_socat_listen() {
 #[test]
 fn tcp_v6_socat_connect_to_portsock_listen() {
     require("socat", "socat");
-    let dir = tempdir();
-    let out = file(&dir, "out");
-    let mut listen = Proc::portsock(&["listen", "[::1]:0"], None, Some(&out));
-    let port = listen.port();
-    let socat = Proc::spawn(
-        cmd("socat", &["-u", "STDIN", &format!("TCP6:[::1]:{port}")]),
-        Some(big_input()),
-        None,
+    let report = peer_to_listen(
+        &["listen", "[::1]:0"],
+        |l| {
+            cmd(
+                "socat",
+                &["-u", "STDIN", &format!("TCP6:[::1]:{}", l.port())],
+            )
+        },
+        "socat -> portsock listen [::1]",
     );
-    socat.finish_ok();
-    let report = listen.finish_ok();
-    assert_same(big_input(), &out, "socat -> portsock listen [::1]");
     assert!(
         report
             .iter()
@@ -90,56 +112,35 @@ fn tcp_v6_socat_connect_to_portsock_listen() {
 #[test]
 fn tcp_v4_ncat_connect_to_portsock_listen() {
     require("ncat", "ncat");
-    let dir = tempdir();
-    let out = file(&dir, "out");
-    let mut listen = Proc::portsock(&["listen", "-4", "0"], None, Some(&out));
-    let port = listen.port().to_string();
-    let ncat = Proc::spawn(
-        cmd("ncat", &["--send-only", "127.0.0.1", &port]),
-        Some(big_input()),
-        None,
+    peer_to_listen(
+        &["listen", "-4", "0"],
+        |l| cmd("ncat", &["--send-only", "127.0.0.1", &l.port().to_string()]),
+        "ncat -> portsock listen -4",
     );
-    ncat.finish_ok();
-    listen.finish_ok();
-    assert_same(big_input(), &out, "ncat -> portsock listen -4");
 }
 
 #[test]
 fn tcp_v6_portsock_connect_to_ncat_listen() {
     require("ncat", "ncat");
     let dir = tempdir();
-    let out = file(&dir, "out");
     let port = free_port(true).to_string();
-    let ncat = Proc::spawn(
+    connect_to_peer(
+        &dir,
         cmd("ncat", &["-6", "-l", "::1", &port, "--recv-only"]),
-        None,
-        Some(&out),
-    );
-    connect_retrying(
         &["connect", "-6", &format!("[::1]:{port}")],
-        Some(big_input()),
-        None,
+        "portsock connect -6 -> ncat -l",
     );
-    ncat.finish_ok();
-    assert_same(big_input(), &out, "portsock connect -6 -> ncat -l");
 }
 
 #[test]
 fn tcp_openbsd_nc_connect_to_portsock_listen() {
     require("nc.openbsd", "netcat-openbsd");
-    let dir = tempdir();
-    let out = file(&dir, "out");
-    let mut listen = Proc::portsock(&["listen", "127.0.0.1:0"], None, Some(&out));
-    let port = listen.port().to_string();
     // -N: shut the socket down at stdin's end, as portsock does.
-    let nc = Proc::spawn(
-        cmd("nc.openbsd", &["-N", "127.0.0.1", &port]),
-        Some(big_input()),
-        None,
+    peer_to_listen(
+        &["listen", "127.0.0.1:0"],
+        |l| cmd("nc.openbsd", &["-N", "127.0.0.1", &l.port().to_string()]),
+        "nc -N -> portsock listen",
     );
-    nc.finish_ok();
-    listen.finish_ok();
-    assert_same(big_input(), &out, "nc -N -> portsock listen");
 }
 
 #[test]
@@ -173,41 +174,32 @@ fn tcp_portsock_connect_receives_from_socat() {
 fn unix_portsock_connect_to_socat_listen() {
     require("socat", "socat");
     let dir = tempdir();
-    let out = file(&dir, "out");
     let path = file(&dir, "sock");
-    let socat = Proc::spawn(
+    connect_to_peer(
+        &dir,
         cmd(
             "socat",
             &["-u", &format!("UNIX-LISTEN:{}", path.display()), "STDOUT"],
         ),
-        None,
-        Some(&out),
-    );
-    connect_retrying(
         &["connect", "-U", path.to_str().unwrap()],
-        Some(big_input()),
-        None,
+        "portsock connect -U -> socat",
     );
-    socat.finish_ok();
-    assert_same(big_input(), &out, "portsock connect -U -> socat");
 }
 
 #[test]
 fn unix_ncat_connect_to_portsock_listen() {
     require("ncat", "ncat");
     let dir = tempdir();
-    let out = file(&dir, "out");
     let path = file(&dir, "sock");
-    let mut listen = Proc::portsock(&["listen", "-U", path.to_str().unwrap()], None, Some(&out));
-    listen.listening();
-    Proc::spawn(
-        cmd("ncat", &["--send-only", "-U", path.to_str().unwrap()]),
-        Some(big_input()),
-        None,
-    )
-    .finish_ok();
-    listen.finish_ok();
-    assert_same(big_input(), &out, "ncat -U -> portsock listen -U");
+    let path = path.to_str().unwrap();
+    peer_to_listen(
+        &["listen", "-U", path],
+        |l| {
+            l.listening();
+            cmd("ncat", &["--send-only", "-U", path])
+        },
+        "ncat -U -> portsock listen -U",
+    );
 }
 
 /// CPython sends the 100 MiB file to `portsock listen -U` and, at once, reads back what

@@ -21,9 +21,10 @@ fn in_ns(net: &TapNet, program: &str, args: &[&str]) -> Command {
     cmd
 }
 
-/// `portsock ARGS --backend smoltcp --tap TAP --ip ... EXTRA` in the namespace.
-fn smoltcp(
+/// `portsock ARGS --backend BACKEND --tap TAP --ip ... EXTRA` in the namespace.
+fn userspace(
     net: &TapNet,
+    backend: &str,
     args: &[&str],
     extra: &[&str],
     input: Option<&Path>,
@@ -34,7 +35,7 @@ fn smoltcp(
     let mut all: Vec<&str> = args.to_vec();
     all.extend([
         "--backend",
-        "smoltcp",
+        backend,
         "--tap",
         &net.tap,
         "--ip",
@@ -44,6 +45,17 @@ fn smoltcp(
     ]);
     all.extend(extra);
     Proc::spawn(in_ns(net, PORTSOCK, &all), input, output)
+}
+
+/// `portsock ARGS --backend smoltcp --tap TAP --ip ... EXTRA` in the namespace.
+fn smoltcp(
+    net: &TapNet,
+    args: &[&str],
+    extra: &[&str],
+    input: Option<&Path>,
+    output: Option<&Path>,
+) -> Proc {
+    userspace(net, "smoltcp", args, extra, input, output)
 }
 
 #[test]
@@ -149,20 +161,7 @@ fn smoltcp_refuses_what_it_cannot_do() {
 
 /// `portsock ARGS --backend embassy --tap TAP --ip ...` in the namespace.
 fn embassy(net: &TapNet, args: &[&str], input: Option<&Path>, output: Option<&Path>) -> Proc {
-    let v4 = format!("{SMOL_V4}/24");
-    let v6 = format!("{SMOL_V6}/64");
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend([
-        "--backend",
-        "embassy",
-        "--tap",
-        &net.tap,
-        "--ip",
-        &v4,
-        "--ip",
-        &v6,
-    ]);
-    Proc::spawn(in_ns(net, PORTSOCK, &all), input, output)
+    userspace(net, "embassy", args, &[], input, output)
 }
 
 #[test]

@@ -10,7 +10,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::pcap::{igmp_reports, mld_reports};
-use common::tap::{ACK_WAIT, KERNEL_V4, KERNEL_V6, SMOL_MAC, SMOL_V4, SMOL_V6, TapNet, skip};
+use common::tap::multicast::{ipv6_receiver_acks_the_kernel, kernel_sender_gets_the_ack};
+use common::tap::{
+    ACK_WAIT, KERNEL_V4, KERNEL_V6, SMOL_MAC, SMOL_V4, SMOL_V6, Stack, TapNet, skip,
+};
 
 /// The chapter's group.
 const GROUP: [u8; 4] = [224, 3, 29, 71];
@@ -109,21 +112,7 @@ fn multicast_embassy_and_kernel_both_ways() {
     net.link_up();
     let acks = net.python(PY_SENDER, &[KERNEL_V4, ACK_WAIT]).finish_ok();
     assert_eq!(acks, [format!("ack {SMOL_V4} 10000")]);
-    let lines = net
-        .kernel(&[
-            "multicast",
-            "send",
-            "--iface",
-            KERNEL_V4,
-            "--timeout",
-            ACK_WAIT,
-        ])
-        .finish_ok();
-    assert!(
-        lines.contains(&format!("received b'ack' from ('{SMOL_V4}', 10000)")),
-        "{lines:#?}"
-    );
-    assert_eq!(lines.last().map(String::as_str), Some("closing socket"));
+    kernel_sender_gets_the_ack(&net);
     let got = receiver.finish_ok();
     assert_eq!(
         got.iter()
@@ -185,45 +174,11 @@ fn multicast_ipv6_embassy_and_kernel_mld() {
     let Some(net) = TapNet::new("em6") else {
         return;
     };
-    let own = net.file("receiver6.pcap");
     let kernel_side = net.file("tap6.pcap");
     let Some(tcpdump) = Tcpdump::start(&net, &kernel_side) else {
         return;
     };
-    let mut receiver = net.embassy(
-        &[
-            "multicast",
-            "receive",
-            "--group",
-            "ff05::1:2",
-            "--count",
-            "1",
-        ],
-        &["--pcap", own.to_str().unwrap()],
-    );
-    receiver.wait_for("waiting", |l| l == "waiting to receive message");
-    net.link_up();
-    let lines = net
-        .kernel(&[
-            "multicast",
-            "send",
-            "--group",
-            "ff05::1:2",
-            "--iface",
-            &net.tap,
-            "--timeout",
-            ACK_WAIT,
-        ])
-        .finish_ok();
-    assert!(
-        lines.contains(&format!("received b'ack' from ('{SMOL_V6}', 10000, 0, 0)")),
-        "{lines:#?}"
-    );
-    let got = receiver.finish_ok();
-    assert!(
-        got.contains(&"b'very important data'".to_string()),
-        "{got:#?}"
-    );
+    ipv6_receiver_acks_the_kernel(&net, Stack::Embassy);
     // An embassy sender to the IPv6 group, answered by portsock-std's receiver joined on the
     // TAP.
     let mut std_receiver = net.kernel(&[
@@ -261,10 +216,6 @@ fn multicast_ipv6_embassy_and_kernel_mld() {
     assert!(got.iter().any(|l| l.starts_with(&from)), "{got:#?}");
     drop(tcpdump);
     let group: std::net::Ipv6Addr = "ff05::1:2".parse().unwrap();
-    assert!(
-        mld_reports(&own, SMOL_MAC, group.octets()) >= 1,
-        "no MLDv2 report for ff05::1:2 in the embassy process's capture"
-    );
     assert!(
         mld_reports(&kernel_side, SMOL_MAC, group.octets()) >= 1,
         "no MLDv2 report for ff05::1:2 from the embassy stack in tcpdump's capture"

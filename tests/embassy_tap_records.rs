@@ -3,93 +3,15 @@
 
 mod common;
 
-use common::tap::{KERNEL_V4, KERNEL_V6, SMOL_V4, SMOL_V6, TapNet};
-
-/// CPython packs the chapter's record, sends it to `argv[1]` port 10000, prints its hex.
-const PY_BINARY_CLIENT: &str = r#"
-import socket, struct, sys, binascii
-packed = struct.Struct('I 2s f').pack(1, b'ab', 2.7)
-sock = socket.create_connection((sys.argv[1], 10000), timeout=10)
-sock.sendall(packed)
-sock.close()
-print(binascii.hexlify(packed).decode())
-"#;
-
-/// CPython receives one record on `argv[1]` port 10000 and prints it unpacked.
-const PY_BINARY_SERVER: &str = r#"
-import socket, struct, sys
-s = struct.Struct('I 2s f')
-family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-srv = socket.socket(family, socket.SOCK_STREAM)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], 10000))
-srv.listen(1)
-print("listening", flush=True)
-conn, _ = srv.accept()
-data = b""
-while len(data) < s.size:
-    chunk = conn.recv(s.size - len(data))
-    if not chunk:
-        break
-    data += chunk
-print(s.unpack(data), flush=True)
-"#;
-
-fn records_both_ways(tag: &str, ours: &str, kernel: &str) {
-    let Some(net) = TapNet::new(tag) else {
-        return;
-    };
-    // CPython sends, embassy receives (twice: --count 2).
-    let mut receiver = net.embassy(
-        &["binary", "receive", "--addr", ":10000", "--count", "2"],
-        &[],
-    );
-    receiver.wait_for("waiting", |l| l == "waiting for a connection");
-    net.link_up();
-    for _ in 0..2 {
-        let hex = net.python(PY_BINARY_CLIENT, &[ours]).finish_ok();
-        assert_eq!(hex, ["0100000061620000cdcc2c40"]);
-    }
-    let got = receiver.finish_ok();
-    let expected = [
-        "",
-        "waiting for a connection",
-        "received b'0100000061620000cdcc2c40'",
-        "unpacked: (1, b'ab', 2.700000047683716)",
-    ];
-    assert_eq!(got, [expected, expected].concat(), "{got:#?}");
-
-    // embassy sends, CPython receives.
-    let mut py = net.python(PY_BINARY_SERVER, &[kernel]);
-    py.wait_for("listening", |l| l == "listening");
-    let addr = if kernel.contains(':') {
-        format!("[{kernel}]:10000")
-    } else {
-        format!("{kernel}:10000")
-    };
-    let sent = net
-        .embassy(&["binary", "send", "--addr", &addr], &[])
-        .finish_ok();
-    assert_eq!(
-        sent,
-        [
-            "values = (1, b'ab', 2.7)",
-            "sending b'0100000061620000cdcc2c40'",
-            "closing socket",
-        ]
-    );
-    assert_eq!(
-        py.finish_ok().last().unwrap(),
-        "(1, b'ab', 2.700000047683716)"
-    );
-}
+use common::tap::records::records_both_ways;
+use common::tap::{KERNEL_V4, KERNEL_V6, SMOL_V4, SMOL_V6, Stack};
 
 #[test]
 fn binary_records_with_cpython_struct_ipv4() {
-    records_both_ways("eb4", SMOL_V4, KERNEL_V4);
+    records_both_ways(Stack::Embassy, "eb4", SMOL_V4, KERNEL_V4);
 }
 
 #[test]
 fn binary_records_with_cpython_struct_ipv6() {
-    records_both_ways("eb6", SMOL_V6, KERNEL_V6);
+    records_both_ways(Stack::Embassy, "eb6", SMOL_V6, KERNEL_V6);
 }

@@ -7,28 +7,10 @@
 mod common;
 
 use common::STREAM_CLIENT_LINES;
-use common::tap::{KERNEL_V4, KERNEL_V6, PY_ECHO_CLIENT, SMOL_V4, SMOL_V6, TapNet, started};
-
-/// A CPython echo server (one connection; reads until end of stream, echoes as it goes).
-const PY_ECHO_SERVER: &str = r#"
-import socket, sys
-family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-srv = socket.socket(family, socket.SOCK_STREAM)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((sys.argv[1], int(sys.argv[2])))
-srv.listen(1)
-print("listening", flush=True)
-conn, peer = srv.accept()
-total = 0
-while True:
-    data = conn.recv(16)
-    if not data:
-        break
-    conn.sendall(data)
-    total += len(data)
-conn.close()
-print("echoed", total, "from", peer[0], flush=True)
-"#;
+use common::tap::tcp::{
+    client_reaches_the_kernel, concurrent_server_serves, server_answers_the_kernel, target,
+};
+use common::tap::{KERNEL_V4, KERNEL_V6, SMOL_V4, SMOL_V6, Stack, TapNet, started};
 
 /// The chapter's echo client as a CPython program prints it (`connecting to`, `sending`, one
 /// `received` per `recv(16)`, `closing socket`), for `argv[1]` port `argv[2]`.
@@ -54,159 +36,24 @@ finally:
     sock.close()
 "#;
 
-/// `HOST:PORT` with brackets for IPv6.
-fn target(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    }
-}
-
-fn embassy_tcp_server_answers_the_kernel(tag: &str, bind: &str, server_ip: &str) {
-    let Some(net) = TapNet::new(tag) else { return };
-    let mut server = net.embassy(
-        &[
-            "echo", "server", "--addr", bind, "--count", "3", "--chunk", "4096",
-        ],
-        &["--pcap", net.file("server.pcap").to_str().unwrap()],
-    );
-    started(&mut server);
-    net.link_up();
-    let addr = target(server_ip, 10000);
-    // 1. portsock's std client: the chapter's lines, every byte verified by the client machine.
-    let lines = net
-        .kernel(&["echo", "client", "--addr", &addr, "--timeout", "10"])
-        .finish_ok();
-    assert_eq!(lines[0], format!("connecting to {server_ip} port 10000"));
-    assert_eq!(lines[1..], STREAM_CLIENT_LINES);
-    // 2. CPython, the chapter's way, 16 bytes per recv.
-    let py = net
-        .python(PY_ECHO_CLIENT, &[server_ip, "10000", "42"])
-        .finish_ok();
-    assert_eq!(py, ["ok 42"]);
-    // 3. CPython again with 1 MiB: flow control both ways through embassy-net's windows.
-    let py = net
-        .python(PY_ECHO_CLIENT, &[server_ip, "10000", "1048576"])
-        .finish_ok();
-    assert_eq!(py, ["ok 1048576"]);
-    let lines = server.finish_ok();
-    let peers: Vec<&String> = lines
-        .iter()
-        .filter(|l| l.starts_with("connection from"))
-        .collect();
-    assert_eq!(peers.len(), 3, "{lines:#?}");
-    let kernel = if server_ip.contains(':') {
-        KERNEL_V6
-    } else {
-        KERNEL_V4
-    };
-    assert!(
-        peers.iter().all(|p| p.contains(&format!("'{kernel}'"))),
-        "{peers:?}"
-    );
-    assert!(
-        net.file("server.pcap").metadata().unwrap().len() > 1 << 20,
-        "the capture holds the traffic"
-    );
-}
-
 #[test]
 fn tcp_embassy_server_kernel_clients_ipv4() {
-    embassy_tcp_server_answers_the_kernel("e4", ":10000", SMOL_V4);
+    server_answers_the_kernel(Stack::Embassy, "e4", ":10000", SMOL_V4);
 }
 
 #[test]
 fn tcp_embassy_server_kernel_clients_ipv6() {
-    embassy_tcp_server_answers_the_kernel("e6", "[::]:10000", SMOL_V6);
-}
-
-fn embassy_tcp_client_reaches_the_kernel(tag: &str, kernel_ip: &str) {
-    let Some(net) = TapNet::new(tag) else { return };
-    let addr = target(kernel_ip, 10000);
-    // 1. portsock's std server on the kernel's sockets.
-    let mut server = net.kernel(&["echo", "server", "--addr", &addr, "--count", "1"]);
-    started(&mut server);
-    let lines = net
-        .embassy(&["echo", "client", "--addr", &addr, "--timeout", "10"], &[])
-        .finish_ok();
-    assert_eq!(lines[0], format!("connecting to {kernel_ip} port 10000"));
-    assert_eq!(lines[1..], STREAM_CLIENT_LINES);
-    let served = server.finish_ok();
-    let ours = if kernel_ip.contains(':') {
-        SMOL_V6
-    } else {
-        SMOL_V4
-    };
-    assert!(
-        served
-            .iter()
-            .any(|l| l.starts_with(&format!("connection from ('{ours}'"))),
-        "{served:#?}"
-    );
-    assert!(
-        served.contains(&"received b' repeated.'".to_owned()),
-        "{served:#?}"
-    );
-    // 2. CPython's server, a 60,000-byte message (every byte checked by portsock's client).
-    let mut py = net.python(PY_ECHO_SERVER, &[kernel_ip, "10001"]);
-    py.wait_for("listening", |l| l == "listening");
-    let message: String = (0..60_000)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
-    let lines = net
-        .embassy(
-            &[
-                "echo",
-                "client",
-                "--addr",
-                &target(kernel_ip, 10001),
-                "--chunk",
-                "4096",
-                "--message",
-                &message,
-            ],
-            &[],
-        )
-        .finish_ok();
-    assert_eq!(lines.last().unwrap(), "closing socket");
-    let received: String = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("received b'"))
-        .map(|l| l.strip_suffix('\'').unwrap())
-        .collect();
-    assert_eq!(received, message);
-    let py = py.finish_ok();
-    assert_eq!(py.last().unwrap(), &format!("echoed 60000 from {ours}"));
-    // 3. Nothing listens on 10002: the kernel resets, and the client and `binary send` say
-    // where they tried, then why, as the chapter's clients do.
-    let refused = target(kernel_ip, 10002);
-    for args in [
-        &["echo", "client", "--addr", &refused, "--timeout", "10"][..],
-        &["binary", "send", "--addr", &refused][..],
-    ] {
-        let done = net.embassy(args, &[]).finish();
-        assert_eq!(done.status.code(), Some(1), "{args:?}: {}", done.stderr);
-        assert_eq!(
-            done.stdout,
-            [format!("connecting to {kernel_ip} port 10002")]
-        );
-        assert!(
-            done.stderr.starts_with("error: ") && done.stderr.lines().count() == 1,
-            "{args:?}: {}",
-            done.stderr
-        );
-    }
+    server_answers_the_kernel(Stack::Embassy, "e6", "[::]:10000", SMOL_V6);
 }
 
 #[test]
 fn tcp_embassy_client_kernel_servers_ipv4() {
-    embassy_tcp_client_reaches_the_kernel("ec4", KERNEL_V4);
+    client_reaches_the_kernel(Stack::Embassy, "ec4", KERNEL_V4, "error: ");
 }
 
 #[test]
 fn tcp_embassy_client_kernel_servers_ipv6() {
-    embassy_tcp_client_reaches_the_kernel("ec6", KERNEL_V6);
+    client_reaches_the_kernel(Stack::Embassy, "ec6", KERNEL_V6, "error: ");
 }
 
 /// `--concurrent`: six CPython clients at once, 200,000 bytes each, on the core's `Sessions`
@@ -216,35 +63,8 @@ fn tcp_embassy_concurrent_server_serves_clients_at_once() {
     let Some(net) = TapNet::new("ecc") else {
         return;
     };
-    let mut server = net.embassy(
-        &[
-            "echo",
-            "server",
-            "--addr",
-            ":10000",
-            "--concurrent",
-            "--count",
-            "6",
-            "--chunk",
-            "4096",
-        ],
-        &[],
-    );
-    started(&mut server);
-    net.link_up();
-    let clients: Vec<_> = (0..6)
-        .map(|_| net.python(PY_ECHO_CLIENT, &[SMOL_V4, "10000", "200000"]))
-        .collect();
-    for client in clients {
-        assert_eq!(client.finish_ok(), ["ok 200000"]);
-    }
-    let lines = server.finish_ok();
+    let lines = concurrent_server_serves(&net, Stack::Embassy, 6, 200_000);
     assert_eq!(lines[1], "waiting for connections (up to 8 at once)");
-    let served = lines
-        .iter()
-        .filter(|l| l.starts_with("connection from"))
-        .count();
-    assert_eq!(served, 6, "{lines:#?}");
     assert!(!lines.iter().any(|l| l.starts_with("error")), "{lines:#?}");
 }
 

@@ -30,29 +30,7 @@ fn python_port(server: &mut Running) -> String {
 
 /// The chapter's stream client: send the message, read 16 bytes at a time until it is back.
 /// Arguments: `inet PORT` or `unix PATH`.
-const STREAM_CLIENT: &str = r#"
-import socket, sys
-family, where = sys.argv[1], sys.argv[2]
-if family == 'unix':
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    address = where
-else:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    address = ('localhost', int(where))
-sock.settimeout(10)
-sock.connect(address)
-message = b'This is the message.  It will be repeated.'
-sock.sendall(message)
-received = b''
-while len(received) < len(message):
-    data = sock.recv(16)
-    if not data:
-        break
-    received += data
-    print('received {!r}'.format(data))
-sock.close()
-print('echo ok' if received == message else 'echo MISMATCH')
-"#;
+const STREAM_CLIENT: &str = include_str!("python/stream_client.py");
 
 /// The chapter's stream server, for one connection: echo 16 bytes at a time until the client
 /// closes. Arguments: `inet` (binds 127.0.0.1 port 0) or `unix PATH`.
@@ -324,15 +302,7 @@ print('unpacked:', unpacker.unpack(data))
 
 /// A Python record sender: pack `argv[3:]` (evaluated as Python literals) with format `argv[2]`
 /// and send it to port `argv[1]`; print what was packed, as `unpack` sees it.
-const RECORD_CLIENT: &str = r#"
-import ast, socket, struct, sys
-values = tuple(ast.literal_eval(v) for v in sys.argv[3:])
-packed = struct.pack(sys.argv[2], *values)
-sock = socket.create_connection(('localhost', int(sys.argv[1])), timeout=10)
-sock.sendall(packed)
-sock.close()
-print('sent:', struct.unpack(sys.argv[2], packed))
-"#;
+const RECORD_CLIENT: &str = include_str!("python/record_client.py");
 
 #[test]
 fn binary_records_portsock_to_python_struct() {

@@ -6,44 +6,15 @@ mod common;
 
 use std::process::Command;
 
-use common::Running;
-use common::tap::{KERNEL_V4, PY_ECHO_CLIENT, SMOL_V4, TapNet};
+use common::tap::tcp::concurrent_server_serves;
+use common::tap::{KERNEL_V4, PY_ECHO_CLIENT, SMOL_V4, Stack, TapNet};
 
 /// `--concurrent` on smoltcp: three CPython clients at once, 256 KiB each, every byte checked;
 /// then SIGTERM stops a server that still has a client connected, closing it cleanly.
 #[test]
 fn smoltcp_concurrent_server_serves_clients_at_once() {
     let Some(net) = TapNet::new("cc") else { return };
-    let mut server = net.smoltcp(
-        &[
-            "echo",
-            "server",
-            "--addr",
-            ":10000",
-            "--concurrent",
-            "--count",
-            "3",
-            "--chunk",
-            "4096",
-        ],
-        &[],
-    );
-    server.wait_for("waiting", |l| l.starts_with("waiting for connections"));
-    let clients: Vec<Running> = (0..3)
-        .map(|_| net.python(PY_ECHO_CLIENT, &[SMOL_V4, "10000", "262144"]))
-        .collect();
-    for client in clients {
-        assert_eq!(client.finish_ok(), ["ok 262144"]);
-    }
-    let lines = server.finish_ok();
-    assert_eq!(
-        lines
-            .iter()
-            .filter(|l| l.starts_with("connection from"))
-            .count(),
-        3,
-        "{lines:#?}"
-    );
+    let lines = concurrent_server_serves(&net, Stack::Smoltcp, 3, 262_144);
     assert_eq!(
         lines
             .iter()

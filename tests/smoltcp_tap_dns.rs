@@ -6,15 +6,8 @@ mod common;
 use std::process::Command;
 
 use common::dnsmasq::Dnsmasq;
-use common::tap::{KERNEL_V4, SMOL_V4, TapNet};
-
-/// dnsmasq's zone for the DNS test: names only, their addresses are never contacted.
-const DNSMASQ_ZONE: &[&str] = &[
-    "--host-record=pymotw.test,198.18.7.1",
-    "--host-record=target.python.test,198.18.7.2,fd70:7363::7",
-    "--cname=www.python.test,alias.python.test",
-    "--cname=alias.python.test,target.python.test",
-];
+use common::tap::dns::{DNSMASQ_ZONE, lookup_host_through};
+use common::tap::{KERNEL_V4, Stack, TapNet};
 
 #[test]
 fn dns_lookups_through_smoltcp_against_dnsmasq() {
@@ -24,41 +17,7 @@ fn dns_lookups_through_smoltcp_against_dnsmasq() {
     let Some(dnsmasq) = Dnsmasq::start(&net, DNSMASQ_ZONE) else {
         return;
     };
-    let lines = net
-        .smoltcp(
-            &[
-                "lookup",
-                "host",
-                "pymotw.test",
-                "www.python.test",
-                "nosuch.test",
-                "198.18.9.9",
-            ],
-            &["--dns", KERNEL_V4],
-        )
-        .finish();
-    // One name failed: the others are printed, then the error line, and the status is 1.
-    assert_eq!(lines.status.code(), Some(1), "{}", lines.stderr);
-    assert_eq!(
-        lines.stderr,
-        "error: nosuch.test: [Errno -2] Name or service not known\n"
-    );
-    assert_eq!(
-        lines.stdout,
-        [
-            "pymotw.test : 198.18.7.1",
-            // Two CNAMEs followed to the A record.
-            "www.python.test : 198.18.7.2",
-            "nosuch.test : [Errno -2] Name or service not known",
-            // A literal needs no query.
-            "198.18.9.9 : 198.18.9.9",
-        ]
-    );
-    let queries = dnsmasq.queries();
-    assert!(
-        queries.contains(&format!("query[A] www.python.test from {SMOL_V4}")),
-        "dnsmasq saw the smoltcp stack's query: {queries}"
-    );
+    lookup_host_through(&net, Stack::Smoltcp, &dnsmasq);
     // AAAA and both families through the library: this test binary again, inside the
     // namespace (where the TAP is), running only `resolve_in_namespace`.
     let inner = Command::new("ip")

@@ -4,8 +4,9 @@
 
 mod common;
 
-use common::pcap::{igmp_reports, mld_reports};
-use common::tap::{ACK_WAIT, KERNEL_V4, SMOL_MAC, SMOL_V4, SMOL_V6, TapNet};
+use common::pcap::igmp_reports;
+use common::tap::multicast::{ipv6_receiver_acks_the_kernel, kernel_sender_gets_the_ack};
+use common::tap::{ACK_WAIT, KERNEL_V4, SMOL_MAC, Stack, TapNet};
 
 #[test]
 fn multicast_smoltcp_and_kernel_both_ways() {
@@ -18,20 +19,7 @@ fn multicast_smoltcp_and_kernel_both_ways() {
     );
     receiver.wait_for("waiting", |l| l == "waiting to receive message");
     net.link_up();
-    let lines = net
-        .kernel(&[
-            "multicast",
-            "send",
-            "--iface",
-            KERNEL_V4,
-            "--timeout",
-            ACK_WAIT,
-        ])
-        .finish_ok();
-    assert!(
-        lines.contains(&format!("received b'ack' from ('{SMOL_V4}', 10000)")),
-        "{lines:#?}"
-    );
+    kernel_sender_gets_the_ack(&net);
     let got = receiver.finish_ok();
     assert!(
         got.contains(&"b'very important data'".to_string()),
@@ -55,44 +43,9 @@ fn multicast_smoltcp_and_kernel_both_ways() {
 }
 
 /// IPv6: a smoltcp receiver joined to ff05::1:2 (MLDv2 report on the wire) acks the kernel's
-/// sender, which sends on the TAP by name.
+/// sender, which sends on the TAP by name (see [`ipv6_receiver_acks_the_kernel`]).
 #[test]
 fn multicast_ipv6_smoltcp_receiver_reports_mld() {
     let Some(net) = TapNet::new("m6") else { return };
-    let pcap = net.file("receiver6.pcap");
-    let mut receiver = net.smoltcp(
-        &[
-            "multicast",
-            "receive",
-            "--group",
-            "ff05::1:2",
-            "--count",
-            "1",
-        ],
-        &["--pcap", pcap.to_str().unwrap()],
-    );
-    receiver.wait_for("waiting", |l| l == "waiting to receive message");
-    net.link_up();
-    let lines = net
-        .kernel(&[
-            "multicast",
-            "send",
-            "--group",
-            "ff05::1:2",
-            "--iface",
-            &net.tap,
-            "--timeout",
-            ACK_WAIT,
-        ])
-        .finish_ok();
-    assert!(
-        lines.contains(&format!("received b'ack' from ('{SMOL_V6}', 10000, 0, 0)")),
-        "{lines:#?}"
-    );
-    receiver.finish_ok();
-    let group: std::net::Ipv6Addr = "ff05::1:2".parse().unwrap();
-    assert!(
-        mld_reports(&pcap, SMOL_MAC, group.octets()) >= 1,
-        "no MLDv2 report for ff05::1:2 from the smoltcp stack in the capture"
-    );
+    ipv6_receiver_acks_the_kernel(&net, Stack::Smoltcp);
 }

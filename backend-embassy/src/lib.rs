@@ -82,7 +82,6 @@ mod error;
 mod listener;
 mod pool;
 mod tcp;
-mod time;
 mod udp;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};
@@ -91,6 +90,6 @@ pub use dns::{Family, resolve};
 pub use error::Error;
 pub use listener::TcpListener;
 pub use pool::{CLOSE_TIMEOUT, TcpResources};
+pub use portsock_core::asynch::embassy_timer::EmbassyTimer;
 pub use tcp::TcpStream;
-pub use time::EmbassyTimer;
 pub use udp::{UdpResources, UdpSocket};

@@ -69,6 +69,43 @@ fn pattern(n: usize, seed: usize) -> Vec<u8> {
     (0..n).map(|i| ((i + seed * 7) % 251) as u8).collect()
 }
 
+/// Two stacks: a listener of `L` sockets at `ip` port `port` on the first, a connector of `C`
+/// sockets on the second; and the listener's address.
+fn tcp_pair<const L: usize, const C: usize>(
+    ip: IpAddr,
+    port: u16,
+) -> (
+    TcpListener<'static, L>,
+    TcpConnector<'static, C>,
+    SocketAddr,
+) {
+    let stacks = network(2);
+    let addr = at(ip, port);
+    let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<L, BUF, BUF>::new()))
+        .expect("listen");
+    let connector = TcpConnector::new(stacks[1], leak(TcpResources::<C, BUF, BUF>::new()));
+    (listener, connector, addr)
+}
+
+/// Accepts one connection on `listener` and echoes it until the client closes; the bytes
+/// echoed.
+async fn echo_one<const L: usize>(listener: &TcpListener<'_, L>) -> u64 {
+    let (mut stream, _) = listener.accept().await.expect("accept");
+    let mut session = EchoSession::new([0u8; 256]);
+    run_stream(&mut stream, &mut session, &mut |_| {})
+        .await
+        .expect("the session's run");
+    session.sent()
+}
+
+/// Waits until `n` of `listener`'s sockets listen: accept re-arms closed sockets; nobody
+/// connects, so it only waits.
+async fn until_listening<const L: usize>(listener: &TcpListener<'_, L>, n: usize) {
+    while listener.listening() < n {
+        let _ = first(listener.accept(), Timer::after(Duration::from_millis(10))).await;
+    }
+}
+
 /// One echo client over a fresh connection from `connector` to `to`: sends `message`, reads
 /// it back (verified by the machine, byte for byte), half-closes.
 async fn echo_once<const N: usize>(
@@ -92,11 +129,7 @@ async fn echo_once<const N: usize>(
 /// chapter's message and a 64 KiB one; the server reports the bytes it echoed.
 fn tcp_echo(server: fn(usize) -> IpAddr) {
     block_on(async {
-        let stacks = network(2);
-        let addr = at(server(0), 10000);
-        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<2, BUF, BUF>::new()))
-            .expect("listen");
-        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<2, BUF, BUF>::new()));
+        let (listener, connector, addr) = tcp_pair::<2, 2>(server(0), 10000);
         let echoed = Cell::new(0u64);
         let peers = Cell::new(0usize);
         let done = Cell::new(false);
@@ -153,19 +186,8 @@ fn tcp_echo_over_ipv6() {
 fn listener_takes_a_burst_of_clients_up_to_its_backlog() {
     const BACKLOG: usize = 6;
     block_on(async {
-        let stacks = network(2);
-        let addr = at(v4(0), 10000);
-        let listener = TcpListener::new(
-            stacks[0],
-            addr,
-            leak(TcpResources::<BACKLOG, BUF, BUF>::new()),
-        )
-        .expect("listen");
+        let (listener, connector, addr) = tcp_pair::<BACKLOG, { BACKLOG + 1 }>(v4(0), 10000);
         assert_eq!(listener.listening(), BACKLOG);
-        let connector = TcpConnector::new(
-            stacks[1],
-            leak(TcpResources::<{ BACKLOG + 1 }, BUF, BUF>::new()),
-        );
         for round in 0..2 {
             // The burst, before anyone accepts.
             let connects = (0..BACKLOG).map(|_| connector.connect(addr)).collect();
@@ -221,12 +243,10 @@ fn listener_takes_a_burst_of_clients_up_to_its_backlog() {
             .await;
             assert_eq!(served.get(), BACKLOG);
             // The closes complete, and every socket listens again.
-            guard("the sockets listening again", async {
-                while listener.listening() < BACKLOG {
-                    // accept re-arms closed sockets; nobody connects, so it only waits.
-                    let _ = first(listener.accept(), Timer::after(Duration::from_millis(10))).await;
-                }
-            })
+            guard(
+                "the sockets listening again",
+                until_listening(&listener, BACKLOG),
+            )
             .await;
         }
     });
@@ -241,26 +261,8 @@ fn listener_takes_a_burst_of_clients_up_to_its_backlog() {
 fn several_tasks_accept_on_one_listener_and_serve_clients_at_once() {
     const CLIENTS: usize = 4;
     block_on(async {
-        let stacks = network(2);
-        let addr = at(v4(0), 10000);
-        let listener = TcpListener::new(
-            stacks[0],
-            addr,
-            leak(TcpResources::<CLIENTS, BUF, BUF>::new()),
-        )
-        .expect("listen");
-        let connector =
-            TcpConnector::new(stacks[1], leak(TcpResources::<CLIENTS, BUF, BUF>::new()));
-        let servers = (0..CLIENTS)
-            .map(|_| async {
-                let (mut stream, _) = listener.accept().await.expect("accept");
-                let mut session = EchoSession::new([0u8; 256]);
-                run_stream(&mut stream, &mut session, &mut |_| {})
-                    .await
-                    .expect("the session's run");
-                session.sent()
-            })
-            .collect();
+        let (listener, connector, addr) = tcp_pair::<CLIENTS, CLIENTS>(v4(0), 10000);
+        let servers = (0..CLIENTS).map(|_| echo_one(&listener)).collect();
         let echoed_once = Cell::new(0usize);
         let clients = (0..CLIENTS)
             .map(|i| {
@@ -306,12 +308,8 @@ fn several_tasks_accept_on_one_listener_and_serve_clients_at_once() {
 #[test]
 fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
     block_on(async {
-        let stacks = network(2);
-        let addr = at(v4(0), 10000);
-        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<1, BUF, BUF>::new()))
-            .expect("listen")
-            .with_close_timeout(Duration::from_millis(300));
-        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<2, BUF, BUF>::new()));
+        let (listener, connector, addr) = tcp_pair::<1, 2>(v4(0), 10000);
+        let listener = listener.with_close_timeout(Duration::from_millis(300));
         let mut silent = guard("connect", connector.connect(addr))
             .await
             .expect("connect");
@@ -322,19 +320,8 @@ fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
             .await
             .expect("end of stream");
         assert_eq!(n, 0);
-        guard("the socket listening again", async {
-            while listener.listening() == 0 {
-                let _ = first(listener.accept(), Timer::after(Duration::from_millis(10))).await;
-            }
-        })
-        .await;
-        let serve = async {
-            let (mut stream, _) = listener.accept().await.expect("accept");
-            let mut session = EchoSession::new([0u8; 256]);
-            run_stream(&mut stream, &mut session, &mut |_| {})
-                .await
-                .expect("the session's run");
-        };
+        guard("the socket listening again", until_listening(&listener, 1)).await;
+        let serve = echo_one(&listener);
         guard(
             "the second client",
             futures_lite::future::zip(serve, echo_once(&connector, addr, CHAPTER_MESSAGE)),
@@ -350,12 +337,8 @@ fn a_peer_that_never_closes_loses_the_socket_after_the_close_timeout() {
 #[test]
 fn closed_waits_until_dropped_streams_have_closed() {
     block_on(async {
-        let stacks = network(2);
-        let addr = at(v4(0), 10000);
-        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<2, BUF, BUF>::new()))
-            .expect("listen");
+        let (listener, connector, addr) = tcp_pair::<2, 1>(v4(0), 10000);
         guard("nothing closing", listener.closed()).await;
-        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<1, BUF, BUF>::new()));
         let mut client = guard("connect", connector.connect(addr))
             .await
             .expect("connect");
@@ -383,11 +366,7 @@ fn closed_waits_until_dropped_streams_have_closed() {
 #[test]
 fn a_dropped_accept_loses_no_connection() {
     block_on(async {
-        let stacks = network(2);
-        let addr = at(v4(0), 10000);
-        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<2, BUF, BUF>::new()))
-            .expect("listen");
-        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<1, BUF, BUF>::new()));
+        let (listener, connector, addr) = tcp_pair::<2, 1>(v4(0), 10000);
         let raced = first(listener.accept(), Timer::after(Duration::from_millis(50))).await;
         assert!(matches!(raced, Either::Second(())), "nobody connected yet");
         let once = first(listener.accept(), core::future::ready(())).await;
@@ -543,11 +522,7 @@ fn multicast_sender_and_two_receivers_over_ipv6() {
 #[test]
 fn binary_records() {
     block_on(async {
-        let stacks = network(2);
-        let addr = at(v6(0), 10001);
-        let listener = TcpListener::new(stacks[0], addr, leak(TcpResources::<1, BUF, BUF>::new()))
-            .expect("listen");
-        let connector = TcpConnector::new(stacks[1], leak(TcpResources::<1, BUF, BUF>::new()));
+        let (listener, connector, addr) = tcp_pair::<1, 1>(v6(0), 10001);
         let chapter = Format::parse(CHAPTER_FORMAT).expect("the chapter's format");
         let longer = Format::parse("!H 300s ? d q").expect("a format");
         let text = pattern(300, 9);

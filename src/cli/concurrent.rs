@@ -131,10 +131,7 @@ pub(crate) fn serve_records(
     if options.runtime == Runtime::Tokio {
         return on_tokio::serve_records(hp, addr, fmt, options);
     }
-    let record = vec![0u8; fmt.size()].into_boxed_slice();
-    let mut template = RecordReceiver::new(fmt, record).map_err(|e| CliError::new("format", e))?;
-    // Sessions start without a buffer: the server lends them one of the record's size.
-    let _ = template.replace_buffer(Box::default());
+    let template = record_template(fmt)?;
     let config = options.config().with_buffer_size(fmt.size());
     let server = Server::with_sessions(config, move || template.clone())
         .map_err(|e| CliError::new("event loop", e))?;
@@ -153,21 +150,7 @@ where
     N: NewSession,
     ServerLines<ShutdownHandle>: Observer<N::Session>,
 {
-    let first = match listen {
-        Listen::Tcp(hp, addr) => {
-            let local = server
-                .bind_tcp(addr)
-                .map_err(|e| CliError::new("--addr", e))?;
-            listening(hp, local)
-        }
-        Listen::Unix(path, mode) => {
-            let (first, bind) = unix_bind(path, mode);
-            server
-                .bind_unix_with(path, bind)
-                .map_err(|e| CliError::new("--path", e))?;
-            first
-        }
-    };
+    let first = bind(&mut server, listen)?;
     server
         .catch_signals()
         .map_err(|e| CliError::new("signals", e))?;
@@ -178,6 +161,49 @@ where
         .map_err(|e| CliError::new("event loop", e));
     finish(observer.out, stopped.as_ref().ok(), options);
     stopped.map(drop)
+}
+
+/// A [`RecordReceiver`] of one `fmt` record, the template each connection's session is cloned
+/// from. It starts without a buffer: the server lends each session one of the record's size.
+fn record_template(fmt: Format<'static>) -> Result<RecordReceiver<'static, Box<[u8]>>, CliError> {
+    let record = vec![0u8; fmt.size()].into_boxed_slice();
+    let mut template = RecordReceiver::new(fmt, record).map_err(|e| CliError::new("format", e))?;
+    let _ = template.replace_buffer(Box::default());
+    Ok(template)
+}
+
+/// A server's two ways to listen, for [`bind`]: the mio server's and the tokio server's.
+trait Bind {
+    fn tcp(&mut self, addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr>;
+    fn unix(&mut self, path: &Path, options: UnixBindOptions) -> std::io::Result<()>;
+}
+
+impl<N: NewSession> Bind for Server<N> {
+    fn tcp(&mut self, addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
+        self.bind_tcp(addr)
+    }
+
+    fn unix(&mut self, path: &Path, options: UnixBindOptions) -> std::io::Result<()> {
+        self.bind_unix_with(path, options)
+    }
+}
+
+/// Binds `server` where `listen` says (errors name `--addr` or `--path`); its `starting up on
+/// ...` line.
+fn bind(server: &mut impl Bind, listen: Listen<'_>) -> Result<StartingUp, CliError> {
+    Ok(match listen {
+        Listen::Tcp(hp, addr) => {
+            let local = server.tcp(addr).map_err(|e| CliError::new("--addr", e))?;
+            listening(hp, local)
+        }
+        Listen::Unix(path, mode) => {
+            let (first, options) = unix_bind(path, mode);
+            server
+                .unix(path, options)
+                .map_err(|e| CliError::new("--path", e))?;
+            first
+        }
+    })
 }
 
 /// The first lines of every `--concurrent` server: `starting up on ...` (if `announce`) and

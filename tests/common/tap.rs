@@ -14,6 +14,12 @@
 //! Without root, `ip` or `/dev/net/tun` a test prints `SKIPPED: <why>` and passes, unless
 //! `PORTSOCK_REQUIRE_PRIVILEGED=1`, which makes it fail.
 
+pub mod dns;
+pub mod multicast;
+pub mod records;
+pub mod tcp;
+pub mod udp;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -28,6 +34,15 @@ pub const SMOL_V4: &str = "192.168.69.1";
 pub const SMOL_V6: &str = "fdaa::1";
 /// The smoltcp stack's Ethernet address (the CLI's default).
 pub const SMOL_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+
+/// A userspace stack on the TAP device, for the scenarios both backends' tests run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// `--backend smoltcp` ([`TapNet::smoltcp`]).
+    Smoltcp,
+    /// `--backend embassy` ([`TapNet::embassy`]).
+    Embassy,
+}
 
 /// A namespace with a TAP device whose kernel side has the test addresses.
 pub struct TapNet {
@@ -87,6 +102,14 @@ impl TapNet {
     /// stack, with the smoltcp stack's addresses ([`SMOL_V4`], [`SMOL_V6`], [`SMOL_MAC`]).
     pub fn embassy(&self, args: &[&str], extra: &[&str]) -> Running {
         self.userspace("embassy", args, extra)
+    }
+
+    /// `portsock ARGS` on `stack` ([`TapNet::smoltcp`] or [`TapNet::embassy`]).
+    pub fn on(&self, stack: Stack, args: &[&str], extra: &[&str]) -> Running {
+        match stack {
+            Stack::Smoltcp => self.smoltcp(args, extra),
+            Stack::Embassy => self.embassy(args, extra),
+        }
     }
 
     /// `portsock ARGS` on a userspace stack (`--backend BACKEND`) on the TAP device.

@@ -7,7 +7,7 @@
 //! | `TcpAccept` (from `TcpBind::bind`) | [`EdgeListener`] | [`Listener`] |
 //! | `UdpReceive + UdpSend` (from `UdpBind::bind`) | [`EdgeDatagram`] | [`Datagram`] |
 //! | `MulticastV4 + MulticastV6` | [`EdgeDatagram::join`] / [`leave`](EdgeDatagram::leave) (async) | not [`Multicast`](super::transport::Multicast) |
-//! | `embassy_time` (edge-nal's own clock) | [`EmbassyTimer`] | [`Timer`] |
+//! | `embassy_time` (edge-nal's own clock) | [`EmbassyTimer`] | [`Timer`](super::time::Timer) |
 //!
 //! ```
 //! # use core::net::SocketAddr;
@@ -53,7 +53,7 @@
 //!   loop stay the stack's defaults (1 and on, for std sockets).
 //! - **Would-block and time-outs.** Neither side has would-block. edge-nal puts deadlines on
 //!   sockets (`WithTimeout`, an error `TimedOut`); portsock's drivers take them from the
-//!   machine's `poll_timeout` and the [`Timer`], so the wrapped sockets need none.
+//!   machine's `poll_timeout` and the [`Timer`](super::time::Timer), so the wrapped sockets need none.
 //! - **Listener backlog.** edge-nal's `TcpBind` takes no backlog: the stack's own applies
 //!   (std's `TcpListener::bind` default on edge-nal-std; on stacks without an accept queue,
 //!   such as embassy-net, only as many connections as there are `accept`s waiting).
@@ -69,9 +69,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use edge_nal::{Close, MulticastV4, MulticastV6, TcpAccept, TcpShutdown, UdpReceive, UdpSend};
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
 
-use crate::time::{Clock, Instant};
-
-use super::time::Timer;
+pub use super::embassy_timer::EmbassyTimer;
 use super::transport::{
     Datagram, Interface, Listener, MembershipRequest, Received, Shutdown, Stream,
 };
@@ -312,34 +310,6 @@ impl<E: embedded_io_async::Error> embedded_io_async::Error for EdgeMulticastErro
             Self::IndexForIpv4 { .. } => ErrorKind::InvalidInput,
             Self::Stack(e) => e.kind(),
         }
-    }
-}
-
-/// A [`Timer`] on `embassy_time`, the clock edge-nal itself uses (`with_timeout`,
-/// `WithTimeout`): portsock milliseconds from embassy-time's `Instant`.
-///
-/// embassy-time needs a time driver at link time once `now` or `sleep_until` is used: on
-/// firmware the HAL's, on a host embassy-time's own (its `std` feature), which works under any
-/// executor (it wakes the task's waker from a thread). Nothing else in this module needs one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EmbassyTimer;
-
-impl Clock for EmbassyTimer {
-    fn now(&self) -> Instant {
-        Instant::from_millis(embassy_time::Instant::now().as_millis())
-    }
-}
-
-impl Timer for EmbassyTimer {
-    /// Cancel-safe: embassy-time's timer has no effect once dropped.
-    async fn sleep_until(&self, at: Instant) {
-        // The first tick at or after `at`: embassy's `from_millis` rounds down, which at a tick
-        // rate below 1 kHz would wake before `now` reads `at`.
-        let ticks = at
-            .as_millis()
-            .saturating_mul(embassy_time::TICK_HZ)
-            .div_ceil(1000);
-        embassy_time::Timer::at(embassy_time::Instant::from_ticks(ticks)).await;
     }
 }
 

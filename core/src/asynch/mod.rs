@@ -78,6 +78,8 @@
 pub mod drive;
 #[cfg(feature = "edge-nal")]
 pub mod edge;
+#[cfg(feature = "embassy-time")]
+pub mod embassy_timer;
 pub mod select;
 pub mod sessions;
 pub mod time;

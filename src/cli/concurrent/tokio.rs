@@ -3,16 +3,15 @@
 //! Each connection's task prints through its own clone of the observer (its own batch of
 //! lines for the one stdout writer), so the lines are those of the mio server.
 
-use portsock_core::record::RecordReceiver;
 use portsock_core::wire::structfmt::Format;
 use portsock_server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock_server::{NewSession, Observer, ServerConfig};
+use portsock_std::unix::UnixBindOptions;
 
 use super::super::CliError;
-use super::super::echo::listening;
 use super::super::lines::ServerLines;
 use super::super::net::HostPort;
-use super::{Listen, Options, finish, first_lines, unix_bind};
+use super::{Bind, Listen, Options, bind, finish, first_lines, record_template};
 
 /// The echo server on tokio.
 ///
@@ -36,10 +35,7 @@ pub(super) fn serve_records(
     fmt: Format<'static>,
     options: Options,
 ) -> Result<(), CliError> {
-    let record = vec![0u8; fmt.size()].into_boxed_slice();
-    let mut template = RecordReceiver::new(fmt, record).map_err(|e| CliError::new("format", e))?;
-    // Sessions start without a buffer: the server gives each one of the record's size.
-    let _ = template.replace_buffer(Box::default());
+    let template = record_template(fmt)?;
     let config: ServerConfig = options.config().with_buffer_size(fmt.size());
     let server = TokioServer::with_sessions(config, move || template.clone());
     run(server, Listen::Tcp(hp, addr), options, hp.port == 0)
@@ -58,21 +54,7 @@ where
     N::Session: Send + 'static,
     ServerLines<TokioShutdownHandle>: Observer<N::Session>,
 {
-    let first = match listen {
-        Listen::Tcp(hp, addr) => {
-            let local = server
-                .bind_tcp(addr)
-                .map_err(|e| CliError::new("--addr", e))?;
-            listening(hp, local)
-        }
-        Listen::Unix(path, mode) => {
-            let (first, bind) = unix_bind(path, mode);
-            server
-                .bind_unix_with(path, bind)
-                .map_err(|e| CliError::new("--path", e))?;
-            first
-        }
-    };
+    let first = bind(&mut server, listen)?;
     server.catch_signals();
     first_lines(&first, announce);
     let lines = options.lines(server.shutdown_handle())?;
@@ -82,4 +64,18 @@ where
         .map_err(|e| CliError::new("runtime", e));
     finish(lines.out, stopped.as_ref().ok(), options);
     stopped.map(drop)
+}
+
+impl<N> Bind for TokioServer<N>
+where
+    N: NewSession + Clone + Send + 'static,
+    N::Session: Send + 'static,
+{
+    fn tcp(&mut self, addr: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
+        self.bind_tcp(addr)
+    }
+
+    fn unix(&mut self, path: &std::path::Path, options: UnixBindOptions) -> std::io::Result<()> {
+        self.bind_unix_with(path, options).map(drop)
+    }
 }

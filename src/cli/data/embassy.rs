@@ -58,11 +58,7 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
         let listener = TcpListener::new(net.stack(), addr, tcp_resources::<BACKLOG>())
             .map_err(|e| CliError::new(format_args!("[HOST:]PORT {addr}"), e))?;
         let shown = addr.to_string();
-        reporter.event(
-            "listening",
-            || format!("listening on {shown}"),
-            json!({ "address": shown }),
-        );
+        reporter.listening(&shown);
         return net.block_on(async {
             loop {
                 let (mut stream, from) = listener
@@ -70,24 +66,12 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
                     .await
                     .map_err(|e| CliError::new("accept", e))?;
                 let peer = from.to_string();
-                reporter.event(
-                    "connected",
-                    || format!("connection from {peer}"),
-                    json!({ "peer": peer }),
-                );
+                reporter.client(&peer);
                 let transfer = reporter.session();
                 let result = pump(&reporter, &transfer, &mut stream, &peer, !session.keep).await;
                 reporter.finish(transfer);
-                if !session.keep {
-                    reporter.done();
-                    return result;
-                }
-                if let Err(e) = result {
-                    reporter.event(
-                        "error",
-                        || format!("error: {e}"),
-                        json!({ "error": e.to_string() }),
-                    );
+                if let Some(end) = reporter.client_done(result, session.keep) {
+                    return end;
                 }
             }
         });
@@ -198,22 +182,14 @@ async fn pump(
             Either::First(result) => {
                 result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e))?;
                 peer_done = true;
-                reporter.event(
-                    "eof",
-                    || format!("{peer} ended its stream"),
-                    json!({ "from": "peer" }),
-                );
+                reporter.peer_ended(peer);
             }
             Either::Second(result) => {
                 result.map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e))?;
                 stdin_done = true;
                 // embassy-net's close is a half-close: the FIN follows what is queued.
                 stream.socket().close();
-                reporter.event(
-                    "eof",
-                    || "stdin ended: sent end of stream".to_owned(),
-                    json!({ "from": "stdin" }),
-                );
+                reporter.stdin_ended();
             }
         }
     }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
+use crate::cli::CliError;
+
 /// How much to say.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
@@ -97,6 +99,64 @@ impl Reporter {
             stop,
             progress,
         }
+    }
+
+    /// `listening on ADDR`: the `listening` event.
+    pub(crate) fn listening(&self, addr: &str) {
+        self.event(
+            "listening",
+            || format!("listening on {addr}"),
+            json!({ "address": addr }),
+        );
+    }
+
+    /// `connection from PEER`: the `connected` event of a listener's client.
+    pub(crate) fn client(&self, peer: &str) {
+        self.event(
+            "connected",
+            || format!("connection from {peer}"),
+            json!({ "peer": peer }),
+        );
+    }
+
+    /// `PEER ended its stream`: the `eof` event from the peer.
+    pub(crate) fn peer_ended(&self, peer: &str) {
+        self.event(
+            "eof",
+            || format!("{peer} ended its stream"),
+            json!({ "from": "peer" }),
+        );
+    }
+
+    /// `stdin ended: sent end of stream`: the `eof` event from stdin.
+    pub(crate) fn stdin_ended(&self) {
+        self.event(
+            "eof",
+            || "stdin ended: sent end of stream".to_owned(),
+            json!({ "from": "stdin" }),
+        );
+    }
+
+    /// A listener's client is done with `result`. Without `--keep` (`keep` false) that ends the
+    /// command: the summary, and `Some(result)` to return. With it, an error is an `error` event
+    /// and the listener serves the next client (`None`).
+    pub(crate) fn client_done(
+        &self,
+        result: Result<(), CliError>,
+        keep: bool,
+    ) -> Option<Result<(), CliError>> {
+        if !keep {
+            self.done();
+            return Some(result);
+        }
+        if let Err(e) = result {
+            self.event(
+                "error",
+                || format!("error: {e}"),
+                json!({ "error": e.to_string() }),
+            );
+        }
+        None
     }
 
     /// A session ended: its `closed` event and summary line; its bytes join the totals.

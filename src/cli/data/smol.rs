@@ -105,30 +105,14 @@ fn serve(
     let mut listener = TcpListener::bind(stack, addr, stack_cli::BACKLOG)
         .map_err(|e| CliError::new(format_args!("listen {addr}"), e))?;
     let shown = listener.local_addr_ip().to_string();
-    reporter.event(
-        "listening",
-        || format!("listening on {shown}"),
-        json!({ "address": shown }),
-    );
+    reporter.listening(&shown);
     loop {
         let (stream, from) = listener.accept().map_err(|e| CliError::new("accept", e))?;
         let peer = from.to_string();
-        reporter.event(
-            "connected",
-            || format!("connection from {peer}"),
-            json!({ "peer": peer }),
-        );
+        reporter.client(&peer);
         let result = session_on(stack, reporter, stream, &peer, !session.keep);
-        if !session.keep {
-            reporter.done();
-            return result;
-        }
-        if let Err(e) = result {
-            reporter.event(
-                "error",
-                || format!("error: {e}"),
-                json!({ "error": e.to_string() }),
-            );
+        if let Some(end) = reporter.client_done(result, session.keep) {
+            return end;
         }
     }
 }
@@ -188,11 +172,7 @@ fn pump(
                     stream.shutdown(Shutdown::Write).map_err(fail)?;
                     stdin_done = true;
                     progress = true;
-                    reporter.event(
-                        "eof",
-                        || "stdin ended: sent end of stream".to_owned(),
-                        json!({ "from": "stdin" }),
-                    );
+                    reporter.stdin_ended();
                 }
             }
         }
@@ -218,11 +198,7 @@ fn pump(
                 Ok(0) => {
                     peer_done = true;
                     progress = true;
-                    reporter.event(
-                        "eof",
-                        || format!("{peer} ended its stream"),
-                        json!({ "from": "peer" }),
-                    );
+                    reporter.peer_ended(peer);
                 }
                 Ok(n) => {
                     progress = true;

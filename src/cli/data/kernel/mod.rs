@@ -77,7 +77,7 @@ pub(crate) fn listen(session: &Session) -> Result<(), CliError> {
             let listener =
                 Arc::new(UnixListener::bind(path).map_err(|e| CliError::new(&option, e))?);
             remove_node_on_signal(&listener).map_err(|e| CliError::new("signals", e))?;
-            listening(&reporter, &path.display().to_string());
+            reporter.listening(&path.display().to_string());
             let result = serve(&mut reporter, session, listener.socket());
             // Only our own node is removed (another server's in its place is left alone).
             let _ = listener.remove_node();
@@ -89,12 +89,12 @@ pub(crate) fn listen(session: &Session) -> Result<(), CliError> {
             if session.udp {
                 let socket = bind_udp(addr).map_err(|e| CliError::new(&option, e))?;
                 let local = socket.local_addr().map_err(|e| CliError::new(&option, e))?;
-                listening(&reporter, &local.to_string());
+                reporter.listening(&local.to_string());
                 return udp_listen(&mut reporter, &socket, session.wait);
             }
             let listener = TcpListener::bind(addr).map_err(|e| CliError::new(&option, e))?;
             let local = show(listener.socket().local_addr().ok());
-            listening(&reporter, &local);
+            reporter.listening(&local);
             serve(&mut reporter, session, listener.socket())
         }
     }
@@ -128,22 +128,10 @@ fn serve(reporter: &mut Reporter, session: &Session, listener: &Socket) -> Resul
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         };
-        reporter.event(
-            "connected",
-            || format!("connection from {peer}"),
-            json!({ "peer": peer }),
-        );
+        reporter.client(&peer);
         let result = stream_session(reporter, socket, &peer, !session.keep);
-        if !session.keep {
-            reporter.done();
-            return result;
-        }
-        if let Err(e) = result {
-            reporter.event(
-                "error",
-                || format!("error: {e}"),
-                json!({ "error": e.to_string() }),
-            );
+        if let Some(end) = reporter.client_done(result, session.keep) {
+            return end;
         }
     }
 }
@@ -202,20 +190,12 @@ fn pump_stream(
             Finished::Stdin(result) => {
                 result.map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e))?;
                 stdin_done = true;
-                reporter.event(
-                    "eof",
-                    || "stdin ended: sent end of stream".to_owned(),
-                    json!({ "from": "stdin" }),
-                );
+                reporter.stdin_ended();
             }
             Finished::Peer(result) => {
                 result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e))?;
                 peer_done = true;
-                reporter.event(
-                    "eof",
-                    || format!("{peer} ended its stream"),
-                    json!({ "from": "peer" }),
-                );
+                reporter.peer_ended(peer);
                 if stdin_tty {
                     // Nobody pipes into a terminal: the peer's end is the session's.
                     break;
@@ -285,14 +265,6 @@ fn show(addr: Option<SockAddr>) -> String {
     addr.and_then(|a| a.as_socket())
         .map(|a| canonical(a).to_string())
         .unwrap_or_default()
-}
-
-fn listening(reporter: &Reporter, addr: &str) {
-    reporter.event(
-        "listening",
-        || format!("listening on {addr}"),
-        json!({ "address": addr }),
-    );
 }
 
 fn connected(reporter: &Reporter, peer: &str, local: &str) {
