@@ -35,8 +35,9 @@ use super::printer::Printer;
 mod on_tokio;
 
 /// How long the server waits at exit for a stdout that takes nothing before it gives the
-/// rest of its lines up.
-const STDOUT_PATIENCE: Duration = Duration::from_millis(20);
+/// rest of its lines up (long enough for a reader on a busy machine to be scheduled, short
+/// enough that a stdout nobody reads delays no stop noticeably).
+pub(crate) const STDOUT_PATIENCE: Duration = Duration::from_millis(250);
 
 /// Where the concurrent server listens.
 pub(crate) enum Listen<'a> {

@@ -117,8 +117,8 @@ impl Printer {
         self.batch_lines = 0;
     }
 
-    /// Flushes, and waits for the writer while it makes progress: gives up once nothing was
-    /// written for `patience`. Returns how many lines never reached stdout (dropped, lost to
+    /// Flushes, and waits for the writer while it makes progress: gives up once its write
+    /// has written nothing for `patience` (a writer not yet scheduled is waited for). Returns how many lines never reached stdout (dropped, lost to
     /// a write error, or still waiting when it gave up). Clones flushed after this are lost.
     pub(crate) fn finish(mut self, patience: Duration) -> u64 {
         self.flush();
@@ -129,7 +129,9 @@ impl Printer {
         let mut progress = (self.shared.written.load(Ordering::Relaxed), Instant::now());
         while !queue.bytes.is_empty() || queue.in_flight > 0 {
             let written = self.shared.written.load(Ordering::Relaxed);
-            if written != progress.0 {
+            // Only a writer inside write(2) can be stuck: bytes it has not taken yet wait for
+            // the thread to be scheduled (on a busy machine, longer than `patience`).
+            if written != progress.0 || queue.in_flight == 0 {
                 progress = (written, Instant::now());
             } else if progress.1.elapsed() >= patience {
                 // Stuck: the writer thread stays blocked in write(2) until the process exits.

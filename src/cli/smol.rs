@@ -279,7 +279,7 @@ pub(crate) fn serve_concurrent(
         }
     }
     sessions.close_all(&mut |_| {});
-    let dropped = out.finish(std::time::Duration::from_millis(20));
+    let dropped = out.finish(super::concurrent::STDOUT_PATIENCE);
     if dropped > 0 {
         eprintln!("portsock: {dropped} lines of output dropped: stdout did not take them");
     }
