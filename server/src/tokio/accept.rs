@@ -11,9 +11,9 @@ use portsock_std::tcp::TcpListener;
 use portsock_std::tokio::{TcpListener as TokioTcp, UnixListener as TokioUnix};
 use portsock_std::unix::UnixListener;
 
-use super::conn::{self, Shared};
+use super::conn::{self, Shared, Start};
 use super::live::Ending;
-use super::{ACCEPT_RETRY, NewObserver, with_buffer};
+use super::{ACCEPT_RETRY, NewObserver};
 use crate::observe::Peer;
 use crate::session::NewSession;
 use crate::stop::StopReason;
@@ -106,21 +106,20 @@ pub(super) async fn accept_loop<N, W>(
                     let id = shared.live.accepted();
                     let session = new_session.new_session();
                     let observer = observers.new_observer();
-                    let held = permit.take();
-                    let mut unstarted = Unstarted::new(&shared);
+                    let start = Start {
+                        permit: permit.take(),
+                        unstarted: Unstarted::new(&shared),
+                        buffer_size,
+                    };
                     // The task allocates its session's buffer, on whichever worker runs it,
                     // so the accept loop only accepts and spawns.
                     match stream {
-                        Accepted::Tcp(s, peer) => tasks.spawn(async move {
-                            let (_permit, shared) = (held, unstarted.start());
-                            let session = with_buffer(session, buffer_size);
-                            conn::serve(s, session, observer, id, peer, shared).await;
-                        }),
-                        Accepted::Unix(s, peer) => tasks.spawn(async move {
-                            let (_permit, shared) = (held, unstarted.start());
-                            let session = with_buffer(session, buffer_size);
-                            conn::serve(s, session, observer, id, peer, shared).await;
-                        }),
+                        Accepted::Tcp(s, peer) => {
+                            tasks.spawn(conn::serve(s, session, observer, id, peer, start))
+                        }
+                        Accepted::Unix(s, peer) => {
+                            tasks.spawn(conn::serve(s, session, observer, id, peer, start))
+                        }
                     };
                 }
                 // The client gave up before we got to it: take the next.
@@ -146,7 +145,7 @@ pub(super) async fn accept_loop<N, W>(
 /// A connection counted as accepted whose task has not run yet: if the stop aborts the task
 /// before it starts, dropping this counts the connection closed, so `accepted == active +
 /// closed` still holds (its observer, never told of it, hears nothing).
-struct Unstarted {
+pub(super) struct Unstarted {
     shared: Arc<Shared>,
     started: bool,
 }
@@ -160,7 +159,7 @@ impl Unstarted {
     }
 
     /// The task runs: from here its connection reports its own end.
-    fn start(&mut self) -> &Shared {
+    pub(super) fn start(&mut self) -> &Shared {
         self.started = true;
         &self.shared
     }
