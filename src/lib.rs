@@ -17,6 +17,8 @@
 )]
 
 pub use portsock_core as core;
+#[cfg(feature = "embassy")]
+pub use portsock_embassy as embassy;
 #[cfg(feature = "std")]
 pub use portsock_server as server;
 #[cfg(feature = "smoltcp")]
@@ -24,8 +26,8 @@ pub use portsock_smoltcp as smoltcp;
 #[cfg(any(feature = "std", feature = "tokio"))]
 pub use portsock_std as std;
 
-/// A guide, not an API: one `EchoSession` under the blocking driver, the mio server, tokio and
-/// any edge-nal stack (`docs/one-session.md`; its examples are compiled as doc tests).
+/// A guide, not an API: one `EchoSession` under the blocking driver, the mio server, tokio,
+/// any edge-nal stack and embassy-net (`docs/one-session.md`; its examples are compiled as doc tests).
 #[cfg(feature = "std")]
 #[doc = include_str!("../docs/one-session.md")]
 pub mod one_session {}
