@@ -8,12 +8,14 @@ mod server_util;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use portsock_core::record::{ReceiverEvent, RecordReceiver};
 use portsock_core::wire::structfmt::Format;
 use portsock_server::{Closed, Observer, Peer, Server, ServerConfig, StopReason};
-use server_util::{ClientStream, IO_TIMEOUT, Running, pattern, read_to_eof, wait_for};
+use server_util::{
+    ClientStream, IO_TIMEOUT, Running, idle_and_busy_clients, pattern, read_to_eof, wait_for,
+};
 
 const SOON: Duration = Duration::from_secs(20);
 
@@ -50,24 +52,7 @@ fn the_idle_timeout_closes_idle_connections_and_spares_busy_ones() {
     let timeout = Duration::from_millis(600);
     let config = ServerConfig::new().with_idle_timeout(Some(timeout));
     let server = Running::start(config, None);
-    let mut idle = TcpStream::connect(server.addr).unwrap();
-    idle.set_timeouts(IO_TIMEOUT).unwrap();
-    let mut busy = TcpStream::connect(server.addr).unwrap();
-    busy.set_timeouts(IO_TIMEOUT).unwrap();
-    let started = Instant::now();
-    // The busy one talks every 50 ms for two and a half timeouts.
-    while started.elapsed() < timeout * 5 / 2 {
-        busy.write_all(b"ping").unwrap();
-        let mut back = [0u8; 4];
-        busy.read_exact(&mut back).unwrap();
-        thread::sleep(Duration::from_millis(50));
-    }
-    assert!(read_to_eof(&mut idle).unwrap().is_empty()); // closed by the server
-    assert!(started.elapsed() >= timeout);
-    busy.write_all(b"still").unwrap();
-    let mut back = [0u8; 5];
-    busy.read_exact(&mut back).unwrap();
-    assert_eq!(&back, b"still");
+    idle_and_busy_clients(server.addr, timeout);
     let s = server.stop().stopped.stats;
     assert_eq!((s.timed_out, s.failed, s.closed), (1, 0, 2), "{s:?}");
 }

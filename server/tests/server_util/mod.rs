@@ -169,6 +169,32 @@ impl ClientStream for UnixStream {
     }
 }
 
+/// The client side of an idle timeout of `timeout`: one client stays silent, another talks
+/// every 50 ms for two and a half timeouts; the silent one must be closed by the server (not
+/// before the timeout) and the busy one still echoed.
+pub fn idle_and_busy_clients(addr: std::net::SocketAddr, timeout: Duration) {
+    let connect = || {
+        let c = TcpStream::connect(addr).unwrap();
+        c.set_timeouts(IO_TIMEOUT).unwrap();
+        c
+    };
+    let mut idle = connect();
+    let mut busy = connect();
+    let started = Instant::now();
+    while started.elapsed() < timeout * 5 / 2 {
+        busy.write_all(b"ping").unwrap();
+        let mut back = [0u8; 4];
+        busy.read_exact(&mut back).unwrap();
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(read_to_eof(&mut idle).unwrap().is_empty()); // closed by the server
+    assert!(started.elapsed() >= timeout);
+    busy.write_all(b"still").unwrap();
+    let mut back = [0u8; 5];
+    busy.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"still");
+}
+
 /// Reads until end of stream and returns everything read.
 pub fn read_to_eof<S: Read>(stream: &mut S) -> io::Result<Vec<u8>> {
     let mut all = Vec::new();
