@@ -19,7 +19,8 @@ use portsock_core::wire::structfmt::Format;
 use portsock_server::tokio::{TokioServer, TokioShutdownHandle};
 use portsock_server::{Closed, Observer, Peer, ServerConfig, StatsHandle, StopReason, Stopped};
 use server_util::{
-    ClientStream, Echo, IO_TIMEOUT, check_echo, echo_full_duplex, pattern, read_to_eof, wait_for,
+    ClientStream, Echo, IO_TIMEOUT, check_echo, echo_full_duplex, idle_and_busy_clients, pattern,
+    read_to_eof, wait_for,
 };
 use socket2::{Domain, Socket, Type};
 
@@ -200,8 +201,14 @@ fn a_client_that_stops_reading_is_held_to_one_buffer_while_another_is_served() {
     let mut staller = TcpStream::from(staller);
     staller.set_nonblocking(true).unwrap();
     let data = pattern(7, CAP);
-    let (mut sent, mut last) = (0, Instant::now());
-    while sent < CAP && last.elapsed() < Duration::from_millis(300) {
+    // Write until the server stops taking bytes and holds an echo it cannot send. A pause
+    // alone is not enough on a busy machine: a server not scheduled for a while pauses too,
+    // and with that little sent the kernel's buffers would take the whole echo.
+    let (started, mut sent, mut last) = (Instant::now(), 0, Instant::now());
+    while sent < CAP
+        && !(last.elapsed() >= Duration::from_millis(300) && server.stats.snapshot().buffered > 0)
+    {
+        assert!(started.elapsed() < SOON, "no held echo after {sent} bytes");
         match staller.write(&data[sent..(sent + 65_536).min(CAP)]) {
             Ok(n) => (sent, last) = (sent + n, Instant::now()),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -312,21 +319,7 @@ fn clients_that_push_and_never_read_neither_starve_a_fresh_one_nor_delay_the_sto
 fn the_idle_timeout_closes_idle_connections_and_spares_busy_ones() {
     let timeout = Duration::from_millis(600);
     let server = Running::start(ServerConfig::new().with_idle_timeout(Some(timeout)), None);
-    let mut idle = connect(server.addr);
-    let mut busy = connect(server.addr);
-    let started = Instant::now();
-    while started.elapsed() < timeout * 5 / 2 {
-        busy.write_all(b"ping").unwrap();
-        let mut back = [0u8; 4];
-        busy.read_exact(&mut back).unwrap();
-        thread::sleep(Duration::from_millis(50));
-    }
-    assert!(read_to_eof(&mut idle).unwrap().is_empty()); // closed by the server
-    assert!(started.elapsed() >= timeout);
-    busy.write_all(b"still").unwrap();
-    let mut back = [0u8; 5];
-    busy.read_exact(&mut back).unwrap();
-    assert_eq!(&back, b"still");
+    idle_and_busy_clients(server.addr, timeout);
     let (stopped, _, transcript) = server.stop();
     let s = stopped.stats;
     assert_eq!((s.timed_out, s.failed, s.closed), (1, 0, 2), "{s:?}");
