@@ -1,5 +1,6 @@
 //! The data mode on embassy-net (`--backend embassy`, over a TAP device with `--pcap`): TCP
-//! through portsock-embassy's listener and connector.
+//! through portsock-embassy's listener and connector; UDP (`-u`) is
+//! [`embassy_udp`](super::embassy_udp).
 //!
 //! The command runs as one future beside the stack's runner ([`EmbassyNet::block_on`], on
 //! async-io). Stdin and stdout reach it through Unix socket pairs that a thread on the other
@@ -37,13 +38,10 @@ const CHUNK: usize = 16 * 1024;
 /// `connect` or `listen` on the embassy stack `backend` describes.
 pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Result<(), CliError> {
     let hp = match &session.target {
-        Target::Net(hp) if !session.udp => hp,
-        Target::Net(_) => {
-            return Err(CliError::new(
-                "-u with --backend embassy",
-                "the data mode runs TCP on the embassy stack; use --backend std for UDP",
-            ));
+        Target::Net(hp) if session.udp => {
+            return super::embassy_udp::run(backend, session, hp, listen);
         }
+        Target::Net(hp) => hp,
         Target::Unix(_) => {
             return Err(CliError::new(
                 "-U",
@@ -261,7 +259,7 @@ async fn send(
 }
 
 /// A pair whose other end a thread copies to stdout, until ours is dropped.
-fn stdout_pipe() -> io::Result<(Async<UnixStream>, JoinHandle<io::Result<()>>)> {
+pub(super) fn stdout_pipe() -> io::Result<(Async<UnixStream>, JoinHandle<io::Result<()>>)> {
     let (ours, theirs) = UnixStream::pair()?;
     let handle = thread::spawn(move || {
         pump::copy(theirs.as_fd(), io::stdout().as_fd(), &AtomicU64::new(0)).map(drop)

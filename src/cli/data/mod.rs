@@ -13,11 +13,17 @@
 
 #[cfg(feature = "embassy")]
 mod embassy;
+#[cfg(feature = "embassy")]
+mod embassy_udp;
 mod kernel;
 mod pump;
 mod report;
 #[cfg(feature = "smoltcp")]
 mod smol;
+#[cfg(feature = "smoltcp")]
+mod smol_udp;
+#[cfg(any(feature = "smoltcp", feature = "embassy"))]
+mod userspace_udp;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 //! The stack is single-threaded, so one loop owns it and the connection (non-blocking), while
 //! a thread reads stdin and another writes stdout, handing chunks over bounded channels: a
 //! peer that sends faster than stdout takes fills the channel and then the stack's window,
-//! and a stdin faster than the peer takes waits in its channel. TCP only: a Unix socket is the
-//! OS's, and UDP through the stack is the echo and multicast commands' business for now.
+//! and a stdin faster than the peer takes waits in its channel. UDP (`-u`) is
+//! [`smol_udp`](super::smol_udp); a Unix socket is the OS's.
 
 use std::io::{self, IsTerminal as _, Write as _};
 use std::os::fd::AsFd as _;
@@ -35,13 +35,10 @@ const STDIN_TICK: Duration = Duration::from_millis(2);
 /// `connect` or `listen` on the stack `backend` describes.
 pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Result<(), CliError> {
     let hp = match &session.target {
-        Target::Net(hp) if !session.udp => hp,
-        Target::Net(_) => {
-            return Err(CliError::new(
-                "-u with --backend smoltcp",
-                "the data mode runs TCP on the smoltcp stack (UDP there: echo and multicast); use --backend std for UDP",
-            ));
+        Target::Net(hp) if session.udp => {
+            return super::smol_udp::run(backend, session, hp, listen);
         }
+        Target::Net(hp) => hp,
         Target::Unix(_) => {
             return Err(CliError::new(
                 "-U",
@@ -256,7 +253,7 @@ fn stdin_reader() -> Receiver<io::Result<Vec<u8>>> {
 }
 
 /// A thread writing what it is sent to stdout, until the sender is dropped.
-fn stdout_writer() -> (SyncSender<Vec<u8>>, thread::JoinHandle<io::Result<()>>) {
+pub(super) fn stdout_writer() -> (SyncSender<Vec<u8>>, thread::JoinHandle<io::Result<()>>) {
     let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(QUEUED);
     let handle = thread::spawn(move || {
         let mut stdout = io::stdout().lock();

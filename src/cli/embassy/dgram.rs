@@ -270,14 +270,19 @@ pub(crate) fn lookup_host(
 /// TAP's MTU (embassy-net-tuntap asks the kernel for it when it opens the device; read here
 /// from sysfs, 1500 when it cannot be read).
 fn max_payload(backend: &BackendArg, to: SocketAddr) -> usize {
-    let mtu = backend
+    let headers = if to.is_ipv4() { 20 + 8 } else { 40 + 8 };
+    tap_mtu(backend).saturating_sub(headers).min(UDP_BYTES)
+}
+
+/// The TAP's MTU, the largest IP packet in one of its frames (read from sysfs, as
+/// embassy-net-tuntap asks the kernel for it; 1500 when it cannot be read).
+pub(crate) fn tap_mtu(backend: &BackendArg) -> usize {
+    backend
         .tap
         .as_deref()
         .and_then(|tap| std::fs::read_to_string(format!("/sys/class/net/{tap}/mtu")).ok())
         .and_then(|text| text.trim().parse::<usize>().ok())
-        .unwrap_or(1500);
-    let headers = if to.is_ipv4() { 20 + 8 } else { 40 + 8 };
-    mtu.saturating_sub(headers).min(UDP_BYTES)
+        .unwrap_or(1500)
 }
 
 /// Waits until the socket's queued datagrams have left, for at most [`LINGER`].

@@ -1,0 +1,155 @@
+//! What UDP's data mode on the userspace stacks shares (`--backend smoltcp`: [`smol_udp`],
+//! `--backend embassy`: [`embassy_udp`]): how large a datagram may be, and stdin read a
+//! datagram at a time.
+//!
+//! Neither stack fragments or reassembles IP packets (smoltcp is built without its
+//! fragmentation features, and embassy-net leaves them out), so a datagram is one frame of the
+//! TAP: a larger one would be dropped by the stack without a word. Stdin is therefore read in
+//! pieces of at most one frame's payload, [`frame_payload`] (1,472 bytes over IPv4 and 1,452
+//! over IPv6 on a 1,500-byte MTU): each read is one datagram, as on the kernel (whose pieces
+//! are at most 16 KiB), and a longer write to stdin goes out as several datagrams. A datagram
+//! larger than a frame from the peer arrives in fragments, which the stack drops: it is lost,
+//! as UDP may lose any datagram.
+//!
+//! [`smol_udp`]: super::smol_udp
+//! [`embassy_udp`]: super::embassy_udp
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{self, JoinHandle};
+
+use crate::cli::CliError;
+use crate::cli::net::Thousands;
+
+/// The largest piece of stdin read at once, as on the kernel.
+const MOST: usize = 16 * 1024;
+/// Datagrams queued between stdin's thread and the stack's loop.
+const QUEUED: usize = 64;
+
+/// The largest UDP payload to `to` in one IP packet of `ip_mtu` bytes (no IP options, no
+/// extension headers: what both stacks send).
+pub(super) fn frame_payload(ip_mtu: usize, to: SocketAddr) -> usize {
+    let headers = if to.is_ipv4() { 20 + 8 } else { 40 + 8 };
+    ip_mtu.saturating_sub(headers).min(MOST)
+}
+
+/// The size of each read of stdin: `limit` ([`frame_payload`]), or a clear error when the link
+/// cannot carry a datagram at all.
+pub(super) fn read_size(backend: &str, limit: usize, to: SocketAddr) -> Result<usize, CliError> {
+    if limit == 0 {
+        return Err(CliError::new(
+            format_args!("--backend {backend}"),
+            format_args!(
+                "the TAP's frames carry no UDP payload to {to} (its MTU is smaller than the headers); raise it with `ip link set TAP mtu 1500`"
+            ),
+        ));
+    }
+    Ok(limit)
+}
+
+/// The error for a datagram the stack refused as too large (it should not happen: stdin is
+/// read in pieces that fit).
+pub(super) fn too_large(backend: &str, len: usize, max: usize) -> CliError {
+    CliError::new(
+        "stdin",
+        format_args!(
+            "a datagram of {} bytes is too large for the {backend} stack's UDP socket (at most {} bytes; it does not fragment)",
+            Thousands(len as u64),
+            Thousands(max as u64)
+        ),
+    )
+}
+
+/// A thread reading stdin `size` bytes at most at a time, one datagram per read, into a
+/// channel that closes at stdin's end (after an error, if reading failed).
+pub(super) fn stdin_datagrams(size: usize) -> Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = mpsc::sync_channel(QUEUED);
+    thread::spawn(move || {
+        loop {
+            let mut datagram = vec![0u8; size];
+            match read_stdin(&mut datagram) {
+                Ok(0) => return,
+                Ok(n) => {
+                    datagram.truncate(n);
+                    if tx.send(Ok(datagram)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// A `SOCK_SEQPACKET` pair whose other end a thread fills from stdin, `size` bytes at most
+/// per record, one record per read of stdin, and closes at stdin's end: read from ours, a
+/// record is a datagram and end of file is stdin's (an async reactor can wait for it, as
+/// for the TAP). The thread returns stdin's error, if reading failed.
+pub(super) fn stdin_records(size: usize) -> io::Result<(OwnedFd, JoinHandle<io::Result<()>>)> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+    let (ours, theirs) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )?;
+    let handle = thread::spawn(move || {
+        let mut buf = vec![0u8; size];
+        loop {
+            let n = read_stdin(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            let mut sent = 0;
+            while sent == 0 {
+                match rustix::io::write(&theirs, &buf[..n]) {
+                    Ok(m) => sent = m,
+                    Err(rustix::io::Errno::INTR) => {}
+                    // The session is over (ours was dropped): nothing more to pass on.
+                    Err(_) => return Ok(()),
+                }
+            }
+        }
+    });
+    Ok((ours, handle))
+}
+
+/// One read of stdin (retried when interrupted); the error says it was reading.
+fn read_stdin(buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match rustix::io::read(io::stdin().as_fd(), &mut *buf) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    io::Error::from(e).kind(),
+                    format!("reading: {e}"),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_frame_of_payload() {
+        let v4: SocketAddr = "192.168.69.100:9".parse().unwrap();
+        let v6: SocketAddr = "[fdaa::100]:9".parse().unwrap();
+        assert_eq!(frame_payload(1500, v4), 1472);
+        assert_eq!(frame_payload(1500, v6), 1452);
+        // A jumbo MTU still reads at most the kernel's piece.
+        assert_eq!(frame_payload(65_521, v4), MOST);
+        assert_eq!(frame_payload(40, v6), 0);
+        assert!(read_size("smoltcp", 0, v6).is_err());
+        assert_eq!(read_size("smoltcp", 1452, v6).unwrap(), 1452);
+    }
+}
