@@ -2,7 +2,7 @@
 //! `tests/common/tap.rs`), against the kernel: socat sending to `portsock listen --backend
 //! smoltcp` through dropped frames with a capture, `portsock connect --backend smoltcp`
 //! moving a file each way at once with portsock's kernel listener over IPv6, and the same two
-//! on `--backend embassy` (ncat as the sender there). As root only (`SKIPPED: <why>`
+//! on `--backend embassy` (ncat as the sender there); UDP is `tests/data_tap_udp.rs`. As root only (`SKIPPED: <why>`
 //! otherwise, a failure under `PORTSOCK_REQUIRE_PRIVILEGED=1`); the refusals run anywhere.
 
 mod common;
@@ -16,9 +16,7 @@ use data_support::{PORTSOCK, Proc, assert_same, random_file};
 
 /// `ip netns exec NS PROGRAM ARGS`.
 fn in_ns(net: &TapNet, program: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", &net.ns, program]).args(args);
-    cmd
+    data_support::tap::in_ns(&net.ns, program, args)
 }
 
 /// `portsock ARGS --backend BACKEND --tap TAP --ip ... EXTRA` in the namespace.
@@ -30,21 +28,17 @@ fn userspace(
     input: Option<&Path>,
     output: Option<&Path>,
 ) -> Proc {
-    let v4 = format!("{SMOL_V4}/24");
-    let v6 = format!("{SMOL_V6}/64");
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend([
-        "--backend",
+    let ips = [format!("{SMOL_V4}/24"), format!("{SMOL_V6}/64")];
+    let ips = [ips[0].as_str(), ips[1].as_str()];
+    data_support::tap::userspace(
+        (&net.ns, &net.tap),
+        &ips,
         backend,
-        "--tap",
-        &net.tap,
-        "--ip",
-        &v4,
-        "--ip",
-        &v6,
-    ]);
-    all.extend(extra);
-    Proc::spawn(in_ns(net, PORTSOCK, &all), input, output)
+        args,
+        extra,
+        input,
+        output,
+    )
 }
 
 /// `portsock ARGS --backend smoltcp --tap TAP --ip ... EXTRA` in the namespace.
@@ -126,23 +120,20 @@ fn smoltcp_connect_both_ways_with_the_kernel_over_ipv6() {
     assert_eq!(summary["received"], 3 << 19);
 }
 
+/// A Unix socket is the OS's: both userspace stacks refuse `-U` (UDP, `-u`, they run).
 #[test]
-fn smoltcp_refuses_what_it_cannot_do() {
-    for (args, says) in [
-        (
-            &["connect", "-U", "/tmp/x"][..],
-            "Unix sockets are the OS's",
-        ),
-        (
-            &["connect", "-u", "192.168.69.100:9"][..],
-            "-u with --backend smoltcp",
-        ),
+fn userspace_stacks_refuse_unix_sockets() {
+    for (backend, args) in [
+        ("smoltcp", &["connect", "-U", "/tmp/x"][..]),
+        ("smoltcp", &["listen", "-U", "/tmp/x"][..]),
+        ("embassy", &["connect", "-U", "/tmp/x"][..]),
+        ("embassy", &["listen", "-U", "/tmp/x"][..]),
     ] {
         let out = Command::new(PORTSOCK)
             .args(args)
             .args([
                 "--backend",
-                "smoltcp",
+                backend,
                 "--tap",
                 "nonexistent0",
                 "--ip",
@@ -151,10 +142,14 @@ fn smoltcp_refuses_what_it_cannot_do() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "{backend} {args:?}: {stderr}");
         assert!(
-            stderr.starts_with("error: ") && stderr.contains(says),
-            "{args:?}: {stderr}"
+            stderr.starts_with("error: -U") && stderr.contains("Unix sockets are the OS's"),
+            "{backend} {args:?}: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{backend} {args:?}: nothing on stdout"
         );
     }
 }

@@ -3,6 +3,8 @@
 //! free ports, and peers that may not be installed.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod tap;
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -1,0 +1,416 @@
+//! UDP's data mode (`connect -u` / `listen -u`) on the userspace stacks over a TAP device in a
+//! test namespace (see `tests/common/tap.rs`), against the kernel's side: on smoltcp and on
+//! embassy, IPv4 and IPv6, `connect -u` with a capture exchanging datagrams with portsock's
+//! kernel `listen -u`, and `listen -u` with CPython as its peer; every datagram's contents and
+//! boundaries checked (stdin is read a frame's payload at a time, so a file of whole frames
+//! goes out as exactly those datagrams). On smoltcp with `--drop-chance`, each way: fewer
+//! datagrams arrive, each one whole and in order, and the summary counts what was sent and
+//! what arrived. As root only (`SKIPPED: <why>` otherwise, a failure under
+//! `PORTSOCK_REQUIRE_PRIVILEGED=1`).
+
+mod common;
+mod data_support;
+
+use std::path::Path;
+
+use common::tap::udp::{bracket, largest};
+use common::tap::{KERNEL_V4, KERNEL_V6, SMOL_V4, SMOL_V6, Stack, TapNet};
+use data_support::tap::in_ns;
+use data_support::{PORTSOCK, Proc, assert_same, random_file};
+
+/// `portsock ARGS --backend STACK --tap TAP --ip ... EXTRA` in the namespace.
+fn on(
+    net: &TapNet,
+    stack: Stack,
+    args: &[&str],
+    extra: &[&str],
+    input: Option<&Path>,
+    output: Option<&Path>,
+) -> Proc {
+    let backend = match stack {
+        Stack::Smoltcp => "smoltcp",
+        Stack::Embassy => "embassy",
+    };
+    let ips = [format!("{SMOL_V4}/24"), format!("{SMOL_V6}/64")];
+    data_support::tap::userspace(
+        (&net.ns, &net.tap),
+        &[&ips[0], &ips[1]],
+        backend,
+        args,
+        extra,
+        input,
+        output,
+    )
+}
+
+/// The UDP payloads in the capture's Ethernet frames (IPv4 or IPv6, no extension headers)
+/// whose destination port is `dst`, in order.
+fn udp_payloads(pcap: &Path, dst: u16) -> Vec<Vec<u8>> {
+    common::pcap::frames(pcap)
+        .iter()
+        .filter_map(|f| {
+            let udp = match f.get(12..14)? {
+                [0x08, 0x00] if *f.get(14 + 9)? == 17 => &f[14 + usize::from(f[14] & 0x0f) * 4..],
+                [0x86, 0xdd] if *f.get(14 + 6)? == 17 => &f[14 + 40..],
+                _ => return None,
+            };
+            let port = u16::from_be_bytes([*udp.get(2)?, *udp.get(3)?]);
+            let len = usize::from(u16::from_be_bytes([*udp.get(4)?, *udp.get(5)?]));
+            (port == dst)
+                .then(|| udp.get(8..len))
+                .flatten()
+                .map(<[u8]>::to_vec)
+        })
+        .collect()
+}
+
+/// The pieces of `path`'s bytes, `size` each (the last one shorter): the datagrams a read of
+/// that size at a time makes of it.
+fn pieces(path: &Path, size: usize) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .expect("read the file")
+        .chunks(size)
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// `connect -u` on `stack` to portsock's kernel `listen -u` at `kernel_ip`, with a capture:
+/// three full frames and a short datagram out, one datagram back; both files compared, every
+/// datagram's boundaries in the capture, the summary's counts.
+fn connect_to_the_kernel(stack: Stack, tag: &str, kernel_ip: &str) {
+    let Some(net) = TapNet::new(tag) else { return };
+    let limit = largest(kernel_ip);
+    let (ours, theirs) = (net.file("ours"), net.file("theirs"));
+    let (got_ours, got_theirs, pcap) = (
+        net.file("got-ours"),
+        net.file("got-theirs"),
+        net.file("c.pcap"),
+    );
+    random_file(&ours, 3 * limit + 100);
+    random_file(&theirs, 1000);
+    let addr = bracket(kernel_ip, 9100);
+    let mut kernel = Proc::spawn(
+        in_ns(&net.ns, PORTSOCK, &["listen", "-u", &addr, "--wait", "5"]),
+        Some(&theirs),
+        Some(&got_ours),
+    );
+    kernel.listening();
+    let client = on(
+        &net,
+        stack,
+        &["connect", "-u", &addr, "--json", "--wait", "5"],
+        &["--pcap", pcap.to_str().unwrap()],
+        Some(&ours),
+        Some(&got_theirs),
+    );
+    net.link_up();
+    let events = client.finish_ok();
+    let report = kernel.finish_ok();
+    assert_same(&ours, &got_ours, "userspace connect -u -> kernel listen -u");
+    assert_same(
+        &theirs,
+        &got_theirs,
+        "kernel listen -u -> userspace connect -u",
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(events.last().expect("a summary")).unwrap();
+    assert_eq!(summary["event"], "summary", "{events:#?}");
+    assert_eq!(summary["sent"], 3 * limit + 100);
+    assert_eq!(summary["received"], 1000);
+    let connected: serde_json::Value = serde_json::from_str(&events[0]).unwrap();
+    assert_eq!(connected["event"], "connected");
+    assert_eq!(connected["peer"], addr);
+    assert!(
+        report.last().unwrap().starts_with(&format!(
+            "sent 1000 bytes, received {} bytes",
+            3 * limit + 100
+        )),
+        "{report:#?}"
+    );
+    // One datagram per frame-sized read of the file: three full frames and the rest, as they
+    // left the stack; the kernel's one datagram as it arrived.
+    assert_eq!(
+        udp_payloads(&pcap, 9100),
+        pieces(&ours, limit),
+        "datagrams out"
+    );
+    let from_port = connected["local"]
+        .as_str()
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the local port");
+    assert_eq!(
+        udp_payloads(&pcap, from_port),
+        pieces(&theirs, 1000),
+        "datagrams back"
+    );
+}
+
+#[test]
+fn smoltcp_connect_udp_with_the_kernel_over_ipv4() {
+    connect_to_the_kernel(Stack::Smoltcp, "uc4", KERNEL_V4);
+}
+
+#[test]
+fn smoltcp_connect_udp_with_the_kernel_over_ipv6() {
+    connect_to_the_kernel(Stack::Smoltcp, "uc6", KERNEL_V6);
+}
+
+#[test]
+fn embassy_connect_udp_with_the_kernel_over_ipv4() {
+    connect_to_the_kernel(Stack::Embassy, "ec4", KERNEL_V4);
+}
+
+#[test]
+fn embassy_connect_udp_with_the_kernel_over_ipv6() {
+    connect_to_the_kernel(Stack::Embassy, "ec6", KERNEL_V6);
+}
+
+/// CPython as `listen -u`'s peer: sends datagrams of the sizes in argv[5:] (bytes of a
+/// pattern) to argv[1]:argv[2], then receives one datagram per argv[4]-byte piece of the file
+/// argv[3], each checked whole; prints `ok LEN` for each.
+const PY_PEER: &str = r#"
+import socket, sys
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+piece, sizes = int(sys.argv[4]), [int(s) for s in sys.argv[5:]]
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+sock = socket.socket(family, socket.SOCK_DGRAM)
+sock.settimeout(30)
+for size in sizes:
+    sock.sendto(bytes((i * 7 + size) % 251 for i in range(size)), (host, port))
+data = open(path, "rb").read()
+for at in range(0, len(data), piece):
+    got, peer = sock.recvfrom(65536)
+    assert peer[0] == host, f"datagram from {peer}"
+    assert got == data[at:at + piece], f"datagram {at // piece}: {len(got)} bytes, not the file's piece"
+    print("ok", len(got), flush=True)
+"#;
+
+/// `listen -u` on `stack` with CPython sending datagrams of several sizes and receiving the
+/// file's frame-sized pieces as datagrams.
+fn listen_for_python(stack: Stack, tag: &str, ours_ip: &str) {
+    let Some(net) = TapNet::new(tag) else { return };
+    let limit = largest(ours_ip);
+    let (ours, got) = (net.file("ours"), net.file("got"));
+    random_file(&ours, 2 * limit + 33);
+    let mut listen = on(
+        &net,
+        stack,
+        &["listen", "-u", "9101", "--wait", "5"],
+        &[],
+        Some(&ours),
+        Some(&got),
+    );
+    assert_eq!(listen.listening(), "0.0.0.0:9101");
+    net.link_up();
+    let sizes = [1, 500, limit, 7];
+    let mut args = vec![
+        ours_ip.to_owned(),
+        "9101".into(),
+        ours.display().to_string(),
+    ];
+    args.push(limit.to_string());
+    args.extend(sizes.iter().map(ToString::to_string));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let lines = net.python(PY_PEER, &args).finish_ok();
+    assert_eq!(
+        lines,
+        ["ok 1472", "ok 1472", "ok 33"].map(|l| l.replace("1472", &limit.to_string())),
+        "CPython received the file's pieces"
+    );
+    let report = listen.finish_ok();
+    let sent: Vec<u8> = sizes
+        .iter()
+        .flat_map(|&size| (0..size).map(move |i| ((i * 7 + size) % 251) as u8))
+        .collect();
+    assert_eq!(
+        std::fs::read(&got).unwrap(),
+        sent,
+        "the datagrams on stdout"
+    );
+    let from = if ours_ip.contains(':') {
+        format!("datagrams from [{KERNEL_V6}]:")
+    } else {
+        format!("datagrams from {KERNEL_V4}:")
+    };
+    assert!(report.iter().any(|l| l.starts_with(&from)), "{report:#?}");
+    assert!(
+        report.last().unwrap().starts_with(&format!(
+            "sent {} bytes, received {} bytes",
+            2 * limit + 33,
+            sent.len()
+        )),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn smoltcp_listen_udp_for_cpython_over_ipv4() {
+    listen_for_python(Stack::Smoltcp, "ul4", SMOL_V4);
+}
+
+#[test]
+fn smoltcp_listen_udp_for_cpython_over_ipv6() {
+    listen_for_python(Stack::Smoltcp, "ul6", SMOL_V6);
+}
+
+#[test]
+fn embassy_listen_udp_for_cpython_over_ipv4() {
+    listen_for_python(Stack::Embassy, "el4", SMOL_V4);
+}
+
+#[test]
+fn embassy_listen_udp_for_cpython_over_ipv6() {
+    listen_for_python(Stack::Embassy, "el6", SMOL_V6);
+}
+
+/// How many datagrams the loss tests send, and the chance (percent) of each frame's loss.
+const LOSSY_COUNT: usize = 60;
+const DROP_CHANCE: &str = "30";
+
+/// CPython receiving on argv[1]:argv[2] the argv[4]-byte pieces of the file argv[3] through a
+/// lossy link: every datagram must be one of the pieces, whole, and after the one before; it
+/// stops 5 s after the last one (waiting up to 60 s for the first) and prints `got N`.
+const PY_LOSSY_RECEIVER: &str = r#"
+import socket, sys
+host, port, path, piece = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+data = open(path, "rb").read()
+index = {data[at:at + piece]: at // piece for at in range(0, len(data), piece)}
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+sock = socket.socket(family, socket.SOCK_DGRAM)
+sock.bind((host, port))
+print("ready", flush=True)
+sock.settimeout(60)
+got, last = 0, -1
+while True:
+    try:
+        datagram, _ = sock.recvfrom(65536)
+    except socket.timeout:
+        break
+    assert datagram in index, f"a datagram of {len(datagram)} bytes is none of the pieces"
+    assert index[datagram] > last, f"piece {index[datagram]} after piece {last}"
+    last = index[datagram]
+    got += 1
+    sock.settimeout(5)
+print("got", got, flush=True)
+"#;
+
+/// Through `--drop-chance` on smoltcp, `connect -u` to CPython: fewer datagrams arrive, each
+/// one whole and in order; the summary counts every datagram sent (a lost one was sent).
+#[test]
+fn smoltcp_connect_udp_through_dropped_frames() {
+    let Some(net) = TapNet::new("ud") else { return };
+    let limit = largest(KERNEL_V4);
+    let ours = net.file("ours");
+    random_file(&ours, LOSSY_COUNT * limit);
+    let piece = limit.to_string();
+    let path = ours.display().to_string();
+    let mut receiver = net.python(PY_LOSSY_RECEIVER, &[KERNEL_V4, "9102", &path, &piece]);
+    receiver.wait_for("ready", |l| l == "ready");
+    let addr = format!("{KERNEL_V4}:9102");
+    let client = on(
+        &net,
+        Stack::Smoltcp,
+        &["connect", "-u", &addr, "--json"],
+        &["--drop-chance", DROP_CHANCE],
+        Some(&ours),
+        None,
+    );
+    net.link_up();
+    let events = client.finish_ok();
+    let lines = receiver.finish_ok();
+    let got: usize = lines
+        .last()
+        .and_then(|l| l.strip_prefix("got "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(
+        (1..LOSSY_COUNT).contains(&got),
+        "{got} of {LOSSY_COUNT} datagrams arrived through a {DROP_CHANCE}% drop chance"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(events.last().expect("a summary")).unwrap();
+    assert_eq!(summary["sent"], LOSSY_COUNT * limit, "{events:#?}");
+    assert_eq!(summary["received"], 0);
+}
+
+/// CPython sending the pieces of `path` to argv[1]:argv[2], one every 10 ms.
+const PY_PACED_SENDER: &str = r#"
+import socket, sys, time
+host, port, path, piece = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+data = open(path, "rb").read()
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for at in range(0, len(data), piece):
+    sock.sendto(data[at:at + piece], (host, port))
+    time.sleep(0.01)
+print("sent", len(data) // piece, flush=True)
+"#;
+
+/// CPython to `listen -u --drop-chance` on smoltcp: stdout holds fewer pieces than were sent,
+/// each whole and in order, and the summary's received count is stdout's length.
+#[test]
+fn smoltcp_listen_udp_through_dropped_frames() {
+    let Some(net) = TapNet::new("ue") else { return };
+    let limit = largest(SMOL_V4);
+    let (theirs, got) = (net.file("theirs"), net.file("got"));
+    random_file(&theirs, LOSSY_COUNT * limit);
+    // The kernel knows the stack's Ethernet address: no ARP exchange to lose (and retry a
+    // second later) before the first datagram.
+    let mac = common::tap::SMOL_MAC.map(|b| format!("{b:02x}")).join(":");
+    common::tap::run(&[
+        "ip",
+        "-n",
+        &net.ns,
+        "neigh",
+        "replace",
+        SMOL_V4,
+        "lladdr",
+        &mac,
+        "dev",
+        &net.tap,
+        "nud",
+        "permanent",
+    ])
+    .expect("a static neighbour entry");
+    let mut listen = on(
+        &net,
+        Stack::Smoltcp,
+        &["listen", "-u", "9103", "--wait", "5"],
+        &["--drop-chance", DROP_CHANCE],
+        None,
+        Some(&got),
+    );
+    listen.listening();
+    net.link_up();
+    let (piece, path) = (limit.to_string(), theirs.display().to_string());
+    net.python(PY_PACED_SENDER, &[SMOL_V4, "9103", &path, &piece])
+        .finish_ok();
+    let report = listen.finish_ok();
+    let sent = pieces(&theirs, limit);
+    let received = std::fs::read(&got).unwrap();
+    assert_eq!(received.len() % limit, 0, "whole datagrams only");
+    let mut after = None;
+    for (n, datagram) in received.chunks(limit).enumerate() {
+        let at = sent
+            .iter()
+            .position(|p| p == datagram)
+            .unwrap_or_else(|| panic!("datagram {n} on stdout is none of those sent"));
+        assert!(
+            after.is_none_or(|a| at > a),
+            "piece {at} after piece {after:?}"
+        );
+        after = Some(at);
+    }
+    let count = received.len() / limit;
+    assert!(
+        (1..LOSSY_COUNT).contains(&count),
+        "{count} of {LOSSY_COUNT} datagrams arrived through a {DROP_CHANCE}% drop chance"
+    );
+    assert!(
+        report
+            .last()
+            .unwrap()
+            .starts_with(&format!("sent 0 bytes, received {} bytes", received.len())),
+        "{report:#?}"
+    );
+}
