@@ -27,6 +27,20 @@ const TCP_BUFFER: usize = 64 * 1024;
 const UDP_SOCKETS: usize = 4;
 const UDP_PACKETS: usize = 8;
 const UDP_PAYLOAD: usize = 65_535;
+
+/// Each UDP socket's queue per direction: how many datagrams, and their bytes together (the
+/// largest datagram too).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UdpQueue {
+    pub(crate) packets: usize,
+    pub(crate) bytes: usize,
+}
+
+/// The queue of the commands that send and receive a datagram at a time.
+const UDP_QUEUE: UdpQueue = UdpQueue {
+    packets: UDP_PACKETS,
+    bytes: UDP_PAYLOAD,
+};
 /// The backlog of a smoltcp listener: sockets listening at once.
 pub(crate) const BACKLOG: u16 = 4;
 /// How long a command waits at exit for its connections to finish closing.
@@ -38,6 +52,15 @@ pub(crate) const LINGER: Duration = Duration::from_secs(5);
 ///
 /// A missing --tap or --ip, a malformed option, a TAP device that cannot be opened.
 pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
+    stack_with(args, UDP_QUEUE)
+}
+
+/// [`stack`] with UDP sockets of `udp` queues (the data mode's take a burst of datagrams).
+///
+/// # Errors
+///
+/// As [`stack`].
+pub(crate) fn stack_with(args: &BackendArg, udp: UdpQueue) -> Result<SmolStack, CliError> {
     let tap = args.tap.as_deref().ok_or_else(|| {
         CliError::new(
             "--backend smoltcp",
@@ -123,7 +146,7 @@ pub(crate) fn stack(args: &BackendArg) -> Result<SmolStack, CliError> {
         .add_tcp_sockets(TCP_SOCKETS, tcp_buffer, tcp_buffer)
         .map_err(fail)?;
     stack
-        .add_udp_sockets(UDP_SOCKETS, UDP_PACKETS, UDP_PAYLOAD)
+        .add_udp_sockets(UDP_SOCKETS, udp.packets, udp.bytes)
         .map_err(fail)?;
     stack.add_dns(2).map_err(fail)?;
     Ok(stack)

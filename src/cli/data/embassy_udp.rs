@@ -35,12 +35,11 @@ use crate::cli::embassy::{LINGER, dgram::tap_mtu};
 use crate::cli::net::{BackendArg, HostPort};
 
 /// Datagrams the socket queues per direction (a burst of the peer's waits there while stdout
-/// takes the ones before).
-const PACKETS: usize = 32;
-/// Payload bytes the socket queues per direction.
-const BYTES: usize = 64 * 1024;
-/// The largest datagram received (no larger one fits the socket's buffer).
-const RECEIVE: usize = BYTES;
+/// takes the ones before), and their payload bytes together: 128 frames of 1,500 bytes.
+const PACKETS: usize = 128;
+const BYTES: usize = 192 * 1024;
+/// The largest datagram received (no larger one is sent in one frame of a TAP).
+const RECEIVE: usize = 65_536;
 
 /// `connect -u` or `listen -u` on the embassy stack `backend` describes.
 pub(super) fn run(

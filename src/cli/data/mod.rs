@@ -6,7 +6,9 @@
 //! stdout, and the peer's end of stream ends stdout while stdin keeps being sent, until both
 //! are done (`nc -N`, `socat`). Stdin on a terminal is the exception: nobody pipes anything
 //! there, so the peer's end of stream ends the session. UDP has no end of stream: a session
-//! ends once stdin is done and no datagram came for `--wait` seconds.
+//! ends once stdin is done and no datagram came for `--wait` seconds. On the userspace stacks
+//! (smoltcp, embassy) it runs over TCP and UDP alike; see `userspace_udp` for UDP's limits
+//! there.
 //!
 //! The report (a summary at the end, a progress line on a terminal, `--json` events) goes to
 //! stderr, since stdout is the data: [`report`].
@@ -37,8 +39,9 @@ use super::{CliError, Output};
 /// What `connect` and `listen` share.
 #[derive(Debug, Args)]
 pub(crate) struct DataOpts {
-    /// UDP instead of TCP: each read of stdin is one datagram, each datagram received is
-    /// written to stdout.
+    /// UDP instead of TCP: each read of stdin is one datagram (at most 16 KiB; on --backend
+    /// smoltcp and embassy, at most one frame's payload, as they do not fragment), each
+    /// datagram received is written to stdout.
     #[arg(short = 'u', long)]
     pub(crate) udp: bool,
     /// IPv4 addresses only.

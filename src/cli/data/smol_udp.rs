@@ -27,12 +27,19 @@ use super::{FamilyPref, Session};
 use crate::cli::CliError;
 use crate::cli::echo::client_bind_addr;
 use crate::cli::net::{BackendArg, HostPort};
-use crate::cli::smol::{self as stack_cli, SmolStack};
+use crate::cli::smol::{self as stack_cli, SmolStack, UdpQueue};
 
 /// How often the loop looks at stdin's channel while it may bring a datagram.
 const STDIN_TICK: Duration = Duration::from_millis(2);
-/// The largest datagram received (the socket's buffer holds no larger one).
+/// The largest datagram received (no larger one is sent in one frame of a TAP).
 const RECEIVE: usize = 65_536;
+/// The socket's queue each way: a burst of the peer's datagrams (or a sending stdin's)
+/// waits there while the loop takes the ones before it, rather than being dropped at 8 as
+/// the echo's would; 128 frames of 1,500 bytes, or two of the largest datagrams.
+const QUEUE: UdpQueue = UdpQueue {
+    packets: 128,
+    bytes: 192 * 1024,
+};
 
 type Socket<'s> = UdpSocket<
     's,
@@ -48,7 +55,7 @@ pub(super) fn run(
     hp: &HostPort,
     listen: bool,
 ) -> Result<(), CliError> {
-    let stack = stack_cli::stack(backend)?;
+    let stack = stack_cli::stack_with(backend, QUEUE)?;
     let mut reporter = Reporter::new(session.report);
     let result = if listen {
         listen_on(&stack, &mut reporter, session, hp)
