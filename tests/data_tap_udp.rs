@@ -414,3 +414,61 @@ fn smoltcp_listen_udp_through_dropped_frames() {
         "{report:#?}"
     );
 }
+
+/// What a user gets wrong, on both stacks: a peer no `--ip` network or `--gateway` reaches is
+/// refused before anything is sent (embassy-net would take the datagrams and drop them), and
+/// stdin that cannot be read is an error naming it; exit status 1, nothing on stdout.
+#[test]
+fn userspace_udp_refuses_an_unreachable_peer_and_unreadable_stdin() {
+    let Some(net) = TapNet::new("ux") else { return };
+    let (hello, out) = (net.file("hello"), net.file("out"));
+    std::fs::write(&hello, b"hello\n").unwrap();
+    let dir = std::env::temp_dir();
+    for stack in [Stack::Smoltcp, Stack::Embassy] {
+        for (target, input, says) in [
+            (
+                "10.9.9.9:9104",
+                hello.as_path(),
+                "HOST:PORT 10.9.9.9:9104: no route to host",
+            ),
+            (
+                "[fdab::1]:9104",
+                hello.as_path(),
+                "HOST:PORT [fdab::1]:9104: no route to host",
+            ),
+            (
+                "192.168.69.100:9104",
+                dir.as_path(),
+                "stdin -> 192.168.69.100:9104: reading: Is a directory",
+            ),
+        ] {
+            let ended = on(
+                &net,
+                stack,
+                &["connect", "-u", target],
+                &[],
+                Some(input),
+                Some(&out),
+            )
+            .finish();
+            assert_eq!(
+                ended.status.code(),
+                Some(1),
+                "{stack:?} {target}: {ended:?}"
+            );
+            assert!(
+                ended
+                    .stderr
+                    .iter()
+                    .any(|l| l.starts_with(&format!("error: {says}"))),
+                "{stack:?} {target}: {:#?}",
+                ended.stderr
+            );
+            assert_eq!(
+                std::fs::read(&out).unwrap(),
+                b"",
+                "{stack:?} {target}: stdout"
+            );
+        }
+    }
+}

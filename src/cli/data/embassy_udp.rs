@@ -27,7 +27,7 @@ use serde_json::json;
 
 use super::embassy::stdout_pipe;
 use super::report::{Reporter, Transfer};
-use super::userspace_udp::{frame_payload, read_size, stdin_records, too_large};
+use super::userspace_udp::{check_route, frame_payload, read_size, stdin_records, too_large};
 use super::{FamilyPref, Session};
 use crate::cli::CliError;
 use crate::cli::echo::client_bind_addr;
@@ -68,6 +68,7 @@ pub(super) fn run(
                 "is not of the family -4 / -6 asks for",
             ));
         }
+        check_route(backend, peer)?;
         read_size("embassy", frame_payload(mtu, peer), peer)?;
         (client_bind_addr(peer), Some(peer))
     };
@@ -266,16 +267,16 @@ async fn pump(
                 outgoing_len = 0;
             }
             Ok(Step::Read(0)) => {
+                // The thread has ended (it closed its end): a failed read is its error.
+                if let Some(Ok(Err(e))) = stdin_thread.take().map(|t| t.join()) {
+                    break Err(CliError::new(format_args!("stdin -> {peer}"), e));
+                }
                 stdin_end = Some(Instant::now());
                 reporter.event(
                     "eof",
                     || "stdin ended".to_owned(),
                     json!({ "from": "stdin" }),
                 );
-                // The thread has ended (it closed its end): a failed read is its error.
-                if let Some(Ok(Err(e))) = stdin_thread.take().map(|t| t.join()) {
-                    break Err(CliError::new(format_args!("stdin -> {peer}"), e));
-                }
             }
             Ok(Step::Read(n)) => outgoing_len = n,
             Ok(Step::Quiet) => break Ok(()),

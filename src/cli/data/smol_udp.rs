@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::report::{Reporter, Transfer};
 use super::smol::stdout_writer;
-use super::userspace_udp::{frame_payload, read_size, stdin_datagrams, too_large};
+use super::userspace_udp::{check_route, frame_payload, read_size, stdin_datagrams, too_large};
 use super::{FamilyPref, Session};
 use crate::cli::CliError;
 use crate::cli::echo::client_bind_addr;
@@ -60,7 +60,7 @@ pub(super) fn run(
     let result = if listen {
         listen_on(&stack, &mut reporter, session, hp)
     } else {
-        connect_to(&stack, &mut reporter, session, hp)
+        connect_to(&stack, backend, &mut reporter, session, hp)
     };
     // The datagrams still queued (waiting for the neighbour's address) leave before the exit.
     stack_cli::linger(&stack);
@@ -69,6 +69,7 @@ pub(super) fn run(
 
 fn connect_to(
     stack: &SmolStack,
+    backend: &BackendArg,
     reporter: &mut Reporter,
     session: &Session,
     hp: &HostPort,
@@ -80,6 +81,7 @@ fn connect_to(
             "is not of the family -4 / -6 asks for",
         ));
     }
+    check_route(backend, peer)?;
     let size = read_size("smoltcp", payload_to(stack, peer), peer)?;
     let mut socket = UdpSocket::bind(stack, client_bind_addr(peer))
         .map_err(|e| CliError::new(format_args!("HOST:PORT {peer}"), e))?;

@@ -15,13 +15,13 @@
 //! [`embassy_udp`]: super::embassy_udp
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::{self, JoinHandle};
 
 use crate::cli::CliError;
-use crate::cli::net::Thousands;
+use crate::cli::net::{BackendArg, Thousands};
 
 /// The largest piece of stdin read at once, as on the kernel.
 const MOST: usize = 16 * 1024;
@@ -47,6 +47,44 @@ pub(super) fn read_size(backend: &str, limit: usize, to: SocketAddr) -> Result<u
         ));
     }
     Ok(limit)
+}
+
+/// Checks that the stack can send to `peer` before anything is said or sent: `peer` is on the
+/// network of an `--ip`, or a `--gateway` of its family leads there (or it is multicast or
+/// IPv6 link-local, on the link). A UDP socket has no connection to fail, and embassy-net
+/// would take the datagrams and drop them at the interface; the kernel refuses such a
+/// `connect(2)` ("Network is unreachable").
+pub(super) fn check_route(backend: &BackendArg, peer: SocketAddr) -> Result<(), CliError> {
+    let ip = peer.ip();
+    let link_local = matches!(ip, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+    let on_link = backend.ip.iter().any(|text| {
+        let Some((addr, prefix)) = text.split_once('/') else {
+            return false;
+        };
+        match (addr.parse::<IpAddr>(), prefix.parse::<u32>(), ip) {
+            (Ok(IpAddr::V4(ours)), Ok(bits), IpAddr::V4(theirs)) if bits <= 32 => {
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                u32::from(ours) & mask == u32::from(theirs) & mask
+            }
+            (Ok(IpAddr::V6(ours)), Ok(bits), IpAddr::V6(theirs)) if bits <= 128 => {
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                u128::from(ours) & mask == u128::from(theirs) & mask
+            }
+            _ => false,
+        }
+    });
+    let gateway = backend
+        .gateway
+        .iter()
+        .filter_map(|g| g.parse::<IpAddr>().ok())
+        .any(|g| g.is_ipv4() == ip.is_ipv4());
+    if on_link || gateway || ip.is_multicast() || link_local {
+        return Ok(());
+    }
+    Err(CliError::new(
+        format_args!("HOST:PORT {peer}"),
+        "no route to host: on none of the networks of --ip, and no --gateway of its family",
+    ))
 }
 
 /// The error for a datagram the stack refused as too large (it should not happen: stdin is
@@ -151,5 +189,39 @@ mod tests {
         assert_eq!(frame_payload(40, v6), 0);
         assert!(read_size("smoltcp", 0, v6).is_err());
         assert_eq!(read_size("smoltcp", 1452, v6).unwrap(), 1452);
+    }
+
+    fn backend(ips: &[&str], gateways: &[&str]) -> BackendArg {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            backend: BackendArg,
+        }
+        let mut args = vec!["t".to_owned()];
+        for ip in ips {
+            args.extend(["--ip".to_owned(), (*ip).to_owned()]);
+        }
+        for g in gateways {
+            args.extend(["--gateway".to_owned(), (*g).to_owned()]);
+        }
+        Cli::parse_from(args).backend
+    }
+
+    #[test]
+    fn routes_of_the_ip_and_gateway_options() {
+        let v4_only = backend(&["192.168.69.1/24"], &[]);
+        let ok = |b: &BackendArg, to: &str| check_route(b, to.parse().unwrap()).is_ok();
+        assert!(ok(&v4_only, "192.168.69.100:9"));
+        assert!(!ok(&v4_only, "192.168.70.1:9"));
+        assert!(!ok(&v4_only, "[fdaa::100]:9"));
+        assert!(ok(&v4_only, "224.3.29.71:10000"));
+        let both = backend(&["192.168.69.1/24", "fdaa::1/64"], &["192.168.69.100"]);
+        assert!(ok(&both, "10.1.1.1:9"));
+        assert!(ok(&both, "[fdaa::100]:9"));
+        assert!(ok(&both, "[fe80::1]:9"));
+        assert!(!ok(&both, "[fdab::100]:9"));
+        let err = check_route(&v4_only, "10.0.0.1:9".parse().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("HOST:PORT 10.0.0.1:9"), "{err}");
     }
 }
