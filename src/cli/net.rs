@@ -54,7 +54,8 @@ pub(crate) struct BackendArg {
     /// smoltcp, embassy: write every frame sent and received to this pcap file.
     #[arg(long, value_name = "FILE")]
     pub(crate) pcap: Option<std::path::PathBuf>,
-    /// smoltcp: drop this percentage of frames (0-100), each direction.
+    /// smoltcp: drop this percentage of frames (0-100), each direction (TCP sends them again;
+    /// a UDP datagram in a dropped frame is lost, as UDP may lose any).
     #[arg(long, value_name = "PERCENT")]
     pub(crate) drop_chance: Option<u8>,
     /// smoltcp: corrupt one octet of this percentage of frames (0-100).
