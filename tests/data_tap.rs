@@ -28,17 +28,7 @@ fn userspace(
     input: Option<&Path>,
     output: Option<&Path>,
 ) -> Proc {
-    let ips = [format!("{SMOL_V4}/24"), format!("{SMOL_V6}/64")];
-    let ips = [ips[0].as_str(), ips[1].as_str()];
-    data_support::tap::userspace(
-        (&net.ns, &net.tap),
-        &ips,
-        backend,
-        args,
-        extra,
-        input,
-        output,
-    )
+    data_support::tap::userspace((&net.ns, &net.tap), backend, args, extra, input, output)
 }
 
 /// `portsock ARGS --backend smoltcp --tap TAP --ip ... EXTRA` in the namespace.

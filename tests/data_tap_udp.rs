@@ -3,10 +3,9 @@
 //! embassy, IPv4 and IPv6, `connect -u` with a capture exchanging datagrams with portsock's
 //! kernel `listen -u`, and `listen -u` with CPython as its peer; every datagram's contents and
 //! boundaries checked (stdin is read a frame's payload at a time, so a file of whole frames
-//! goes out as exactly those datagrams). On smoltcp with `--drop-chance`, each way: fewer
-//! datagrams arrive, each one whole and in order, and the summary counts what was sent and
-//! what arrived. As root only (`SKIPPED: <why>` otherwise, a failure under
-//! `PORTSOCK_REQUIRE_PRIVILEGED=1`).
+//! goes out as exactly those datagrams); a peer the stack cannot reach, and unreadable stdin,
+//! refused on both. Bursts and dropped frames: `tests/data_tap_udp_bursts.rs`. As root only
+//! (`SKIPPED: <why>` otherwise, a failure under `PORTSOCK_REQUIRE_PRIVILEGED=1`).
 
 mod common;
 mod data_support;
@@ -15,7 +14,7 @@ use std::path::Path;
 
 use common::tap::udp::{bracket, largest};
 use common::tap::{KERNEL_V4, KERNEL_V6, SMOL_V4, SMOL_V6, Stack, TapNet};
-use data_support::tap::in_ns;
+use data_support::tap::{in_ns, pieces};
 use data_support::{PORTSOCK, Proc, assert_same, random_file};
 
 /// `portsock ARGS --backend STACK --tap TAP --ip ... EXTRA` in the namespace.
@@ -31,16 +30,7 @@ fn on(
         Stack::Smoltcp => "smoltcp",
         Stack::Embassy => "embassy",
     };
-    let ips = [format!("{SMOL_V4}/24"), format!("{SMOL_V6}/64")];
-    data_support::tap::userspace(
-        (&net.ns, &net.tap),
-        &[&ips[0], &ips[1]],
-        backend,
-        args,
-        extra,
-        input,
-        output,
-    )
+    data_support::tap::userspace((&net.ns, &net.tap), backend, args, extra, input, output)
 }
 
 /// The UDP payloads in the capture's Ethernet frames (IPv4 or IPv6, no extension headers)
@@ -61,16 +51,6 @@ fn udp_payloads(pcap: &Path, dst: u16) -> Vec<Vec<u8>> {
                 .flatten()
                 .map(<[u8]>::to_vec)
         })
-        .collect()
-}
-
-/// The pieces of `path`'s bytes, `size` each (the last one shorter): the datagrams a read of
-/// that size at a time makes of it.
-fn pieces(path: &Path, size: usize) -> Vec<Vec<u8>> {
-    std::fs::read(path)
-        .expect("read the file")
-        .chunks(size)
-        .map(<[u8]>::to_vec)
         .collect()
 }
 
@@ -262,157 +242,6 @@ fn embassy_listen_udp_for_cpython_over_ipv4() {
 #[test]
 fn embassy_listen_udp_for_cpython_over_ipv6() {
     listen_for_python(Stack::Embassy, "el6", SMOL_V6);
-}
-
-/// How many datagrams the loss tests send, and the chance (percent) of each frame's loss.
-const LOSSY_COUNT: usize = 60;
-const DROP_CHANCE: &str = "30";
-
-/// CPython receiving on argv[1]:argv[2] the argv[4]-byte pieces of the file argv[3] through a
-/// lossy link: every datagram must be one of the pieces, whole, and after the one before; it
-/// stops 5 s after the last one (waiting up to 60 s for the first) and prints `got N`.
-const PY_LOSSY_RECEIVER: &str = r#"
-import socket, sys
-host, port, path, piece = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-data = open(path, "rb").read()
-index = {data[at:at + piece]: at // piece for at in range(0, len(data), piece)}
-family = socket.AF_INET6 if ":" in host else socket.AF_INET
-sock = socket.socket(family, socket.SOCK_DGRAM)
-sock.bind((host, port))
-print("ready", flush=True)
-sock.settimeout(60)
-got, last = 0, -1
-while True:
-    try:
-        datagram, _ = sock.recvfrom(65536)
-    except socket.timeout:
-        break
-    assert datagram in index, f"a datagram of {len(datagram)} bytes is none of the pieces"
-    assert index[datagram] > last, f"piece {index[datagram]} after piece {last}"
-    last = index[datagram]
-    got += 1
-    sock.settimeout(5)
-print("got", got, flush=True)
-"#;
-
-/// Through `--drop-chance` on smoltcp, `connect -u` to CPython: fewer datagrams arrive, each
-/// one whole and in order; the summary counts every datagram sent (a lost one was sent).
-#[test]
-fn smoltcp_connect_udp_through_dropped_frames() {
-    let Some(net) = TapNet::new("ud") else { return };
-    let limit = largest(KERNEL_V4);
-    let ours = net.file("ours");
-    random_file(&ours, LOSSY_COUNT * limit);
-    let piece = limit.to_string();
-    let path = ours.display().to_string();
-    let mut receiver = net.python(PY_LOSSY_RECEIVER, &[KERNEL_V4, "9102", &path, &piece]);
-    receiver.wait_for("ready", |l| l == "ready");
-    let addr = format!("{KERNEL_V4}:9102");
-    let client = on(
-        &net,
-        Stack::Smoltcp,
-        &["connect", "-u", &addr, "--json"],
-        &["--drop-chance", DROP_CHANCE],
-        Some(&ours),
-        None,
-    );
-    net.link_up();
-    let events = client.finish_ok();
-    let lines = receiver.finish_ok();
-    let got: usize = lines
-        .last()
-        .and_then(|l| l.strip_prefix("got "))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{lines:?}"));
-    assert!(
-        (1..LOSSY_COUNT).contains(&got),
-        "{got} of {LOSSY_COUNT} datagrams arrived through a {DROP_CHANCE}% drop chance"
-    );
-    let summary: serde_json::Value =
-        serde_json::from_str(events.last().expect("a summary")).unwrap();
-    assert_eq!(summary["sent"], LOSSY_COUNT * limit, "{events:#?}");
-    assert_eq!(summary["received"], 0);
-}
-
-/// CPython sending the pieces of `path` to argv[1]:argv[2], one every 10 ms.
-const PY_PACED_SENDER: &str = r#"
-import socket, sys, time
-host, port, path, piece = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-data = open(path, "rb").read()
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for at in range(0, len(data), piece):
-    sock.sendto(data[at:at + piece], (host, port))
-    time.sleep(0.01)
-print("sent", len(data) // piece, flush=True)
-"#;
-
-/// CPython to `listen -u --drop-chance` on smoltcp: stdout holds fewer pieces than were sent,
-/// each whole and in order, and the summary's received count is stdout's length.
-#[test]
-fn smoltcp_listen_udp_through_dropped_frames() {
-    let Some(net) = TapNet::new("ue") else { return };
-    let limit = largest(SMOL_V4);
-    let (theirs, got) = (net.file("theirs"), net.file("got"));
-    random_file(&theirs, LOSSY_COUNT * limit);
-    // The kernel knows the stack's Ethernet address: no ARP exchange to lose (and retry a
-    // second later) before the first datagram.
-    let mac = common::tap::SMOL_MAC.map(|b| format!("{b:02x}")).join(":");
-    common::tap::run(&[
-        "ip",
-        "-n",
-        &net.ns,
-        "neigh",
-        "replace",
-        SMOL_V4,
-        "lladdr",
-        &mac,
-        "dev",
-        &net.tap,
-        "nud",
-        "permanent",
-    ])
-    .expect("a static neighbour entry");
-    let mut listen = on(
-        &net,
-        Stack::Smoltcp,
-        &["listen", "-u", "9103", "--wait", "5"],
-        &["--drop-chance", DROP_CHANCE],
-        None,
-        Some(&got),
-    );
-    listen.listening();
-    net.link_up();
-    let (piece, path) = (limit.to_string(), theirs.display().to_string());
-    net.python(PY_PACED_SENDER, &[SMOL_V4, "9103", &path, &piece])
-        .finish_ok();
-    let report = listen.finish_ok();
-    let sent = pieces(&theirs, limit);
-    let received = std::fs::read(&got).unwrap();
-    assert_eq!(received.len() % limit, 0, "whole datagrams only");
-    let mut after = None;
-    for (n, datagram) in received.chunks(limit).enumerate() {
-        let at = sent
-            .iter()
-            .position(|p| p == datagram)
-            .unwrap_or_else(|| panic!("datagram {n} on stdout is none of those sent"));
-        assert!(
-            after.is_none_or(|a| at > a),
-            "piece {at} after piece {after:?}"
-        );
-        after = Some(at);
-    }
-    let count = received.len() / limit;
-    assert!(
-        (1..LOSSY_COUNT).contains(&count),
-        "{count} of {LOSSY_COUNT} datagrams arrived through a {DROP_CHANCE}% drop chance"
-    );
-    assert!(
-        report
-            .last()
-            .unwrap()
-            .starts_with(&format!("sent 0 bytes, received {} bytes", received.len())),
-        "{report:#?}"
-    );
 }
 
 /// What a user gets wrong, on both stacks: a peer no `--ip` network or `--gateway` reaches is

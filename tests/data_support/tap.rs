@@ -15,12 +15,14 @@ pub fn in_ns(ns: &str, program: &str, args: &[&str]) -> Command {
     cmd
 }
 
-/// `portsock ARGS --backend BACKEND --tap TAP --ip IP... EXTRA` in namespace `ns`, stdin from
-/// `input` and stdout to `output` (`/dev/null` for `None`).
-#[allow(clippy::too_many_arguments)]
+/// The userspace stack's `--ip` options in a test namespace (`tests/common/tap.rs`'s
+/// `SMOL_V4` and `SMOL_V6`, with their prefixes).
+pub const STACK_IPS: [&str; 2] = ["192.168.69.1/24", "fdaa::1/64"];
+
+/// `portsock ARGS --backend BACKEND --tap TAP --ip ... EXTRA` (the [`STACK_IPS`]) in namespace
+/// `ns`, stdin from `input` and stdout to `output` (`/dev/null` for `None`).
 pub fn userspace(
     (ns, tap): (&str, &str),
-    ips: &[&str],
     backend: &str,
     args: &[&str],
     extra: &[&str],
@@ -29,9 +31,19 @@ pub fn userspace(
 ) -> Proc {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--backend", backend, "--tap", tap]);
-    for ip in ips {
+    for ip in STACK_IPS {
         all.extend(["--ip", ip]);
     }
     all.extend(extra);
     Proc::spawn(in_ns(ns, PORTSOCK, &all), input, output)
+}
+
+/// The pieces of `path`'s bytes, `size` each (the last one shorter): the datagrams that reading
+/// it `size` bytes at a time makes of it.
+pub fn pieces(path: &Path, size: usize) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .expect("read the file")
+        .chunks(size)
+        .map(<[u8]>::to_vec)
+        .collect()
 }

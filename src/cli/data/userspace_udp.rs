@@ -16,9 +16,14 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsFd as _, OwnedFd};
+use std::os::fd::AsFd as _;
+#[cfg(feature = "embassy")]
+use std::os::fd::OwnedFd;
+#[cfg(feature = "smoltcp")]
 use std::sync::mpsc::{self, Receiver};
-use std::thread::{self, JoinHandle};
+use std::thread;
+#[cfg(feature = "embassy")]
+use std::thread::JoinHandle;
 
 use crate::cli::CliError;
 use crate::cli::net::{BackendArg, Thousands};
@@ -26,6 +31,7 @@ use crate::cli::net::{BackendArg, Thousands};
 /// The largest piece of stdin read at once, as on the kernel.
 const MOST: usize = 16 * 1024;
 /// Datagrams queued between stdin's thread and the stack's loop.
+#[cfg(feature = "smoltcp")]
 const QUEUED: usize = 64;
 
 /// The largest UDP payload to `to` in one IP packet of `ip_mtu` bytes (no IP options, no
@@ -102,6 +108,7 @@ pub(super) fn too_large(backend: &str, len: usize, max: usize) -> CliError {
 
 /// A thread reading stdin `size` bytes at most at a time, one datagram per read, into a
 /// channel that closes at stdin's end (after an error, if reading failed).
+#[cfg(feature = "smoltcp")]
 pub(super) fn stdin_datagrams(size: usize) -> Receiver<io::Result<Vec<u8>>> {
     let (tx, rx) = mpsc::sync_channel(QUEUED);
     thread::spawn(move || {
@@ -129,6 +136,7 @@ pub(super) fn stdin_datagrams(size: usize) -> Receiver<io::Result<Vec<u8>>> {
 /// per record, one record per read of stdin, and closes at stdin's end: read from ours, a
 /// record is a datagram and end of file is stdin's (an async reactor can wait for it, as
 /// for the TAP). The thread returns stdin's error, if reading failed.
+#[cfg(feature = "embassy")]
 pub(super) fn stdin_records(size: usize) -> io::Result<(OwnedFd, JoinHandle<io::Result<()>>)> {
     use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
     let (ours, theirs) = socketpair(
