@@ -75,10 +75,13 @@ fn smoltcp_connect_udp_through_dropped_frames() {
     let mut receiver = net.python(PY_LOSSY_RECEIVER, &[KERNEL_V4, "9102", &path, &piece]);
     receiver.wait_for("ready", |l| l == "ready");
     let addr = format!("{KERNEL_V4}:9102");
+    // The stack asks for the kernel's Ethernet address once a second while its datagrams
+    // wait, and a third of those requests and replies are dropped: --wait 10 (and the 5 s
+    // linger) leaves it some 15 tries before the command ends.
     let client = on(
         &net,
         Stack::Smoltcp,
-        &["connect", "-u", &addr, "--json"],
+        &["connect", "-u", &addr, "--json", "--wait", "10"],
         &["--drop-chance", DROP_CHANCE],
         Some(&ours),
         None,
