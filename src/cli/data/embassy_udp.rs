@@ -182,6 +182,7 @@ async fn pump(
     let mut outgoing_len = 0;
     let mut stdin_end: Option<Instant> = None;
     let mut last = Instant::now();
+    let mut stdin_first = false;
     let result = loop {
         // (Not while a datagram is still being written to stdout.)
         let quiet_until = match (stdin_end, wait) {
@@ -240,11 +241,19 @@ async fn pump(
                     None => core::future::pending().await,
                 }
             };
-            match first(to_stdout, first(from_stdin, quiet)).await {
+            // `first` polls its first future first: the two directions take turns at that, so
+            // a peer that never pauses does not starve stdin, nor stdin the peer.
+            let outcome = if stdin_first {
+                first(from_stdin, first(to_stdout, quiet)).await
+            } else {
+                first(to_stdout, first(from_stdin, quiet)).await
+            };
+            match outcome {
                 Either::First(step) | Either::Second(Either::First(step)) => step,
                 Either::Second(Either::Second(step)) => step,
             }
         };
+        stdin_first = !stdin_first;
         match step {
             Err(e) => break Err(e),
             Ok(Step::Wrote(n)) => {

@@ -239,7 +239,8 @@ fn pump(
             }
         }
         // The peer -> stdout; anyone else's datagrams are not ours (as on a connected socket).
-        loop {
+        // At most a queue's worth per turn, so a peer that never pauses does not starve stdin.
+        for _ in 0..QUEUE.packets {
             match socket.recv_from(&mut buf, None) {
                 Ok(Some(got)) => {
                     progress = true;
