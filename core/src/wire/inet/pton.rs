@@ -554,7 +554,7 @@ mod tests {
                 expected: "a decimal digit or the end (4 parts at most)"
             }
         );
-        // Longer than any dotted quad, valid prefix: still the precise error.
+        // Longer than any dotted quad: still the error at the part that breaks the rules.
         assert_eq!(
             ok("1.2.3.4444444444444444").unwrap_err(),
             OctetTooLarge { at: 6 }
