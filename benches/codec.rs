@@ -2,7 +2,9 @@
 //! - `struct/*`: pack+unpack of `'I 2s f'` and of a 10-field record with portsock's typed,
 //!   parse-once `Record`, with its dynamic `Struct` and `Format`, and with hand-written
 //!   `to_le_bytes`/`from_le_bytes` code (all four checked to write the same bytes first);
-//! - `inet/*`: `inet_pton`/`inet_ntop` against glibc (through `libc`) and `core::net`.
+//! - `inet/*`: `inet_pton`/`inet_ntop` against glibc (through `libc`) and `core::net`;
+//!   `pton4_mixed` walks 256 dotted quads of every part length, so the parsers' branches on
+//!   the shape cannot all be learnt as they are for the one fixed address.
 //!
 //! `scripts/bench-codec` runs this and CPython's `struct` on the same records and prints ratios.
 #![allow(missing_docs, unsafe_code)]
@@ -216,6 +218,29 @@ fn bench_struct(c: &mut Criterion) {
 const V4_TEXT: &str = "192.168.100.200";
 const V6_TEXT: &str = "2002:ac10:10a:1234:21e:52ff:fe74:40e";
 
+/// 256 valid dotted quads whose parts take 1, 2 or 3 digits in no fixed pattern (a xorshift
+/// sequence; the same list every run).
+fn mixed_quads() -> Vec<String> {
+    let mut x = 0x9e37_79b9u32;
+    (0..256)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // Each part's length from two bits: 1 digit, 2 digits, or 3 (twice as often).
+            let part = |i: u32| {
+                let v = (x >> (8 * i)) & 0xff;
+                match (x >> (24 + 2 * i)) & 3 {
+                    0 => v % 10,
+                    1 => 10 + v % 90,
+                    _ => 100 + v % 156,
+                }
+            };
+            format!("{}.{}.{}.{}", part(0), part(1), part(2), part(3))
+        })
+        .collect()
+}
+
 // glibc's own functions, the peer measured beside ours (the `libc` crate does not declare them).
 unsafe extern "C" {
     fn inet_pton(af: libc::c_int, src: *const libc::c_char, dst: *mut libc::c_void) -> libc::c_int;
@@ -253,6 +278,41 @@ fn bench_inet(c: &mut Criterion) {
     });
     g.bench_function("pton4/core_net", |b| {
         b.iter(|| black_box(V4_TEXT).parse::<Ipv4Addr>())
+    });
+
+    let mixed = mixed_quads();
+    let mixed_c: Vec<_> = mixed
+        .iter()
+        .map(|t| std::ffi::CString::new(t.as_str()).expect("no NUL"))
+        .collect();
+    for (text, c) in mixed.iter().zip(&mixed_c) {
+        let mut out = [0u8; 16];
+        assert_eq!(glibc_pton(libc::AF_INET, c, &mut out), 1, "{text}");
+        let ours = inet::inet_pton4(text.as_bytes()).expect("valid");
+        assert_eq!(ours.octets(), out[..4], "{text}");
+        assert_eq!(text.parse::<Ipv4Addr>(), Ok(ours), "{text}");
+    }
+    g.bench_function("pton4_mixed/portsock", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) & 255;
+            inet::inet_pton4(black_box(mixed[i].as_bytes()))
+        })
+    });
+    g.bench_function("pton4_mixed/glibc", |b| {
+        let mut out = [0u8; 16];
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) & 255;
+            glibc_pton(libc::AF_INET, black_box(&mixed_c[i]), &mut out)
+        })
+    });
+    g.bench_function("pton4_mixed/core_net", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) & 255;
+            black_box(mixed[i].as_str()).parse::<Ipv4Addr>()
+        })
     });
 
     g.bench_function("pton6/portsock", |b| {

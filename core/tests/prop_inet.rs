@@ -56,6 +56,31 @@ fn address_like() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(byte, 0..48)
 }
 
+/// 1 to 16 bytes of digits and dots, the only bytes a dotted quad has: every shape of parts
+/// (empty, one to four digits and more, leading zeros, values either side of 255).
+fn digits_and_dots() -> impl Strategy<Value = String> {
+    let byte = prop_oneof![
+        3 => proptest::sample::select(b"0123456789".to_vec()),
+        1 => Just(b'.'),
+    ];
+    proptest::collection::vec(byte, 1..=16)
+        .prop_map(|bytes| String::from_utf8(bytes).expect("ASCII"))
+}
+
+/// Four parts of 1 to 3 digits, each perhaps with a leading zero or above 255.
+fn quad_like() -> impl Strategy<Value = String> {
+    let part = prop_oneof![0..=255u16, 0..=999u16].prop_flat_map(|value| {
+        (Just(value), any::<bool>()).prop_map(|(value, zero)| {
+            if zero {
+                format!("0{value}")
+            } else {
+                value.to_string()
+            }
+        })
+    });
+    proptest::array::uniform4(part).prop_map(|parts| parts.join("."))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
 
@@ -127,6 +152,37 @@ proptest! {
             prop_assert!(!text.contains(&0));
             prop_assert_eq!(inet::inet_aton(inet::inet_ntop4(&v4).as_bytes()), Ok(v4));
         }
+    }
+
+    #[test]
+    fn prop_pton4_agrees_with_std_on_digits_and_dots(text in digits_and_dots()) {
+        // core::net's parser has glibc's strict rules, so the two agree on every string.
+        let want = text.parse::<Ipv4Addr>().ok();
+        let got = inet::inet_pton4(text.as_bytes());
+        prop_assert_eq!(got.ok(), want, "{:?}", text);
+        // With a dot, the same text at the end of an IPv6 address is a dotted quad there, parsed
+        // by the same code (without one it is a hex group).
+        if text.contains('.') {
+            let mapped = inet::inet_pton6(format!("::ffff:{text}").as_bytes()).ok();
+            prop_assert_eq!(mapped, want.map(|v4| v4.to_ipv6_mapped()), "{:?}", text);
+        }
+        // And a refusal names a place inside the text, or the end.
+        if let Err(err) = got {
+            let at = match err {
+                inet::PtonError::UnexpectedByte { at, .. }
+                | inet::PtonError::LeadingZero { at }
+                | inet::PtonError::OctetTooLarge { at } => Some(at),
+                _ => None,
+            };
+            prop_assert!(at.is_none_or(|at| at < text.len()), "{:?}: {:?}", text, err);
+        }
+    }
+
+    #[test]
+    fn prop_pton4_agrees_with_std_on_quads(text in quad_like()) {
+        let want = text.parse::<Ipv4Addr>().ok();
+        prop_assert_eq!(inet::inet_pton4(text.as_bytes()).ok(), want, "{:?}", text);
+        prop_assert_eq!(inet::inet_pton(Family::Inet, text.as_bytes()).ok(), want.map(Into::into));
     }
 
     #[test]
