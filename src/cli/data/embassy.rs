@@ -55,6 +55,7 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
     let mut reporter = Reporter::new(session.report);
     if listen {
         let addr = net.bind_addr(hp, "[HOST:]PORT")?;
+        let addr = session.family.stack_listen_addr(addr);
         let listener = TcpListener::new(net.stack(), addr, tcp_resources::<BACKLOG>())
             .map_err(|e| CliError::new(format_args!("[HOST:]PORT {addr}"), e))?;
         let shown = addr.to_string();

@@ -128,6 +128,20 @@ impl FamilyPref {
             Self::V6 => ip.is_ipv6(),
         }
     }
+
+    /// Where a userspace stack's `listen` binds for `addr`, the stack's own choice: an
+    /// unspecified address is `::` (IPv6 and IPv4, as the kernel's `listen` with no host), or
+    /// `0.0.0.0` with `-4` (a listener on IPv4 resets IPv6 clients, as an `AF_INET` socket
+    /// refuses them); an address of the interface stays.
+    #[cfg(any(feature = "smoltcp", feature = "embassy"))]
+    pub(crate) fn stack_listen_addr(self, addr: std::net::SocketAddr) -> std::net::SocketAddr {
+        use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+        match (self, addr.ip().is_unspecified()) {
+            (Self::V4, true) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()),
+            (_, true) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), addr.port()),
+            (_, false) => addr,
+        }
+    }
 }
 
 /// The checked options of one command.

@@ -53,12 +53,7 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
     let mut reporter = Reporter::new(session.report);
     let result = if listen {
         let addr = stack_cli::bind_addr(&stack, hp, "[HOST:]PORT")?;
-        let addr = match (session.family, addr.ip().is_unspecified()) {
-            (super::FamilyPref::V6, true) => {
-                std::net::SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), addr.port())
-            }
-            _ => addr,
-        };
+        let addr = session.family.stack_listen_addr(addr);
         serve(&stack, &mut reporter, session, addr)
     } else {
         let peer = stack_cli::peer_addr(&stack, hp, "HOST:PORT")?;
