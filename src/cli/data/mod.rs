@@ -13,6 +13,7 @@
 
 #[cfg(feature = "embassy")]
 mod embassy;
+mod feed;
 mod kernel;
 mod pump;
 mod report;
@@ -92,7 +93,9 @@ pub(crate) struct ListenCmd {
     )]
     unix: Option<PathBuf>,
     /// Keep listening: serve the next client after one closes, until interrupted. Stdin is
-    /// not read then: each client only sends, and reads end of stream at once.
+    /// shared, as by `nc -lk`: its bytes go to the client connected at the time (what one
+    /// was not sent goes to the next), each session ends at its client's end of stream, and
+    /// after stdin's end each client reads end of stream at once (and is still read from).
     #[arg(short = 'k', long)]
     keep: bool,
     #[command(flatten)]
