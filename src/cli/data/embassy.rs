@@ -23,6 +23,7 @@ use portsock_core::asynch::transport::Listener as _;
 use portsock_embassy::{TcpConnector, TcpListener, TcpStream};
 use serde_json::json;
 
+use super::feed::DRAIN;
 use super::report::{Reporter, Transfer};
 use super::{Session, Target, pump};
 use crate::cli::CliError;
@@ -236,6 +237,23 @@ async fn pump(
             }
         }
     }
+    if keep && !stdin_done {
+        // The client's end, as `nc -l`: what stdin already has is still sent to it (for up to
+        // DRAIN); the rest waits for the next client.
+        let (_, mut writer) = stream.socket().split();
+        let drained = first(
+            drain(&mut writer, stdin, &counters.sent),
+            embassy_time::Timer::after(embassy_time::Duration::from_millis(
+                DRAIN.as_millis() as u64
+            )),
+        )
+        .await;
+        if let Either::First(Ok(true)) = drained {
+            stdin.ended = true;
+            stream.socket().close();
+            reporter.stdin_ended();
+        }
+    }
     // Everything sent, and acknowledged, before the process may exit.
     let socket = stream.socket();
     let _ = first(socket.flush(), embassy_time::Timer::after(LINGER)).await;
@@ -300,6 +318,34 @@ async fn send(
             return Ok(());
         }
         (half.len, half.at) = (n, 0);
+    }
+}
+
+/// Sends what stdin has ready, without waiting for more: whether stdin has ended.
+async fn drain(
+    writer: &mut TcpWriter<'_>,
+    stdin: &mut StdinSide,
+    count: &AtomicU64,
+) -> io::Result<bool> {
+    let half = &mut stdin.half;
+    loop {
+        if half.at < half.len {
+            let n = writer
+                .write(&half.buf[half.at..half.len])
+                .await
+                .map_err(|e| io::Error::other(format!("{e:?}")))?;
+            half.at += n;
+            count.fetch_add(n as u64, Ordering::Relaxed);
+            continue;
+        }
+        // The pair is non-blocking (async-io's): nothing there now is the end of the drain.
+        match stdin.pair.get_ref().read(&mut half.buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => (half.len, half.at) = (n, 0),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! Stdin shared by the clients of `listen -k`, as OpenBSD's `nc -lk` shares it: read once for
-//! the whole run, its bytes go to the client connected at the time. A client that leaves
-//! before it was sent all of a chunk leaves the rest to the next client (nothing taken from
-//! stdin is dropped here); once stdin has ended, each later client is sent its end of stream
-//! at once, and is still read from.
+//! the whole run, its bytes go to the client connected at the time. A session ends at its
+//! client's end of stream, once what stdin already has is sent (for at most [`DRAIN`]); a
+//! client that leaves before it was sent all of a chunk leaves the rest to the next client
+//! (nothing taken from stdin is dropped here). Once stdin has ended, each later client is sent
+//! its end of stream at once, and is still read from.
 
 use std::io;
 use std::os::fd::AsFd as _;
@@ -14,6 +15,9 @@ use std::time::Duration;
 const CHUNK: usize = 64 * 1024;
 /// Chunks read ahead of the clients.
 const QUEUED: usize = 4;
+/// How long a session whose client has sent its end of stream goes on sending what stdin
+/// already has (`nc -l` sends its queue before it stops).
+pub(crate) const DRAIN: Duration = Duration::from_secs(1);
 
 /// What stdin has for the connected client.
 pub(crate) enum Next<'a> {

@@ -11,6 +11,7 @@ use std::io::{self, IsTerminal as _, Write as _};
 use std::os::fd::AsFd as _;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
+use std::time::Instant;
 
 use portsock_core::time::{Clock as _, Duration};
 use portsock_core::transport::{
@@ -19,7 +20,7 @@ use portsock_core::transport::{
 use portsock_smoltcp::{TcpError, TcpListener, TcpStream};
 use serde_json::json;
 
-use super::feed::{Next, StdinFeed};
+use super::feed::{DRAIN, Next, StdinFeed};
 use super::report::{Reporter, Transfer};
 use super::{Session, Target};
 use crate::cli::CliError;
@@ -158,13 +159,21 @@ fn pump(
     let mut peer_done = false;
     let mut buf = vec![0u8; CHUNK];
     let stdin_tty = io::stdin().is_terminal();
+    // -k: after the peer's end, what stdin already has is still sent, for up to DRAIN.
+    let mut stdin_ready = false;
+    let mut drain_until = None;
     // Until both have ended, or the peer has and stdin is a terminal (nothing is piped there),
-    // or with -k the peer has.
-    while !peer_done || (!stdin_done && !stdin_tty && !keep) {
+    // or with -k the peer has (and stdin's queue is sent).
+    while !peer_done
+        || (!stdin_done && !stdin_tty && !keep)
+        || (!stdin_done && stdin_ready && drain_until.is_some_and(|t| Instant::now() < t))
+    {
         let mut progress = false;
         // The shared stdin -> the connection (-k).
         if let Some(feed) = shared.as_deref_mut().filter(|_| !stdin_done) {
-            match feed.next(None) {
+            let next = feed.next(None);
+            stdin_ready = matches!(next, Ok(Next::Bytes(_)));
+            match next {
                 Ok(Next::Bytes(bytes)) => match stream.write(bytes) {
                     Ok(n) => {
                         feed.consumed(n);
@@ -227,6 +236,7 @@ fn pump(
                 Ok(0) => {
                     peer_done = true;
                     progress = true;
+                    drain_until = Some(Instant::now() + DRAIN);
                     reporter.peer_ended(peer);
                 }
                 Ok(n) => {

@@ -8,11 +8,11 @@ use std::os::fd::AsFd as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
-use super::super::feed::{Next, StdinFeed};
+use super::super::feed::{DRAIN, Next, StdinFeed};
 use super::super::pump;
 use super::super::report::Reporter;
 use crate::cli::CliError;
@@ -81,9 +81,14 @@ pub(super) fn keep_session(
             }
         }
     }
-    // The client is done: stop sending it stdin (a write blocked on a client that no longer
-    // reads fails at the shutdown), and take the feed back with what it was not sent.
+    // The client is done: what stdin already has is still sent (for up to DRAIN), then the
+    // sending stops (a write blocked on a client that no longer reads fails at the shutdown),
+    // and the feed comes back with what the client was not sent.
     stop.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + DRAIN;
+    while !sending.is_finished() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
     let _ = socket.shutdown(Shutdown::Both);
     match sending.join() {
         Ok((back, _)) => *feed = Some(back),
@@ -94,7 +99,8 @@ pub(super) fn keep_session(
 }
 
 /// Sends the feed's bytes to the client until stdin ends (then the client's end of stream) or
-/// the session stops. A failed write (the client left) keeps what it did not take.
+/// the session stops and stdin has nothing ready. A failed write (the client left) keeps what
+/// it did not take.
 fn send(
     feed: &mut StdinFeed,
     socket: &Socket,
@@ -102,7 +108,7 @@ fn send(
     sent: &std::sync::atomic::AtomicU64,
     events: &mpsc::Sender<Event>,
 ) -> io::Result<()> {
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         match feed.next(Some(TICK)) {
             Ok(Next::Bytes(bytes)) => match socket.send(bytes) {
                 Ok(n) => {
@@ -112,6 +118,7 @@ fn send(
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             },
+            Ok(Next::Idle) if stop.load(Ordering::Relaxed) => return Ok(()),
             Ok(Next::Idle) => {}
             Ok(Next::Ended) => {
                 let _ = socket.shutdown(Shutdown::Write);
@@ -125,5 +132,4 @@ fn send(
             }
         }
     }
-    Ok(())
 }
