@@ -121,8 +121,9 @@ fn send(
             Ok(Next::Idle) if stop.load(Ordering::Relaxed) => return Ok(()),
             Ok(Next::Idle) => {}
             Ok(Next::Ended) => {
-                let _ = socket.shutdown(Shutdown::Write);
+                // Told first, so that it is reported before what the client does on reading it.
                 let _ = events.send(Event::StdinEnded);
+                let _ = socket.shutdown(Shutdown::Write);
                 return Ok(());
             }
             Err(e) => {

@@ -171,9 +171,12 @@ fn pump_stream(
         let (tx, counters) = (tx.clone(), Arc::clone(&transfer.counters));
         thread::spawn(move || {
             let result = pump::copy(io::stdin().as_fd(), writer.as_fd(), &counters.sent);
+            // Told before the end of stream goes out, so that "stdin ended" is reported before
+            // whatever the peer does once it reads it (its own end, say), even when this
+            // thread is descheduled in between.
+            let _ = tx.send(Finished::Stdin(result));
             // End of stream for the peer; its bytes keep coming the other way.
             let _ = writer.shutdown(Shutdown::Write);
-            let _ = tx.send(Finished::Stdin(result));
         });
     }
     let counters = Arc::clone(&transfer.counters);
