@@ -182,6 +182,63 @@ fn tcpdump_dumps_of_a_real_capture() {
     }
 }
 
+/// `xxd -e` writes each group as a little-endian number (its ASCII column in memory order):
+/// read back in memory order, whatever the group size, a short last group included.
+#[test]
+fn xxd_e_little_endian_dumps() {
+    let dir = open_tempdir();
+    let record = dir.path().join("record.bin");
+    std::fs::write(&record, chapter_bytes()).expect("write record");
+    let record = record.to_str().expect("utf-8 path");
+    let dump = tool("xxd", &["-e", record]);
+    // The groups as xxd -e writes them, not the bytes in memory order.
+    assert!(dump.contains("00000001 00006261 402ccccd"), "{dump}");
+    for out in unpack_three_ways("I 2s f", &dump, &[], dir.path()) {
+        assert_eq!(out, CHAPTER_TUPLE, "xxd -e {dump:?}");
+    }
+    // 1,001 bytes of every value (xorshift), so most lines and the short last group hold
+    // printable bytes, in every group size -e takes and a narrower line.
+    let mut x: u32 = 0x9e37_79b9;
+    let data: Vec<u8> = (0..1001)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x.to_le_bytes()[0]
+        })
+        .collect();
+    let bin = dir.path().join("data.bin");
+    std::fs::write(&bin, &data).expect("write data");
+    let bin = bin.to_str().expect("utf-8 path");
+    let want = stdout_ok(
+        &portsock(["struct", "unpack", "--raw", "--iter", "--file", bin, "B"]),
+        "--raw",
+    );
+    assert_eq!(want.lines().count(), 1001);
+    for flags in [&["-e"][..], &["-e", "-g2"], &["-e", "-g8"], &["-e", "-c8"]] {
+        let mut args = flags.to_vec();
+        args.push(bin);
+        let dump = tool("xxd", &args);
+        let out = portsock_stdin(&["struct", "unpack", "--iter", "B"], dump.as_bytes());
+        assert_eq!(
+            stdout_ok(&out, &format!("xxd {flags:?}")),
+            want,
+            "xxd {flags:?}"
+        );
+    }
+    // Two dumps of the same bytes, one each way, pasted as one: refused, saying why.
+    let plain = tool("xxd", &["-g4", record]);
+    let little = tool("xxd", &["-e", "-s", "12", bin]);
+    let mixed = format!("{plain}{}", little.lines().next().expect("a line"));
+    let out = portsock(["struct", "unpack", "--iter", "B", &mixed]);
+    assert_cli_error(&out, "a dump of both orders");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("xxd -e") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn raw_bytes_from_files_and_stdin() {
     let dir = open_tempdir();

@@ -122,7 +122,7 @@ fn keep_listening_serves_the_next_client() {
         std::fs::write(&input, text).unwrap();
         let received = file(&dir, &format!("got{i}"));
         Proc::portsock(&["connect", &addr, "-q"], Some(&input), Some(&received)).finish_ok();
-        // The listener reads nothing from stdin with -k: each client reads end of stream.
+        // The listener's stdin is /dev/null, ended: each client reads end of stream at once.
         assert_eq!(std::fs::read(&received).unwrap(), b"");
         listen.wait_for("closed", |l| l.contains("\"closed\""));
     }
@@ -130,6 +130,82 @@ fn keep_listening_serves_the_next_client() {
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         "first client\nsecond client\n"
+    );
+}
+
+/// `listen -k` shares its stdin as OpenBSD's `nc -lk` does: what comes while a client is
+/// connected goes to it, what comes between clients waits for the next one, and once stdin
+/// has ended each later client reads end of stream at once; every client's bytes reach stdout.
+#[test]
+fn keep_listening_sends_stdin_to_the_connected_client() {
+    use std::io::{Read as _, Write as _};
+    use std::net::{Shutdown, TcpStream};
+    use std::time::Duration;
+
+    let dir = tempdir();
+    let out = file(&dir, "out");
+    // Stdin is a FIFO this test writes to as it goes.
+    let fifo = file(&dir, "stdin");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let opener = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::OpenOptions::new().write(true).open(fifo))
+    };
+    let mut listen = Proc::portsock(
+        &["listen", "-k", "127.0.0.1:0", "--json"],
+        Some(&fifo),
+        Some(&out),
+    );
+    let mut stdin = opener.join().unwrap().expect("the FIFO's writing end");
+    let line = listen.wait_for("listening", |l| l.contains("\"listening\""));
+    let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let addr = event["address"].as_str().unwrap().to_owned();
+    let client = || {
+        let s = TcpStream::connect(&addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s
+    };
+    let read = |s: &mut TcpStream, n: usize| {
+        let mut buf = vec![0u8; n];
+        s.read_exact(&mut buf).expect("stdin's bytes");
+        String::from_utf8(buf).unwrap()
+    };
+
+    // Stdin while the first client is connected goes to it.
+    let mut first = client();
+    stdin.write_all(b"to the first client\n").unwrap();
+    assert_eq!(read(&mut first, 20), "to the first client\n");
+    first.write_all(b"first client\n").unwrap();
+    first.shutdown(Shutdown::Write).unwrap();
+    // Its session ends at its end of stream (stdin goes on).
+    listen.wait_for("closed", |l| l.contains("\"closed\""));
+    drop(first);
+
+    // Stdin between clients waits for the next one, then its end is that client's.
+    stdin.write_all(b"to the second client\n").unwrap();
+    let mut second = client();
+    assert_eq!(read(&mut second, 21), "to the second client\n");
+    drop(stdin);
+    let mut rest = Vec::new();
+    second.read_to_end(&mut rest).expect("end of stream");
+    assert_eq!(rest, b"", "stdin's end is sent as end of stream");
+    second.write_all(b"second client\n").unwrap();
+    second.shutdown(Shutdown::Write).unwrap();
+    listen.wait_for("closed", |l| l.contains("\"closed\""));
+
+    // After stdin's end: end of stream at once, and still read from.
+    let mut third = client();
+    let mut rest = Vec::new();
+    third.read_to_end(&mut rest).expect("end of stream");
+    assert_eq!(rest, b"");
+    third.write_all(b"third client\n").unwrap();
+    third.shutdown(Shutdown::Write).unwrap();
+    listen.wait_for("closed", |l| l.contains("\"closed\""));
+    drop(listen);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "first client\nsecond client\nthird client\n"
     );
 }
 

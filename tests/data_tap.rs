@@ -55,7 +55,8 @@ fn socat_to_smoltcp_listen_through_dropped_frames() {
         None,
         Some(&out),
     );
-    assert_eq!(listen.listening(), "0.0.0.0:9000");
+    // No host: `::`, IPv6 and IPv4 (socat comes over IPv4), as the kernel's listen.
+    assert_eq!(listen.listening(), "[::]:9000");
     net.link_up();
     let target = format!("TCP4:{SMOL_V4}:9000");
     Proc::spawn(
@@ -211,4 +212,53 @@ fn ncat_to_embassy_listen_with_a_capture() {
         pcap.metadata().unwrap().len() > 1 << 20,
         "the capture holds the transfer"
     );
+}
+
+/// `listen -k` on a userspace stack shares stdin as on the kernel: the first client gets
+/// stdin's bytes and then its end, the next one the end at once; every client's bytes reach
+/// stdout. The clients send their line and end their side at once, so the listener's
+/// session ends at their end of stream: stdin's bytes reach the first client all the same
+/// (what stdin already has is sent before the session ends).
+fn keep_listening_shares_stdin(backend: &str, tag: &str) {
+    let Some(net) = TapNet::new(tag) else { return };
+    let (stdin, out) = (net.file("stdin"), net.file("out"));
+    std::fs::write(&stdin, "for the first client\n").unwrap();
+    let mut listen = userspace(
+        &net,
+        backend,
+        &["listen", "-k", "9005"],
+        &[],
+        Some(&stdin),
+        Some(&out),
+    );
+    assert_eq!(listen.listening(), "[::]:9005");
+    net.link_up();
+    let target = format!("{SMOL_V4}:9005");
+    for (i, want) in [(1, "for the first client\n"), (2, "")] {
+        let (input, got) = (net.file(&format!("in{i}")), net.file(&format!("got{i}")));
+        std::fs::write(&input, format!("client {i}\n")).unwrap();
+        Proc::spawn(
+            in_ns(&net, PORTSOCK, &["connect", &target, "-q"]),
+            Some(&input),
+            Some(&got),
+        )
+        .finish_ok();
+        assert_eq!(std::fs::read_to_string(&got).unwrap(), want, "client {i}");
+        listen.wait_for("the session's end", |l| l.starts_with("sent "));
+    }
+    drop(listen);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "client 1\nclient 2\n"
+    );
+}
+
+#[test]
+fn keep_listening_on_smoltcp_shares_stdin() {
+    keep_listening_shares_stdin("smoltcp", "dk");
+}
+
+#[test]
+fn keep_listening_on_embassy_shares_stdin() {
+    keep_listening_shares_stdin("embassy", "ek");
 }

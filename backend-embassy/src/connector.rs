@@ -117,7 +117,8 @@ impl<'d, const N: usize> TcpConnector<'d, N> {
                         closing = true;
                         wake_on_change(&socket, cx);
                     }
-                    SlotState::Listening | SlotState::Taken => {}
+                    // (Resetting is a listener's.)
+                    SlotState::Listening | SlotState::Taken | SlotState::Resetting => {}
                 }
             }
             if closing {

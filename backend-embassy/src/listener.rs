@@ -10,6 +10,15 @@
 //! accepted (and their first bytes buffered) even before anyone calls `accept`, and while
 //! `K` streams are open, `N - K` more clients can connect.
 //!
+//! # Address families
+//!
+//! A listener on an IPv4 address takes IPv4 clients only, as a kernel's `AF_INET` socket
+//! does: smoltcp's listening socket on the unspecified address takes a handshake of either
+//! family, so on `0.0.0.0` an IPv6 connection is reset at `accept` (its client sees the reset
+//! on its first read or write) and its socket listens again. On `::` the listener takes both
+//! families, as Linux's `AF_INET6` socket does by default (`IPV6_V6ONLY` off); an IPv4
+//! client's address is then its IPv4 address.
+//!
 //! # What it costs
 //!
 //! The backlog is bought with RAM: each slot is a whole socket with its buffers. Measured on
@@ -107,22 +116,23 @@ impl<'d, const N: usize> TcpListener<'d, N> {
             .count()
     }
 
-    /// Waits until no dropped stream's socket is still closing: each close completed (the
-    /// peer acknowledged the last bytes and the FIN, and closed its side), or was aborted
-    /// after the close timeout. A program that stops serving awaits this before it stops
-    /// running its stack, so that its last connections end in order. Cancel-safe.
+    /// Waits until no dropped stream's socket is still closing (nor a refused connection's
+    /// reset unsent): each close completed (the peer acknowledged the last bytes and the FIN,
+    /// and closed its side), or was aborted after the close timeout. A program that stops
+    /// serving awaits this before it stops running its stack, so that its last connections end
+    /// in order. Cancel-safe.
     pub async fn closed(&self) {
         poll_fn(|cx| {
             let mut closing = false;
             for slot in &self.slots {
-                if slot.state.get() != SlotState::Closing {
+                if !matches!(slot.state.get(), SlotState::Closing | SlotState::Resetting) {
                     continue;
                 }
                 // `available` turns a socket whose close is done (or overdue) idle.
                 let Some(socket) = slot.available(self.close_timeout) else {
                     continue;
                 };
-                if slot.state.get() == SlotState::Closing {
+                if matches!(slot.state.get(), SlotState::Closing | SlotState::Resetting) {
                     closing = true;
                     wake_on_change(&socket, cx);
                 }
@@ -148,6 +158,12 @@ impl<'d, const N: usize> TcpListener<'d, N> {
             slot.state.set(SlotState::Listening);
         }
     }
+}
+
+/// Whether a listener on `listening` takes a connection to `local`: an IPv4 listener takes
+/// IPv4 only; an IPv6 one (`::`) both, as a kernel's `AF_INET6` socket without `IPV6_V6ONLY`.
+fn takes(listening: SocketAddr, local: Option<embassy_net::IpEndpoint>) -> bool {
+    listening.is_ipv6() || local.is_none_or(|local| socket_addr(local).is_ipv4())
 }
 
 impl<const N: usize> ErrorType for TcpListener<'_, N> {
@@ -185,6 +201,15 @@ impl<'d, const N: usize> Listener for TcpListener<'d, N> {
                         // Reset or timed out before it was accepted: listen again.
                         slot.state.set(SlotState::Idle);
                         this.listen(slot, &mut socket);
+                        wake_on_change(&socket, cx);
+                    }
+                    _ if !takes(this.addr, socket.local_endpoint()) => {
+                        // An IPv6 client of an IPv4 listener (smoltcp's unspecified address
+                        // takes both): refused. The socket listens again once its reset is
+                        // sent.
+                        socket.abort();
+                        slot.state.set(SlotState::Resetting);
+                        slot.closing_since.set(embassy_time::Instant::now());
                         wake_on_change(&socket, cx);
                     }
                     _ => {

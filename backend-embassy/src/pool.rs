@@ -78,6 +78,11 @@ pub(crate) enum SlotState {
     Taken,
     /// Its stream was dropped; the socket is closing in order.
     Closing,
+    /// The listener refused the connection (an IPv6 client of an IPv4 listener) and
+    /// aborted it: idle once the reset is sent (smoltcp then forgets the peer; listening
+    /// before that would drop the reset and leave the client connected), or after the close
+    /// timeout.
+    Resetting,
 }
 
 /// How long a dropped stream's socket may take to close in order (its FIN acknowledged, the
@@ -90,7 +95,7 @@ pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Slot<'d> {
     pub(crate) socket: RefCell<TcpSocket<'d>>,
     pub(crate) state: Cell<SlotState>,
-    /// When its stream was dropped (while closing).
+    /// When its stream was dropped (while closing), or its connection refused (resetting).
     pub(crate) closing_since: Cell<Instant>,
 }
 
@@ -104,9 +109,17 @@ impl<'d> Slot<'d> {
     }
 
     /// The socket, unless a stream has it. A closing socket that has finished closing is
-    /// idle again; one still closing after `close_timeout` is aborted, and idle too.
+    /// idle again; one still closing after `close_timeout` is aborted, and idle too. A
+    /// resetting socket is idle once its reset is sent.
     pub(crate) fn available(&self, close_timeout: Duration) -> Option<RefMut<'_, TcpSocket<'d>>> {
         let mut socket = self.socket.try_borrow_mut().ok()?;
+        if self.state.get() == SlotState::Resetting
+            && (socket.state() != State::Closed
+                || socket.remote_endpoint().is_none()
+                || self.close_deadline(close_timeout) <= Instant::now())
+        {
+            self.state.set(SlotState::Idle);
+        }
         if self.state.get() == SlotState::Closing {
             if !is_closed(&socket) && self.close_deadline(close_timeout) <= Instant::now() {
                 socket.abort();
@@ -124,7 +137,7 @@ impl<'d> Slot<'d> {
     }
 }
 
-/// Wakes `cx` at the earliest close deadline of the closing `slots`, if any.
+/// Wakes `cx` at the earliest close deadline of the closing (or resetting) `slots`, if any.
 pub(crate) fn wake_at_close_deadline(
     slots: &[Slot<'_>],
     close_timeout: Duration,
@@ -132,7 +145,7 @@ pub(crate) fn wake_at_close_deadline(
 ) {
     let earliest = slots
         .iter()
-        .filter(|slot| slot.state.get() == SlotState::Closing)
+        .filter(|slot| matches!(slot.state.get(), SlotState::Closing | SlotState::Resetting))
         .map(|slot| slot.close_deadline(close_timeout))
         .min();
     if let Some(at) = earliest {

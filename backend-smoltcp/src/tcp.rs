@@ -7,7 +7,7 @@ use crate::error::{SocketKind, TcpError};
 use crate::mode::{Mode, impl_blocking};
 use crate::platform::Platform;
 use crate::stack::{
-    ListenerEntry, Stack, Use, check_tcp_timers, from_net_duration, to_net_duration,
+    Inner, ListenerEntry, Stack, Use, check_tcp_timers, from_net_duration, to_net_duration,
 };
 use portsock_core::time::Duration;
 use portsock_core::transport::{
@@ -28,6 +28,13 @@ use smoltcp::socket::tcp;
 /// (the pool is full of connections, or no TCP socket is free) is dropped, not refused as
 /// smoltcp alone would (a RST): the client sends it again a moment later, as it does when
 /// Linux's accept queue is full.
+///
+/// A listener on an IPv4 address takes IPv4 clients only, as a kernel's `AF_INET` socket
+/// does: smoltcp's socket listening on the unspecified address completes a handshake of
+/// either family, so on `0.0.0.0` [`accept`](Listener::accept) resets an IPv6 connection (its
+/// client sees the reset on its next read or write) instead of handing it out, and its socket
+/// listens again. On `::` the listener takes both families, as Linux's `AF_INET6` socket does
+/// by default (`IPV6_V6ONLY` off); an IPv4 client's address is then its IPv4 address.
 ///
 /// ```
 /// use portsock_smoltcp::{Config, ManualPlatform, Stack, TcpListener};
@@ -162,6 +169,34 @@ fn is_connected(state: tcp::State) -> bool {
     )
 }
 
+/// Resets the IPv6 connections of listener `id`'s pool when it listens on IPv4 (`local`): the
+/// unspecified address takes a handshake of either family. The socket closes: the stack sends
+/// the reset on its next poll, before the socket is reaped and listens again.
+fn refuse_other_family<D: Device, P: Platform>(
+    inner: &mut Inner<'_, D, P>,
+    id: u16,
+    local: SocketAddr,
+) {
+    if local.is_ipv6() {
+        // `::` takes both families.
+        return;
+    }
+    for i in 0..inner.slots.len() {
+        let slot = inner.slots[i];
+        if slot.used != Use::Listening(id) {
+            continue;
+        }
+        let socket = inner.sockets.get_mut::<tcp::Socket>(slot.handle);
+        let other = socket
+            .local_endpoint()
+            .is_some_and(|l| endpoint_to_addr(l).is_ipv6());
+        if is_connected(socket.state()) && other {
+            socket.abort();
+            inner.slots[i].used = Use::Closing;
+        }
+    }
+}
+
 impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
     type Addr = SocketAddr;
     type Stream = TcpStream<'s, 'a, D, P>;
@@ -172,6 +207,7 @@ impl<'s, 'a, D: Device, P: Platform> Listener for TcpListener<'s, 'a, D, P> {
         let (handle, peer) =
             self.stack
                 .block::<_, TcpError>(self.mode.nonblocking, deadline, |inner| {
+                    refuse_other_family(inner, id, self.local);
                     let found = inner.slots.iter().find_map(|s| {
                         if s.used != Use::Listening(id) {
                             return None;

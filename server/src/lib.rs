@@ -48,7 +48,10 @@
 //! connection's life and polls its session's events (the command line prints the chapter's
 //! lines from them).
 //!
-//! ```no_run
+// The examples are the mio server's: without its feature (`--no-default-features --features
+// tokio`) they are shown but not compiled.
+#![cfg_attr(feature = "mio", doc = "```no_run")]
+#![cfg_attr(not(feature = "mio"), doc = "```ignore")]
 //! use portsock_server::{EchoServer, ServerConfig, raise_fd_limit};
 //!
 //! raise_fd_limit(20_000)?; // room for thousands of clients
@@ -64,7 +67,8 @@
 //! In a thread, stopped through its handle, with the core's verifying client on the other
 //! end:
 //!
-//! ```
+#![cfg_attr(feature = "mio", doc = "```")]
+#![cfg_attr(not(feature = "mio"), doc = "```ignore")]
 //! use std::thread;
 //! use portsock_core::drive::run_stream;
 //! use portsock_core::echo::CHAPTER_MESSAGE;

@@ -62,7 +62,9 @@ impl Session for RecordReceiver<'_, Box<[u8]>> {
 /// Makes the session of each accepted connection. Any `FnMut() -> S` closure is one; the
 /// server calls it once per connection, with an empty buffer expected (the server lends one).
 ///
-/// ```
+// The example is the mio server's: compiled and run with its feature only.
+#[cfg_attr(feature = "mio", doc = "```")]
+#[cfg_attr(not(feature = "mio"), doc = "```ignore")]
 /// use portsock_core::record::RecordReceiver;
 /// use portsock_core::wire::structfmt::Format;
 /// use portsock_server::{Server, ServerConfig};

@@ -10,6 +10,13 @@
 //! offset (tcpdump's packet header) are skipped unless they are hex themselves, and each line's
 //! offset must be the number of bytes read so far, so that a missing or repeated line is an
 //! error, not silently lost data.
+//!
+//! `xxd -e` writes each group of bytes as one little-endian number (`00000001` for the bytes
+//! `01 00 00 00`; the last group, when short, right-aligned), while its ASCII column stays in
+//! memory order. Such a dump is told by that column: where it agrees with each group's bytes
+//! reversed but not with the groups as written, every group is reversed (and a dump whose lines
+//! disagree is refused). A dump whose column cannot tell the two apart (no printable byte where
+//! the orders differ) is read as written, as plain `xxd`, `xxd -g4` and tcpdump write it.
 
 use std::fmt;
 
@@ -27,8 +34,8 @@ impl fmt::Display for HexError {
         write!(
             f,
             "{} (line {}, column {}); expected hex bytes: plain (0100ff), spaced (01 00 ff), \
-             0x-prefixed (0x0100ff, 0x01,0x00), colon-separated (01:00:ff), or an xxd or \
-             tcpdump -X dump",
+             0x-prefixed (0x0100ff, 0x01,0x00), colon-separated (01:00:ff), or an xxd \
+             (also -e) or tcpdump -X dump",
             self.what, self.line, self.column
         )
     }
@@ -70,7 +77,8 @@ fn dump_line(line: &str) -> Option<(usize, &str)> {
 }
 
 fn decode_dump(text: &str) -> Result<Vec<u8>, HexError> {
-    let mut out = Vec::new();
+    let mut lines: Vec<DumpLine> = Vec::new();
+    let mut out_len = 0;
     let mut first: Option<usize> = None;
     for (n, line) in text.lines().enumerate() {
         let Some((offset, rest)) = dump_line(line) else {
@@ -87,28 +95,179 @@ fn decode_dump(text: &str) -> Result<Vec<u8>, HexError> {
             continue;
         };
         let base = *first.get_or_insert(offset);
-        if offset != base + out.len() {
+        if offset != base + out_len {
             return Err(HexError {
                 line: n + 1,
                 column: 1,
                 what: format!(
                     "a dump line at offset {offset:#x} where the bytes read so far end at \
                      {:#x} (a line missing or repeated, or a second dump)",
-                    base + out.len()
+                    base + out_len
                 ),
             });
         }
-        // The hex columns end at the first gap of two spaces; the ASCII column follows it.
         let rest = rest.trim_start();
-        let hex_part = rest.split("  ").next().unwrap_or_default();
+        let (hex_part, ascii) = split_columns(rest);
+        let mut bytes = Vec::new();
         decode_tokens(
             hex_part,
             n + 1,
             char_column(line, line.len() - rest.len()) - 1,
-            &mut out,
+            &mut bytes,
         )?;
+        out_len += bytes.len();
+        let groups = groups(hex_part, bytes.len());
+        lines.push(DumpLine {
+            line_no: n + 1,
+            order: ascii.map_or(Order::Either, |a| order_told(&bytes, &groups, a)),
+            bytes,
+            groups,
+        });
+    }
+    let reversed = dump_order(&lines)?;
+    let mut out = Vec::with_capacity(out_len);
+    for line in lines {
+        if reversed {
+            let mut at = 0;
+            for size in line.groups {
+                out.extend(line.bytes[at..at + size].iter().rev());
+                at += size;
+            }
+        } else {
+            out.extend_from_slice(&line.bytes);
+        }
     }
     Ok(out)
+}
+
+/// One line of a dump: its bytes as written, the sizes of its groups (empty when its hex
+/// column is not whitespace-separated groups) and what its ASCII column says of their order.
+struct DumpLine {
+    line_no: usize,
+    bytes: Vec<u8>,
+    groups: Vec<usize>,
+    order: Order,
+}
+
+/// Which reading of a line's groups its ASCII column agrees with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Both (or neither, or there is no column): it tells nothing.
+    Either,
+    /// The groups as written (plain `xxd`, tcpdump).
+    AsWritten,
+    /// Each group's bytes reversed (`xxd -e`).
+    Reversed,
+}
+
+/// The hex columns of a dump line (after its offset) and its ASCII column, if it has one. The
+/// ASCII column holds one character per byte and ends the line, after a gap of two or more
+/// spaces: of the gaps in `rest`, the first after which exactly as many characters remain as
+/// the hex before it has bytes. (The first gap is not enough: `xxd -e` right-aligns a short
+/// last group, `8cf3dae8       ab`.) Without such a gap (`tcpdump -x`, an edited dump), the
+/// hex columns end at the first gap, as before.
+fn split_columns(rest: &str) -> (&str, Option<&str>) {
+    let rest = rest.trim_end_matches(['\r', '\n']);
+    let mut search = 0;
+    let mut first_gap = None;
+    while let Some(found) = rest[search..].find("  ") {
+        let gap = search + found;
+        first_gap.get_or_insert(gap);
+        let hex = &rest[..gap];
+        let after = rest[gap..].trim_start_matches(' ');
+        let ascii_start = rest.len() - after.len();
+        let bytes = hex_digit_count(hex) / 2;
+        // The column may itself start with spaces (bytes 0x20): take its last `bytes`
+        // characters when only spaces (two at least) stand between them and the hex.
+        if bytes > 0 && rest[gap..].chars().count() >= bytes + 2 {
+            let start = rest
+                .char_indices()
+                .rev()
+                .nth(bytes - 1)
+                .map_or(rest.len(), |(i, _)| i);
+            if start >= gap && rest[gap..start].bytes().all(|b| b == b' ') {
+                return (hex, Some(&rest[start..]));
+            }
+        }
+        search = ascii_start.max(gap + 2);
+        if search >= rest.len() {
+            break;
+        }
+    }
+    match first_gap {
+        Some(gap) => (&rest[..gap], None),
+        None => (rest, None),
+    }
+}
+
+/// How many hex digits `hex`'s whitespace-separated tokens hold (a token's `0x` not counted).
+fn hex_digit_count(hex: &str) -> usize {
+    hex.split_whitespace()
+        .map(|t| t.strip_prefix("0x").unwrap_or(t))
+        .filter(|t| t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::len)
+        .sum()
+}
+
+/// The byte sizes of `hex`'s whitespace-separated groups, or none when they do not add up to
+/// the `len` bytes decoded (groups joined by colons or commas: no group order to reverse).
+fn groups(hex: &str, len: usize) -> Vec<usize> {
+    let sizes: Vec<usize> = hex
+        .split_whitespace()
+        .map(|t| t.strip_prefix("0x").unwrap_or(t).len() / 2)
+        .collect();
+    if sizes.iter().sum::<usize>() == len {
+        sizes
+    } else {
+        Vec::new()
+    }
+}
+
+/// What `ascii`, a dump's ASCII column, says of the order of the line's groups.
+fn order_told(bytes: &[u8], groups: &[usize], ascii: &str) -> Order {
+    // xxd shows a space as itself, tcpdump as a dot; every other byte outside ASCII's
+    // printable range is a dot in both.
+    let fits = |b: u8, c: char| match b {
+        b' ' => c == ' ' || c == '.',
+        b if b.is_ascii_graphic() => c == char::from(b),
+        _ => c == '.',
+    };
+    let chars: Vec<char> = ascii.chars().collect();
+    if chars.len() != bytes.len() || groups.is_empty() {
+        return Order::Either;
+    }
+    let as_written = bytes.iter().zip(&chars).all(|(&b, &c)| fits(b, c));
+    let mut reversed = true;
+    let mut at = 0;
+    for &size in groups {
+        let group = bytes[at..at + size].iter().rev();
+        reversed &= group.zip(&chars[at..at + size]).all(|(&b, &c)| fits(b, c));
+        at += size;
+    }
+    match (as_written, reversed) {
+        (true, false) => Order::AsWritten,
+        (false, true) => Order::Reversed,
+        _ => Order::Either,
+    }
+}
+
+/// Whether the dump's groups are reversed (`xxd -e`): only when a line's ASCII column says so
+/// and none says otherwise.
+fn dump_order(lines: &[DumpLine]) -> Result<bool, HexError> {
+    let told = |order| lines.iter().find(|l| l.order == order);
+    match (told(Order::AsWritten), told(Order::Reversed)) {
+        (Some(plain), Some(reversed)) => Err(HexError {
+            line: reversed.line_no,
+            column: 1,
+            what: format!(
+                "the ASCII column of this line shows each hex group's bytes reversed (an \
+                 `xxd -e` dump) but that of line {} shows them as written: one dump, please, \
+                 or the bytes with --raw",
+                plain.line_no
+            ),
+        }),
+        (_, reversed) => Ok(reversed.is_some()),
+    }
 }
 
 /// Decodes the whitespace-, colon- or comma-separated tokens of one line, each an even number
@@ -230,6 +389,32 @@ mod tests {
         let mixed = "0102\n00000000: 0304  ..\n";
         let e = decode(mixed).unwrap_err();
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn xxd_e_groups_are_reversed_by_their_ascii_column() {
+        // `xxd -e` of the chapter's record: little-endian 4-byte groups, column in memory order.
+        let dump = "00000000: 00000001 00006261 402ccccd           ....ab....,@\n";
+        assert_eq!(decode(dump).as_deref(), Ok(&CHAPTER[..]));
+        // `xxd -g4` of the same bytes: the groups as written.
+        let dump = "00000000: 01000000 61620000 cdcc2c40           ....ab....,@\n";
+        assert_eq!(decode(dump).as_deref(), Ok(&CHAPTER[..]));
+        // A short last group, right-aligned by `xxd -e` (4 and 8-byte groups): not lost.
+        let dump = "00000000: 64636261       65                    abcde\n";
+        assert_eq!(decode(dump).unwrap(), b"abcde");
+        let dump = "00000000:       6564636261                   abcde\n";
+        assert_eq!(decode(dump).unwrap(), b"abcde");
+        // An ASCII column that starts with a space (byte 0x20).
+        let dump = "00000000: 61622020                               ba\n";
+        assert_eq!(decode(dump).unwrap(), b"  ba");
+    }
+
+    #[test]
+    fn a_dump_of_both_orders_is_refused() {
+        let dump = "00000000: 64636261  abcd\n00000004: 65666768  efgh\n";
+        let e = decode(dump).unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
+        assert!(e.to_string().contains("xxd -e"), "{e}");
     }
 
     #[test]

@@ -268,10 +268,12 @@ fn smoltcp_host(
 
 /// The chapter prints CPython's error text; the DNS answer "no such name" is glibc's
 /// EAI_NONAME there.
+#[cfg(any(feature = "smoltcp", feature = "embassy"))]
 pub(crate) const NOT_FOUND: &str = "[Errno -2] Name or service not known";
 
 /// `host`'s lines (or JSON) for a userspace stack's lookups, and the names that failed:
 /// `resolve` gives a name's first IPv4 address or the error text to print.
+#[cfg(any(feature = "smoltcp", feature = "embassy"))]
 pub(crate) fn stack_hosts(
     names: &[String],
     json: bool,

@@ -24,6 +24,7 @@ use portsock_core::asynch::transport::Listener as _;
 use portsock_embassy::{TcpConnector, TcpListener, TcpStream};
 use serde_json::json;
 
+use super::feed::DRAIN;
 use super::report::{Reporter, Transfer};
 use super::{Session, Target, pump};
 use crate::cli::CliError;
@@ -53,10 +54,17 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
     let mut reporter = Reporter::new(session.report);
     if listen {
         let addr = net.bind_addr(hp, "[HOST:]PORT")?;
+        let addr = session.family.stack_listen_addr(addr);
         let listener = TcpListener::new(net.stack(), addr, tcp_resources::<BACKLOG>())
             .map_err(|e| CliError::new(format_args!("[HOST:]PORT {addr}"), e))?;
         let shown = addr.to_string();
         reporter.listening(&shown);
+        // -k: stdin shared by the clients (see `pump`), read once for the whole run.
+        let mut shared = if session.keep {
+            Some(StdinSide::start().map_err(|e| CliError::new("stdin", e))?)
+        } else {
+            None
+        };
         return net.block_on(async {
             loop {
                 let (mut stream, from) = listener
@@ -66,7 +74,17 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
                 let peer = from.to_string();
                 reporter.client(&peer);
                 let transfer = reporter.session();
-                let result = pump(&reporter, &transfer, &mut stream, &peer, !session.keep).await;
+                let result = match shared.as_mut() {
+                    Some(stdin) => {
+                        pump(&reporter, &transfer, &mut stream, &peer, stdin, true).await
+                    }
+                    None => match StdinSide::start() {
+                        Ok(mut stdin) => {
+                            pump(&reporter, &transfer, &mut stream, &peer, &mut stdin, false).await
+                        }
+                        Err(e) => Err(CliError::new("stdin", e)),
+                    },
+                };
                 reporter.finish(transfer);
                 if let Some(end) = reporter.client_done(result, session.keep) {
                     return end;
@@ -105,7 +123,8 @@ fn connect(
             json!({ "peer": shown }),
         );
         let transfer = reporter.session();
-        let result = pump(reporter, &transfer, &mut stream, &shown, true).await;
+        let mut stdin = StdinSide::start().map_err(|e| CliError::new("stdin", e))?;
+        let result = pump(reporter, &transfer, &mut stream, &shown, &mut stdin, false).await;
         reporter.finish(transfer);
         reporter.done();
         result
@@ -129,39 +148,61 @@ impl Half {
     }
 }
 
-/// Both directions of one connection, until both have ended (or the peer's end, when stdin
-/// is a terminal); then the connection closes in order.
-async fn pump(
-    reporter: &Reporter,
-    transfer: &Transfer,
-    stream: &mut TcpStream<'_, '_>,
-    peer: &str,
-    read_stdin: bool,
-) -> Result<(), CliError> {
-    let fail = |e: io::Error| CliError::new(peer, e);
-    let (stdin, stdin_thread) = if read_stdin {
-        let (ours, theirs) = UnixStream::pair().map_err(fail)?;
+/// Stdin as the command's future reads it: a socket pair a thread fills from stdin, the chunk
+/// being sent, and whether stdin has ended (all of it sent).
+struct StdinSide {
+    pair: Async<UnixStream>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+    half: Half,
+    ended: bool,
+}
+
+impl StdinSide {
+    fn start() -> io::Result<Self> {
+        let (ours, theirs) = UnixStream::pair()?;
         let handle = thread::spawn(move || {
             let result = pump::copy(io::stdin().as_fd(), theirs.as_fd(), &AtomicU64::new(0));
             drop(theirs);
             result.map(drop)
         });
-        (Some(Async::new(ours).map_err(fail)?), Some(handle))
-    } else {
+        Ok(Self {
+            pair: Async::new(ours)?,
+            thread: Some(handle),
+            half: Half::new(),
+            ended: false,
+        })
+    }
+}
+
+/// Both directions of one connection, until both have ended (or the peer's end, when stdin
+/// is a terminal); then the connection closes in order. With `keep` (`listen -k`) `stdin` is
+/// shared by the clients: the session ends at the peer's end of stream, a client that leaves
+/// leaves what it was not sent to the next one, and once stdin has ended each client is sent
+/// its end of stream at once.
+async fn pump(
+    reporter: &Reporter,
+    transfer: &Transfer,
+    stream: &mut TcpStream<'_, '_>,
+    peer: &str,
+    stdin: &mut StdinSide,
+    keep: bool,
+) -> Result<(), CliError> {
+    let fail = |e: io::Error| CliError::new(peer, e);
+    if stdin.ended {
         stream.socket().close();
-        (None, None)
-    };
+        reporter.stdin_ended();
+    }
     let (stdout, stdout_thread) = stdout_pipe().map_err(fail)?;
     let counters = &transfer.counters;
-    let (mut sending, mut receiving) = (Half::new(), Half::new());
-    let mut stdin_done = stdin.is_none();
+    let mut receiving = Half::new();
+    let mut stdin_done = stdin.ended;
     let mut peer_done = false;
     let stdin_tty = io::stdin().is_terminal();
-    // Until both have ended, or the peer has and stdin is a terminal.
-    while !peer_done || (!stdin_done && !stdin_tty) {
+    // Until both have ended, or the peer has and stdin is a terminal, or with -k the peer has.
+    while !peer_done || (!stdin_done && !stdin_tty && !keep) {
         let (mut reader, mut writer) = stream.socket().split();
-        let (receiving, sending, stdout) = (&mut receiving, &mut sending, &stdout);
-        let stdin = stdin.as_ref().filter(|_| !stdin_done);
+        let (receiving, sending, stdout) = (&mut receiving, &mut stdin.half, &stdout);
+        let pair = Some(&stdin.pair).filter(|_| !stdin_done);
         let recv = async move {
             if peer_done {
                 core::future::pending().await
@@ -170,8 +211,8 @@ async fn pump(
             }
         };
         let send = async move {
-            match stdin {
-                Some(stdin) => send(&mut writer, stdin, sending, &counters.sent).await,
+            match pair {
+                Some(pair) => send(&mut writer, pair, sending, &counters.sent).await,
                 None => core::future::pending().await,
             }
         };
@@ -182,21 +223,41 @@ async fn pump(
                 peer_done = true;
                 reporter.peer_ended(peer);
             }
+            // -k: a client that left leaves the rest to the next one.
+            Either::Second(Err(_)) if keep => stdin_done = true,
             Either::Second(result) => {
                 result.map_err(|e| CliError::new(format_args!("stdin -> {peer}"), e))?;
                 stdin_done = true;
+                stdin.ended = true;
                 // embassy-net's close is a half-close: the FIN follows what is queued.
                 stream.socket().close();
                 reporter.stdin_ended();
             }
         }
     }
+    if keep && !stdin_done {
+        // The client's end, as `nc -l`: what stdin already has is still sent to it (for up to
+        // DRAIN); the rest waits for the next client.
+        let (_, mut writer) = stream.socket().split();
+        let drained = first(
+            drain(&mut writer, stdin, &counters.sent),
+            embassy_time::Timer::after(embassy_time::Duration::from_millis(
+                DRAIN.as_millis() as u64
+            )),
+        )
+        .await;
+        if let Either::First(Ok(true)) = drained {
+            stdin.ended = true;
+            stream.socket().close();
+            reporter.stdin_ended();
+        }
+    }
     // Everything sent, and acknowledged, before the process may exit.
     let socket = stream.socket();
     let _ = first(socket.flush(), embassy_time::Timer::after(LINGER)).await;
     drop(stdout);
-    if let Some(handle) = stdin_thread
-        && stdin_done
+    if stdin.ended
+        && let Some(handle) = stdin.thread.take()
     {
         let _ = handle.join();
     }
@@ -255,6 +316,34 @@ async fn send(
             return Ok(());
         }
         (half.len, half.at) = (n, 0);
+    }
+}
+
+/// Sends what stdin has ready, without waiting for more: whether stdin has ended.
+async fn drain(
+    writer: &mut TcpWriter<'_>,
+    stdin: &mut StdinSide,
+    count: &AtomicU64,
+) -> io::Result<bool> {
+    let half = &mut stdin.half;
+    loop {
+        if half.at < half.len {
+            let n = writer
+                .write(&half.buf[half.at..half.len])
+                .await
+                .map_err(|e| io::Error::other(format!("{e:?}")))?;
+            half.at += n;
+            count.fetch_add(n as u64, Ordering::Relaxed);
+            continue;
+        }
+        // The pair is non-blocking (async-io's): nothing there now is the end of the drain.
+        match stdin.pair.get_ref().read(&mut half.buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => (half.len, half.at) = (n, 0),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 mod embassy;
 #[cfg(feature = "embassy")]
 mod embassy_udp;
+mod feed;
 mod kernel;
 mod pump;
 mod report;
@@ -101,7 +102,9 @@ pub(crate) struct ListenCmd {
     )]
     unix: Option<PathBuf>,
     /// Keep listening: serve the next client after one closes, until interrupted. Stdin is
-    /// not read then: each client only sends, and reads end of stream at once.
+    /// shared, as by `nc -lk`: its bytes go to the client connected at the time (what one
+    /// was not sent goes to the next), each session ends at its client's end of stream, and
+    /// after stdin's end each client reads end of stream at once (and is still read from).
     #[arg(short = 'k', long)]
     keep: bool,
     #[command(flatten)]
@@ -135,6 +138,20 @@ impl FamilyPref {
             Self::Any => true,
             Self::V4 => ip.is_ipv4(),
             Self::V6 => ip.is_ipv6(),
+        }
+    }
+
+    /// Where a userspace stack's `listen` binds for `addr`, the stack's own choice: an
+    /// unspecified address is `::` (IPv6 and IPv4, as the kernel's `listen` with no host), or
+    /// `0.0.0.0` with `-4` (a listener on IPv4 resets IPv6 clients, as an `AF_INET` socket
+    /// refuses them); an address of the interface stays.
+    #[cfg(any(feature = "smoltcp", feature = "embassy"))]
+    pub(crate) fn stack_listen_addr(self, addr: std::net::SocketAddr) -> std::net::SocketAddr {
+        use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+        match (self, addr.ip().is_unspecified()) {
+            (Self::V4, true) => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), addr.port()),
+            (_, true) => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), addr.port()),
+            (_, false) => addr,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::io::{self, IsTerminal as _, Write as _};
 use std::os::fd::AsFd as _;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
+use std::time::Instant;
 
 use portsock_core::time::{Clock as _, Duration};
 use portsock_core::transport::{
@@ -19,6 +20,7 @@ use portsock_core::transport::{
 use portsock_smoltcp::{TcpError, TcpListener, TcpStream};
 use serde_json::json;
 
+use super::feed::{DRAIN, Next, StdinFeed};
 use super::report::{Reporter, Transfer};
 use super::{Session, Target};
 use crate::cli::CliError;
@@ -50,12 +52,7 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
     let mut reporter = Reporter::new(session.report);
     let result = if listen {
         let addr = stack_cli::bind_addr(&stack, hp, "[HOST:]PORT")?;
-        let addr = match (session.family, addr.ip().is_unspecified()) {
-            (super::FamilyPref::V6, true) => {
-                std::net::SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), addr.port())
-            }
-            _ => addr,
-        };
+        let addr = session.family.stack_listen_addr(addr);
         serve(&stack, &mut reporter, session, addr)
     } else {
         let peer = stack_cli::peer_addr(&stack, hp, "HOST:PORT")?;
@@ -78,7 +75,7 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
             || format!("connected to {peer_text}"),
             json!({ "peer": peer_text, "local": local }),
         );
-        let result = session_on(&stack, &mut reporter, stream, &peer_text, true);
+        let result = session_on(&stack, &mut reporter, stream, &peer_text, None);
         reporter.done();
         result
     };
@@ -86,7 +83,8 @@ pub(crate) fn run(backend: &BackendArg, session: &Session, listen: bool) -> Resu
     result
 }
 
-/// Accepts one client, or client after client with `-k` (stdin unread then).
+/// Accepts one client, or client after client with `-k` (stdin shared by them: see
+/// [`StdinFeed`]).
 fn serve(
     stack: &SmolStack,
     reporter: &mut Reporter,
@@ -103,11 +101,12 @@ fn serve(
         .map_err(|e| CliError::new(format_args!("listen {addr}"), e))?;
     let shown = listener.local_addr_ip().to_string();
     reporter.listening(&shown);
+    let mut feed = session.keep.then(StdinFeed::start);
     loop {
         let (stream, from) = listener.accept().map_err(|e| CliError::new("accept", e))?;
         let peer = from.to_string();
         reporter.client(&peer);
-        let result = session_on(stack, reporter, stream, &peer, !session.keep);
+        let result = session_on(stack, reporter, stream, &peer, feed.as_mut());
         if let Some(end) = reporter.client_done(result, session.keep) {
             return end;
         }
@@ -126,41 +125,80 @@ fn session_on(
     reporter: &mut Reporter,
     stream: Stream<'_>,
     peer: &str,
-    read_stdin: bool,
+    shared: Option<&mut StdinFeed>,
 ) -> Result<(), CliError> {
     let transfer = reporter.session();
-    let result = pump(stack, reporter, &transfer, stream, peer, read_stdin);
+    let result = pump(stack, reporter, &transfer, stream, peer, shared);
     reporter.finish(transfer);
     result
 }
 
-/// Both directions of one connection, until both have ended.
+/// Both directions of one connection, until both have ended. With `shared` (`listen -k`),
+/// stdin comes from the feed all clients share, and the session ends at the peer's end of
+/// stream: what this client was not sent goes to the next one.
 fn pump(
     stack: &SmolStack,
     reporter: &Reporter,
     transfer: &Transfer,
     mut stream: Stream<'_>,
     peer: &str,
-    read_stdin: bool,
+    mut shared: Option<&mut StdinFeed>,
 ) -> Result<(), CliError> {
     let fail = |e: TcpError| CliError::new(peer, e);
     stream.set_nonblocking(true).map_err(fail)?;
-    let stdin = read_stdin.then(stdin_reader);
-    if stdin.is_none() {
-        stream.shutdown(Shutdown::Write).map_err(fail)?;
-    }
+    let keep = shared.is_some();
+    let stdin = (!keep).then(stdin_reader);
     let (to_stdout, writer) = stdout_writer();
     let counters = &transfer.counters;
     let mut pending: Option<(Vec<u8>, usize)> = None;
-    let mut stdin_done = stdin.is_none();
+    let mut stdin_done = false;
+    let mut stdin_failed = None;
     let mut peer_done = false;
     let mut buf = vec![0u8; CHUNK];
     let stdin_tty = io::stdin().is_terminal();
-    // Until both have ended, or the peer has and stdin is a terminal (nothing is piped there).
-    while !peer_done || (!stdin_done && !stdin_tty) {
+    // -k: after the peer's end, what stdin already has is still sent, for up to DRAIN.
+    let mut stdin_ready = false;
+    let mut drain_until = None;
+    // Until both have ended, or the peer has and stdin is a terminal (nothing is piped there),
+    // or with -k the peer has (and stdin's queue is sent).
+    while !peer_done
+        || (!stdin_done && !stdin_tty && !keep)
+        || (!stdin_done && stdin_ready && drain_until.is_some_and(|t| Instant::now() < t))
+    {
         let mut progress = false;
+        // The shared stdin -> the connection (-k).
+        if let Some(feed) = shared.as_deref_mut().filter(|_| !stdin_done) {
+            let next = feed.next(None);
+            stdin_ready = matches!(next, Ok(Next::Bytes(_)));
+            match next {
+                Ok(Next::Bytes(bytes)) => match stream.write(bytes) {
+                    Ok(n) => {
+                        feed.consumed(n);
+                        progress = true;
+                        counters
+                            .sent
+                            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Err(TcpError::WouldBlock) => {}
+                    // The client left: the rest is the next one's.
+                    Err(_) => stdin_done = true,
+                },
+                Ok(Next::Idle) => {}
+                Ok(Next::Ended) => {
+                    stream.shutdown(Shutdown::Write).map_err(fail)?;
+                    stdin_done = true;
+                    progress = true;
+                    reporter.stdin_ended();
+                }
+                Err(e) => {
+                    stream.shutdown(Shutdown::Write).map_err(fail)?;
+                    stdin_done = true;
+                    stdin_failed = Some(CliError::new(format_args!("stdin -> {peer}"), e));
+                }
+            }
+        }
         // Stdin -> the connection.
-        if !stdin_done && pending.is_none() {
+        if !stdin_done && !keep && pending.is_none() {
             match stdin.as_ref().map(Receiver::try_recv) {
                 Some(Ok(Ok(chunk))) => pending = Some((chunk, 0)),
                 Some(Ok(Err(e))) => return Err(CliError::new(format_args!("stdin -> {peer}"), e)),
@@ -195,6 +233,7 @@ fn pump(
                 Ok(0) => {
                     peer_done = true;
                     progress = true;
+                    drain_until = Some(Instant::now() + DRAIN);
                     reporter.peer_ended(peer);
                 }
                 Ok(n) => {
@@ -214,16 +253,17 @@ fn pump(
         if !progress {
             // Frames and timers wake the stack; stdin's channel does not, so look again soon
             // while it may bring something.
-            let waiting_for_stdin = !stdin_done && pending.is_none();
+            let waiting_for_stdin = !stdin_done && (keep || pending.is_none());
             stack.wait(waiting_for_stdin.then(|| stack.now() + STDIN_TICK));
         }
     }
     drop(stream);
     drop(to_stdout);
     match writer.join() {
-        Ok(result) => result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e)),
-        Err(_) => Err(CliError::new("stdout", "the writing thread failed")),
+        Ok(result) => result.map_err(|e| CliError::new(format_args!("{peer} -> stdout"), e))?,
+        Err(_) => return Err(CliError::new("stdout", "the writing thread failed")),
     }
+    stdin_failed.map_or(Ok(()), Err)
 }
 
 /// A thread reading stdin in chunks; the channel closes at its end.

@@ -16,8 +16,8 @@ pub(crate) struct UnpackArgs {
     /// The format, e.g. 'I 2s f'.
     format: String,
     /// The bytes as hex: plain (0100ff), spaced, 0x-prefixed (0x0100ff, 0x01,0x00),
-    /// colon-separated (01:00:ff), or an xxd or tcpdump -X dump. Without it, the bytes are read
-    /// from --file or stdin.
+    /// colon-separated (01:00:ff), or an xxd (also -e) or tcpdump -X dump. Without it, the bytes
+    /// are read from --file or stdin.
     bytes: Option<String>,
     /// Read the bytes from this file instead.
     #[arg(long, value_name = "PATH", conflicts_with = "bytes")]

@@ -42,10 +42,16 @@ pub fn records_both_ways(stack: Stack, tag: &str, ours: &str, kernel: &str) {
     let Some(net) = TapNet::new(tag) else {
         return;
     };
-    // CPython sends, the stack receives (twice: --count 2).
+    // CPython sends, the stack receives (twice: --count 2). `:10000` is any IPv4 address, as
+    // the chapter's `''`; a listener takes clients of its own family only.
+    let any = if ours.contains(':') {
+        "[::]:10000"
+    } else {
+        ":10000"
+    };
     let mut receiver = net.on(
         stack,
-        &["binary", "receive", "--addr", ":10000", "--count", "2"],
+        &["binary", "receive", "--addr", any, "--count", "2"],
         &[],
     );
     receiver.wait_for("waiting", |l| l == "waiting for a connection");

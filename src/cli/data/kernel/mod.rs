@@ -1,6 +1,7 @@
 //! The data mode on the kernel's sockets (`--backend std`): portsock-std opens, binds and
 //! connects; [`pump`](super::pump) moves the bytes, one thread per direction. UDP: [`udp`].
 
+mod keep;
 mod udp;
 
 use std::io::{self, IsTerminal as _};
@@ -15,6 +16,7 @@ use portsock_std::unix::{UnixListener, UnixStream};
 use serde_json::json;
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use super::feed::StdinFeed;
 use super::report::{Reporter, Transfer};
 use super::{FamilyPref, Session, Target, pump};
 use crate::cli::CliError;
@@ -29,7 +31,7 @@ pub(crate) fn connect(session: &Session) -> Result<(), CliError> {
                 .map_err(|e| CliError::new(format_args!("-U {}", path.display()), e))?;
             let peer = path.display().to_string();
             connected(&reporter, &peer, "");
-            let result = stream_session(&mut reporter, stream.into_socket(), &peer, true);
+            let result = stream_session(&mut reporter, stream.into_socket(), &peer);
             reporter.done();
             result
         }
@@ -61,7 +63,7 @@ pub(crate) fn connect(session: &Session) -> Result<(), CliError> {
             let peer = show(socket.peer_addr().ok());
             let local = show(socket.local_addr().ok());
             connected(&reporter, &peer, &local);
-            let result = stream_session(&mut reporter, socket, &peer, true);
+            let result = stream_session(&mut reporter, socket, &peer);
             reporter.done();
             result
         }
@@ -116,9 +118,10 @@ fn remove_node_on_signal(listener: &Arc<UnixListener>) -> io::Result<()> {
     Ok(())
 }
 
-/// Accepts one client, or client after client with `-k` (stdin unread then: each client
-/// reads end of stream at once, and one that fails is reported on stderr, not fatal).
+/// Accepts one client, or client after client with `-k` (stdin shared by them, see
+/// [`keep`]; one that fails is reported on stderr, not fatal).
 fn serve(reporter: &mut Reporter, session: &Session, listener: &Socket) -> Result<(), CliError> {
+    let mut feed = session.keep.then(StdinFeed::start);
     loop {
         let (socket, from) = listener.accept().map_err(|e| CliError::new("accept", e))?;
         let peer = match from.as_socket() {
@@ -129,7 +132,11 @@ fn serve(reporter: &mut Reporter, session: &Session, listener: &Socket) -> Resul
                 .unwrap_or_default(),
         };
         reporter.client(&peer);
-        let result = stream_session(reporter, socket, &peer, !session.keep);
+        let result = if session.keep {
+            keep::keep_session(reporter, socket, &peer, &mut feed)
+        } else {
+            stream_session(reporter, socket, &peer)
+        };
         if let Some(end) = reporter.client_done(result, session.keep) {
             return end;
         }
@@ -143,15 +150,10 @@ enum Finished {
 }
 
 /// Both directions of one stream connection, until both have ended (or the peer's end, when
-/// stdin is a terminal). Without `read_stdin` our side is shut for writing at once.
-fn stream_session(
-    reporter: &mut Reporter,
-    socket: Socket,
-    peer: &str,
-    read_stdin: bool,
-) -> Result<(), CliError> {
+/// stdin is a terminal).
+fn stream_session(reporter: &mut Reporter, socket: Socket, peer: &str) -> Result<(), CliError> {
     let transfer = reporter.session();
-    let result = pump_stream(reporter, &transfer, socket, peer, read_stdin);
+    let result = pump_stream(reporter, &transfer, socket, peer);
     reporter.finish(transfer);
     result
 }
@@ -161,21 +163,21 @@ fn pump_stream(
     transfer: &Transfer,
     socket: Socket,
     peer: &str,
-    read_stdin: bool,
 ) -> Result<(), CliError> {
     let (tx, rx) = mpsc::channel();
-    let mut stdin_done = !read_stdin;
-    if read_stdin {
-        let writer = socket.try_clone().map_err(|e| CliError::new(peer, e))?;
+    let mut stdin_done = false;
+    let writer = socket.try_clone().map_err(|e| CliError::new(peer, e))?;
+    {
         let (tx, counters) = (tx.clone(), Arc::clone(&transfer.counters));
         thread::spawn(move || {
             let result = pump::copy(io::stdin().as_fd(), writer.as_fd(), &counters.sent);
+            // Told before the end of stream goes out, so that "stdin ended" is reported before
+            // whatever the peer does once it reads it (its own end, say), even when this
+            // thread is descheduled in between.
+            let _ = tx.send(Finished::Stdin(result));
             // End of stream for the peer; its bytes keep coming the other way.
             let _ = writer.shutdown(Shutdown::Write);
-            let _ = tx.send(Finished::Stdin(result));
         });
-    } else {
-        let _ = socket.shutdown(Shutdown::Write);
     }
     let counters = Arc::clone(&transfer.counters);
     thread::spawn(move || {
