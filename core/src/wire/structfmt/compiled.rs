@@ -30,11 +30,13 @@ use super::{
 pub struct Struct<const N: usize = 16> {
     ops: heapless::Vec<Op, N>,
     size: usize,
-    /// Bytes before the first field that no field writes (leading `x`), zeroed on each pack.
-    lead: usize,
-    /// Zero the whole record before packing instead of only the gaps (formats with `0p`,
-    /// whose fields rely on the zero fill, or gaps beyond `u32`).
-    pub(super) fill: bool,
+    /// Spans of the record that no field writes (alignment, `x`), zeroed on each pack before
+    /// the fields are written: a short list walked once, so that the field loop has no gap
+    /// test in it.
+    gaps: heapless::Vec<Gap, N>,
+    /// Zero the whole record before packing instead of only the gaps: formats with `0p`, whose
+    /// fields rely on the zero fill, and formats with more gaps than `N`.
+    fill: bool,
     zero_p: Option<usize>,
 }
 
@@ -64,10 +66,14 @@ impl<const N: usize> Struct<N> {
         }
         let mut ops = heapless::Vec::<Op, N>::new();
         // Without the `0p` quirk every field writes all of its bytes (`s` and `p` their
-        // padding too), so only the spans between fields need zeroing: each one is attached to
-        // the field before it, or to the record's start.
+        // padding too), so only the spans between fields need zeroing.
         let mut fill = format.zero_p.is_some();
-        let mut lead = 0usize;
+        let mut gaps = heapless::Vec::<Gap, N>::new();
+        let mut gap = |at: usize, end: usize, fill: &mut bool| {
+            if end > at && !*fill && gaps.push(Gap { at, len: end - at }).is_err() {
+                *fill = true;
+            }
+        };
         let mut end = 0usize;
         for run in format.layout() {
             let run = run?;
@@ -79,16 +85,7 @@ impl<const N: usize> Struct<N> {
                 Kind::Pascal { len, .. } if !fill => Kind::Pascal { len, pad: true },
                 kind => kind,
             };
-            if run.offset > end && !fill {
-                let (at, len) = (end, run.offset - end);
-                match ops.last_mut() {
-                    None => lead = len,
-                    Some(prev) => match (u32::try_from(at), u32::try_from(len)) {
-                        (Ok(at), Ok(len)) => (prev.gap_at, prev.gap_len) = (at, len),
-                        _ => fill = true,
-                    },
-                }
-            }
+            gap(end, run.offset, &mut fill);
             let mut offset = run.offset;
             for _ in 0..run.values {
                 ops.push(Op::new(kind, offset, run.code))
@@ -97,20 +94,11 @@ impl<const N: usize> Struct<N> {
             }
             end = offset;
         }
-        if format.size > end && !fill {
-            let (at, len) = (end, format.size - end);
-            match ops.last_mut() {
-                None => lead = len,
-                Some(prev) => match (u32::try_from(at), u32::try_from(len)) {
-                    (Ok(at), Ok(len)) => (prev.gap_at, prev.gap_len) = (at, len),
-                    _ => fill = true,
-                },
-            }
-        }
+        gap(end, format.size, &mut fill);
         Ok(Self {
             ops,
             size: format.size,
-            lead,
+            gaps: if fill { heapless::Vec::new() } else { gaps },
             fill,
             zero_p: format.zero_p,
         })
@@ -120,9 +108,7 @@ impl<const N: usize> Struct<N> {
     /// or `None` when it zeroes the whole record first.
     #[cfg(test)]
     pub(super) fn gap_count(&self) -> Option<usize> {
-        (!self.fill).then(|| {
-            usize::from(self.lead != 0) + self.ops.iter().filter(|op| op.gap_len != 0).count()
-        })
+        (!self.fill).then_some(self.gaps.len())
     }
 
     /// The size in bytes of a record (`calcsize`).
@@ -174,14 +160,16 @@ impl<const N: usize> Struct<N> {
     fn pack_record(&self, region: &mut [u8], values: &[Value<'_>]) -> Result<(), (usize, Fault)> {
         if self.fill {
             region.fill(0);
-        } else if let Some(lead) = region.get_mut(..self.lead) {
-            zero_short(lead);
+        }
+        for gap in &self.gaps {
+            if let Some(dst) = region.get_mut(gap.at..gap.at + gap.len) {
+                zero_short(dst);
+            }
         }
         for (item, (op, v)) in self.ops.iter().zip(values).enumerate() {
             if !pack_fast(op, region, v) {
                 pack_slow(op, region, v).map_err(|fault| (item, fault))?;
             }
-            op.zero_gap(region);
         }
         Ok(())
     }
@@ -325,6 +313,13 @@ impl<const N: usize> Struct<N> {
             records: buf.chunks_exact(self.size.max(1)),
         })
     }
+}
+
+/// Bytes of the record that no field writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gap {
+    at: usize,
+    len: usize,
 }
 
 /// Packs a value [`pack_fast`] left: another kind than the code's usual one, `c e p P`, or a

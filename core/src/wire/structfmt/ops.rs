@@ -10,7 +10,7 @@
 
 use super::Value;
 use super::float::{f32_to_f64, f64_to_f32};
-use super::pack::{copy_short, zero_short};
+use super::pack::copy_short;
 use super::parse::Kind;
 use super::unpack::unpack_value;
 
@@ -65,16 +65,13 @@ pub(super) struct Op {
     pub(super) offset: usize,
     /// The field length of `s` and `p` (unused otherwise).
     pub(super) len: usize,
-    /// Bytes after this field that no field writes (alignment, `x`), zeroed on each pack.
-    pub(super) gap_at: u32,
-    pub(super) gap_len: u32,
     pub(super) code: Code,
     /// The format code, for error messages and `value_codes`.
     pub(super) fmt_code: u8,
 }
 
 impl Op {
-    /// The op for a value of `kind` at `offset`, with no gap after it.
+    /// The op for a value of `kind` at `offset`.
     pub(super) fn new(kind: Kind, offset: usize, fmt_code: u8) -> Self {
         let (code, len) = match kind {
             Kind::Bool => (Code::Bool, 0),
@@ -104,8 +101,6 @@ impl Op {
         Self {
             offset,
             len,
-            gap_at: 0,
-            gap_len: 0,
             code,
             fmt_code,
         }
@@ -166,17 +161,6 @@ impl Op {
                 | Code::NativeF32Be
                 | Code::F64Be
         )
-    }
-
-    /// Zeroes the bytes after this field that no field writes.
-    #[inline(always)]
-    pub(super) fn zero_gap(&self, region: &mut [u8]) {
-        if self.gap_len != 0 {
-            let at = self.gap_at as usize;
-            if let Some(dst) = region.get_mut(at..at + self.gap_len as usize) {
-                zero_short(dst);
-            }
-        }
     }
 }
 
