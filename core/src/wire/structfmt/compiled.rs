@@ -166,12 +166,26 @@ impl<const N: usize> Struct<N> {
                 zero_short(dst);
             }
         }
-        for (item, (op, v)) in self.ops.iter().zip(values).enumerate() {
-            if !pack_fast(op, region, v) {
-                pack_slow(op, region, v).map_err(|fault| (item, fault))?;
+        for (op, v) in self.ops.iter().zip(values) {
+            if pack_fast(op, region, v) {
+                continue;
+            }
+            if let Err(fault) = pack_slow(op, region, v) {
+                // The index is found again out of line, so the loop keeps no counter for it.
+                return Err((self.index_of(op), fault));
             }
         }
         Ok(())
+    }
+
+    /// The index of `op` in the table (the value it packs).
+    #[cold]
+    #[inline(never)]
+    fn index_of(&self, op: &Op) -> usize {
+        self.ops
+            .iter()
+            .position(|o| core::ptr::eq(o, op))
+            .unwrap_or(self.ops.len())
     }
 
     #[cold]

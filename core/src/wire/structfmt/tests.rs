@@ -437,6 +437,46 @@ fn struct_zeroes_only_gaps() {
 }
 
 #[test]
+fn struct_pack_errors_name_the_value_as_format_does() {
+    let text = "<h 2s ? B f";
+    let (format, compiled) = (
+        Format::parse(text).unwrap(),
+        Struct::<8>::new(text).unwrap(),
+    );
+    let good = [
+        Value::Int(1),
+        Value::Bytes(b"ab"),
+        Value::Bool(true),
+        Value::Int(2),
+        Value::Float(0.5),
+    ];
+    let mut buf = [0u8; 10];
+    for (at, bad) in [
+        (0, Value::Int(1 << 15)),
+        (1, Value::Int(1)),
+        (3, Value::Int(256)),
+        (3, Value::Float(1.0)),
+        (4, Value::Float(1e300)),
+    ] {
+        let mut values = good;
+        values[at] = bad;
+        let want = format.pack(&mut buf, &values).unwrap_err();
+        assert_eq!(
+            compiled.pack(&mut buf, &values),
+            Err(want),
+            "{bad:?} at {at}"
+        );
+        let item = match want {
+            PackError::OutOfRange { item, .. }
+            | PackError::WrongKind { item, .. }
+            | PackError::FloatOverflow { item, .. } => item,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(item, at);
+    }
+}
+
+#[test]
 fn struct_unpack_into_needs_a_slot_per_value() {
     let rec = Struct::<4>::new("<h 2s ?").unwrap();
     let buf = [0xfe, 0xff, b'o', b'k', 2];
