@@ -277,6 +277,9 @@ proptest! {
         let unpacked: Vec<Value<'_>> = format.unpack(&buf).map_err(|e| TestCaseError::fail(e.to_string()))?.collect();
         let cunpacked: Vec<Value<'_>> = compiled.unpack(&buf).map_err(|e| TestCaseError::fail(e.to_string()))?.collect();
         prop_assert_eq!(format!("{unpacked:?}"), format!("{cunpacked:?}"));
+        let mut out = [Value::Int(0); 32];
+        let filled = compiled.unpack_into(&buf, &mut out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(format!("{unpacked:?}"), format!("{filled:?}"));
         prop_assert_eq!(unpacked.len(), values.len());
         let mut got = unpacked.into_iter();
         for item in &items {
@@ -347,6 +350,9 @@ fn exercise(fmt: &str, bytes: &[u8], offset: usize, values: &[Owned]) {
     if let Ok(compiled) = Struct::<8>::from_format(&format) {
         let _ = compiled.pack(&mut buf, &values);
         let _ = compiled.unpack(bytes).map(Iterator::count);
+        let mut out = [Value::Int(0); 8];
+        let into = compiled.unpack_into(bytes, &mut out).map(|v| v.len());
+        assert_eq!(into.ok(), compiled.unpack(bytes).ok().map(|v| v.len()));
         let _ = compiled.unpack_from(bytes, offset).map(Iterator::count);
         let _ = compiled
             .iter_unpack(bytes)

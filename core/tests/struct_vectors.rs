@@ -201,6 +201,15 @@ fn unpack_case(fmt: &str, bytes: &[u8]) -> Result<String, String> {
         if compiled_repr != repr {
             return Err(format!("Struct::unpack gives {compiled_repr}"));
         }
+        let mut out = [Value::Int(0); 64];
+        let filled = compiled
+            .unpack_into(bytes, &mut out[..])
+            .map_err(|e| e.to_string())?;
+        let mut into_repr = String::new();
+        write_tuple(&mut into_repr, filled.iter().copied()).map_err(|e| e.to_string())?;
+        if into_repr != repr {
+            return Err(format!("Struct::unpack_into gives {into_repr}"));
+        }
     }
     Ok(repr)
 }

@@ -7,7 +7,8 @@
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use portsock_core::wire::structfmt::{
-    F16, Field, FieldType, Fields, Format, FormatError, Record, TypedError, Struct, Value,
+    F16, Field, FieldType, Fields, Format, FormatError, Record, Struct, TypedError, UnpackError,
+    Value,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -148,6 +149,20 @@ fn check_compiled<const N: usize>(u: &mut Unstructured<'_>, text: &str) -> Resul
     match (format.unpack(bytes), rec.unpack(bytes)) {
         (Ok(x), Ok(y)) => assert!(same_all(x, &y.collect::<Vec<_>>())),
         (x, y) => assert_eq!(x.err(), y.err(), "{text:?}: unpack"),
+    }
+    // unpack_into: the same values into enough slots; TooFewSlots (checked first) otherwise.
+    let slots = format.value_count() + usize::from(u.int_in_range(0..=2u8)?);
+    let slots = slots.saturating_sub(usize::from(u.int_in_range(0..=1u8)?));
+    let mut out = [Value::Int(0); N];
+    let out = &mut out[..slots.min(N)];
+    let got = out.len();
+    match (format.unpack(bytes), rec.unpack_into(bytes, out)) {
+        (_, Err(UnpackError::TooFewSlots { need, got: g })) => {
+            assert!(got < format.value_count(), "{text:?}: slots suffice");
+            assert_eq!((need, g), (format.value_count(), got));
+        }
+        (Ok(x), Ok(y)) => assert!(same_all(x, y)),
+        (x, y) => assert_eq!(x.err(), y.err(), "{text:?}: unpack_into"),
     }
     match (
         format.unpack_from(bytes, offset),

@@ -3,9 +3,9 @@
 use core::iter::FusedIterator;
 use core::slice::ChunksExact;
 
+use super::ops::{Op, decode, pack_fast};
 use super::pack::{Fault, describe, encode, region_mut, zero_short};
 use super::parse::Kind;
-use super::unpack::{Field, unpack_value};
 use super::{
     Format, FormatError, PackError, UnpackError, Value, check_records, check_zero_p, record,
 };
@@ -28,18 +28,16 @@ use super::{
 /// ```
 #[derive(Debug, Clone)]
 pub struct Struct<const N: usize = 16> {
-    fields: heapless::Vec<Field, N>,
+    ops: heapless::Vec<Op, N>,
     size: usize,
-    /// Spans to zero before packing, or `None` to zero the whole record.
-    pub(super) gaps: Option<heapless::Vec<Gap, N>>,
+    /// Spans of the record that no field writes (alignment, `x`), zeroed on each pack before
+    /// the fields are written: a short list walked once, so that the field loop has no gap
+    /// test in it.
+    gaps: heapless::Vec<Gap, N>,
+    /// Zero the whole record before packing instead of only the gaps: formats with `0p`, whose
+    /// fields rely on the zero fill, and formats with more gaps than `N`.
+    fill: bool,
     zero_p: Option<usize>,
-}
-
-/// Bytes of the record that no field writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Gap {
-    offset: usize,
-    len: usize,
 }
 
 impl<const N: usize> Struct<N> {
@@ -66,63 +64,51 @@ impl<const N: usize> Struct<N> {
         if format.values > N {
             return Err(too_many);
         }
-        let mut fields = heapless::Vec::new();
-        // Byte spans that no field writes (alignment gaps, `x`), to zero on every pack; `None`
-        // once that is not worth tracking and the whole record is zeroed instead.
-        let mut gaps = Some(heapless::Vec::<Gap, N>::new());
+        let mut ops = heapless::Vec::<Op, N>::new();
+        // Without the `0p` quirk every field writes all of its bytes (`s` and `p` their
+        // padding too), so only the spans between fields need zeroing.
+        let mut fill = format.zero_p.is_some();
+        let mut gaps = heapless::Vec::<Gap, N>::new();
+        let mut gap = |at: usize, end: usize, fill: &mut bool| {
+            if end > at && !*fill && gaps.push(Gap { at, len: end - at }).is_err() {
+                *fill = true;
+            }
+        };
         let mut end = 0usize;
         for run in format.layout() {
             let run = run?;
-            // Without the `0p` quirk, `s` and `p` can write their own padding, so that the
-            // record needs zeroing only where nothing is written at all.
-            let kind = match run.kind {
-                Kind::Str { len, .. } if format.zero_p.is_none() => Kind::Str { len, pad: true },
-                Kind::Pascal { len, .. } if format.zero_p.is_none() => {
-                    Kind::Pascal { len, pad: true }
-                }
-                kind => kind,
-            };
-            let mut offset = run.offset;
-            for _ in 0..run.values {
-                let field = Field {
-                    kind,
-                    offset,
-                    code: run.code,
-                };
-                fields.push(field).map_err(|_| too_many)?;
-                offset = offset.saturating_add(run.stride);
-            }
             if run.values == 0 {
                 continue;
             }
-            if kind.fixed_width().is_none() {
-                gaps = None;
-            }
-            if run.offset > end {
-                let gap = Gap {
-                    offset: end,
-                    len: run.offset - end,
-                };
-                gaps = gaps.and_then(|mut g| g.push(gap).ok().map(|()| g));
+            let kind = match run.kind {
+                Kind::Str { len, .. } if !fill => Kind::Str { len, pad: true },
+                Kind::Pascal { len, .. } if !fill => Kind::Pascal { len, pad: true },
+                kind => kind,
+            };
+            gap(end, run.offset, &mut fill);
+            let mut offset = run.offset;
+            for _ in 0..run.values {
+                ops.push(Op::new(kind, offset, run.code))
+                    .map_err(|_| too_many)?;
+                offset = offset.saturating_add(run.stride);
             }
             end = offset;
         }
-        if format.size > end {
-            let gap = Gap {
-                offset: end,
-                len: format.size - end,
-            };
-            gaps = gaps.and_then(|mut g| g.push(gap).ok().map(|()| g));
-        }
-        if format.zero_p.is_some() {
-            gaps = None;
-        }
+        gap(end, format.size, &mut fill);
         Ok(Self {
-            fields,
+            ops,
             size: format.size,
-            gaps,
+            gaps: if fill { heapless::Vec::new() } else { gaps },
+            fill,
             zero_p: format.zero_p,
         })
+    }
+
+    /// How many byte spans packing zeroes because no field writes them (alignment gaps, `x`),
+    /// or `None` when it zeroes the whole record first.
+    #[cfg(test)]
+    pub(super) fn gap_count(&self) -> Option<usize> {
+        (!self.fill).then_some(self.gaps.len())
     }
 
     /// The size in bytes of a record (`calcsize`).
@@ -134,12 +120,12 @@ impl<const N: usize> Struct<N> {
     /// How many values `pack_into` takes and `unpack` yields.
     #[inline]
     pub fn value_count(&self) -> usize {
-        self.fields.len()
+        self.ops.len()
     }
 
     /// The format code of each value, in order (as [`Format::value_codes`]).
     pub fn value_codes(&self) -> impl ExactSizeIterator<Item = char> + '_ {
-        self.fields.iter().map(|f| char::from(f.code))
+        self.ops.iter().map(|op| char::from(op.fmt_code))
     }
 
     /// As [`Format::pack_into`].
@@ -147,47 +133,68 @@ impl<const N: usize> Struct<N> {
     /// # Errors
     ///
     /// As [`Format::pack_into`].
-    #[inline]
+    #[inline(always)]
     pub fn pack_into(
         &self,
         buf: &mut [u8],
         offset: usize,
         values: &[Value<'_>],
     ) -> Result<(), PackError> {
-        if values.len() != self.fields.len() {
+        if values.len() != self.ops.len() {
             return Err(PackError::ValueCount {
-                expected: self.fields.len(),
+                expected: self.ops.len(),
                 got: values.len(),
             });
         }
         let region = region_mut(buf, offset, self.size)?;
-        match &self.gaps {
-            Some(gaps) => {
-                for gap in gaps {
-                    if let Some(dst) = region.get_mut(gap.offset..gap.offset + gap.len) {
-                        zero_short(dst);
-                    }
-                }
-            }
-            None => region.fill(0),
+        match self.pack_record(region, values) {
+            Ok(()) => Ok(()),
+            Err((item, fault)) => Err(self.pack_error(fault, item, values, region.len())),
         }
-        for (item, (field, v)) in self.fields.iter().zip(values).enumerate() {
-            if let Err(fault) = encode(field.kind, region, field.offset, v) {
-                // Only the index leaves the loop; the error is rebuilt out of line, so the hot
-                // loop keeps nothing alive for it.
-                return Err(self.pack_error(fault, item, values, region.len()));
+    }
+
+    /// Packs `values` (as many as there are ops) into `region` (the record's bytes). A refusal
+    /// comes back as the value's index and a one-byte fault, in registers; the caller builds
+    /// the error out of line.
+    #[inline(always)]
+    fn pack_record(&self, region: &mut [u8], values: &[Value<'_>]) -> Result<(), (usize, Fault)> {
+        if self.fill {
+            region.fill(0);
+        }
+        for gap in &self.gaps {
+            if let Some(dst) = region.get_mut(gap.at..gap.at + gap.len) {
+                zero_short(dst);
+            }
+        }
+        for (op, v) in self.ops.iter().zip(values) {
+            if pack_fast(op, region, v) {
+                continue;
+            }
+            if let Err(fault) = pack_slow(op, region, v) {
+                // The index is found again out of line, so the loop keeps no counter for it.
+                return Err((self.index_of(op), fault));
             }
         }
         Ok(())
     }
 
+    /// The index of `op` in the table (the value it packs).
+    #[cold]
+    #[inline(never)]
+    fn index_of(&self, op: &Op) -> usize {
+        self.ops
+            .iter()
+            .position(|o| core::ptr::eq(o, op))
+            .unwrap_or(self.ops.len())
+    }
+
     #[cold]
     #[inline(never)]
     fn pack_error(&self, fault: Fault, item: usize, values: &[Value<'_>], len: usize) -> PackError {
-        match (self.fields.get(item), values.get(item)) {
-            (Some(f), Some(v)) => describe(fault, f.kind, len, f.offset, v, item, f.code),
+        match (self.ops.get(item), values.get(item)) {
+            (Some(op), Some(v)) => describe(fault, op.kind(), len, op.offset, v, item, op.fmt_code),
             _ => PackError::ValueCount {
-                expected: self.fields.len(),
+                expected: self.ops.len(),
                 got: values.len(),
             },
         }
@@ -198,7 +205,7 @@ impl<const N: usize> Struct<N> {
     /// # Errors
     ///
     /// As [`Format::pack_into`].
-    #[inline]
+    #[inline(always)]
     pub fn pack(&self, buf: &mut [u8], values: &[Value<'_>]) -> Result<usize, PackError> {
         self.pack_into(buf, 0, values).map(|()| self.size)
     }
@@ -238,8 +245,74 @@ impl<const N: usize> Struct<N> {
         check_zero_p(self.zero_p)?;
         Ok(Values {
             record,
-            fields: self.fields.iter(),
+            ops: self.ops.iter(),
         })
+    }
+
+    /// As [`Format::unpack`], into the caller's slots: fills the first `value_count()` of
+    /// `out` and returns them. The fastest way to unpack a record whose values are all wanted,
+    /// since nothing is left to an iterator between values.
+    ///
+    /// ```
+    /// use portsock_core::wire::structfmt::{Struct, Value};
+    ///
+    /// let rec = Struct::<4>::new(">H ?")?;
+    /// let mut out = [Value::Int(0); 2];
+    /// assert_eq!(rec.unpack_into(&[1, 2, 1], &mut out)?, [Value::Int(258), Value::Bool(true)]);
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Format::unpack`], and [`UnpackError::TooFewSlots`] if `out` is shorter than
+    /// `value_count()` (checked before the record).
+    #[inline(always)]
+    pub fn unpack_into<'v, 'b>(
+        &self,
+        buf: &'b [u8],
+        out: &'v mut [Value<'b>],
+    ) -> Result<&'v mut [Value<'b>], UnpackError> {
+        let got = out.len();
+        let Some(out) = out.get_mut(..self.ops.len()) else {
+            return Err(UnpackError::TooFewSlots {
+                need: self.ops.len(),
+                got,
+            });
+        };
+        if buf.len() != self.size {
+            return Err(UnpackError::SizeMismatch {
+                need: self.size,
+                got: buf.len(),
+            });
+        }
+        check_zero_p(self.zero_p)?;
+        if self.decode_all(buf, out) {
+            Ok(out)
+        } else {
+            // A compiled layout keeps every field inside a record of its size.
+            Err(self.short_record(buf.len()))
+        }
+    }
+
+    /// Unpacks every op's value of `record` into `out`; `false` if one did not fit.
+    #[inline(always)]
+    fn decode_all<'b>(&self, record: &'b [u8], out: &mut [Value<'b>]) -> bool {
+        for (slot, op) in out.iter_mut().zip(&self.ops) {
+            match decode(op, record) {
+                Some(v) => *slot = v,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn short_record(&self, got: usize) -> UnpackError {
+        UnpackError::SizeMismatch {
+            need: self.size,
+            got,
+        }
     }
 
     /// As [`Format::iter_unpack`], one [`Values`] iterator per record.
@@ -250,10 +323,24 @@ impl<const N: usize> Struct<N> {
     pub fn iter_unpack<'b>(&self, buf: &'b [u8]) -> Result<StructRecords<'_, 'b>, UnpackError> {
         check_records(buf, self.size, self.zero_p)?;
         Ok(StructRecords {
-            fields: &self.fields,
+            ops: &self.ops,
             records: buf.chunks_exact(self.size.max(1)),
         })
     }
+}
+
+/// Bytes of the record that no field writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gap {
+    at: usize,
+    len: usize,
+}
+
+/// Packs a value [`pack_fast`] left: another kind than the code's usual one, `c e p P`, or a
+/// value to refuse. Out of line, so the hot loop stays small.
+#[inline(never)]
+fn pack_slow(op: &Op, region: &mut [u8], v: &Value<'_>) -> Result<(), Fault> {
+    encode(op.kind(), region, op.offset, v)
 }
 
 /// The values of one record unpacked by a [`Struct`], in format order, as
@@ -264,7 +351,7 @@ impl<const N: usize> Struct<N> {
 #[derive(Clone, Debug)]
 pub struct Values<'s, 'b> {
     record: &'b [u8],
-    fields: core::slice::Iter<'s, Field>,
+    ops: core::slice::Iter<'s, Op>,
 }
 
 impl<'b> Values<'_, 'b> {
@@ -279,13 +366,12 @@ impl<'b> Iterator for Values<'_, 'b> {
 
     #[inline]
     fn next(&mut self) -> Option<Value<'b>> {
-        let field = self.fields.next()?;
-        unpack_value(field.kind, self.record, field.offset)
+        decode(self.ops.next()?, self.record)
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.fields.size_hint()
+        self.ops.size_hint()
     }
 }
 
@@ -296,7 +382,7 @@ impl FusedIterator for Values<'_, '_> {}
 /// [`Struct::iter_unpack`].
 #[derive(Clone, Debug)]
 pub struct StructRecords<'s, 'b> {
-    fields: &'s [Field],
+    ops: &'s [Op],
     records: ChunksExact<'b, u8>,
 }
 
@@ -308,7 +394,7 @@ impl<'s, 'b> Iterator for StructRecords<'s, 'b> {
         let record = self.records.next()?;
         Some(Values {
             record,
-            fields: self.fields.iter(),
+            ops: self.ops.iter(),
         })
     }
 

@@ -178,6 +178,14 @@ pub enum UnpackError {
         /// Format byte of the `p`.
         at: usize,
     },
+    /// [`Struct::unpack_into`](super::Struct::unpack_into) was given fewer slots than the
+    /// format has values.
+    TooFewSlots {
+        /// The format's value count.
+        need: usize,
+        /// The slots given.
+        got: usize,
+    },
 }
 
 /// Shows a format code the way Python quotes it: `'y'`, `'\x01'`.
@@ -298,6 +306,9 @@ impl fmt::Display for UnpackError {
             Self::ZeroLengthPascal { at } => {
                 write!(f, "format byte {at}: a '0p' field cannot be unpacked")
             }
+            Self::TooFewSlots { need, got } => {
+                write!(f, "room for {got} values, format has {need}")
+            }
         }
     }
 }
@@ -334,7 +345,9 @@ impl embedded_io::Error for PackError {
 impl embedded_io::Error for UnpackError {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::ZeroSize | Self::ZeroLengthPascal { .. } => ErrorKind::InvalidInput,
+            Self::ZeroSize | Self::ZeroLengthPascal { .. } | Self::TooFewSlots { .. } => {
+                ErrorKind::InvalidInput
+            }
             _ => ErrorKind::InvalidData,
         }
     }

@@ -42,6 +42,7 @@ mod compiled;
 mod error;
 mod float;
 mod items;
+mod ops;
 mod pack;
 mod parse;
 mod typed;

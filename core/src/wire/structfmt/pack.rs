@@ -424,7 +424,7 @@ fn put_slice(region: &mut [u8], offset: usize, data: &[u8]) -> bool {
 /// `dst.copy_from_slice(src)` for slices of equal length, with up to 16 bytes done by two
 /// overlapping fixed-size moves instead of a call to `memcpy`.
 #[inline(always)]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
+pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
     fn ends<const W: usize>(dst: &mut [u8], src: &[u8]) {
         if let (Some(d), Some(s)) = (dst.first_chunk_mut::<W>(), src.first_chunk::<W>()) {
             *d = *s;

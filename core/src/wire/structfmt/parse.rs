@@ -81,22 +81,6 @@ pub(super) enum Kind {
     Pascal { len: usize, pad: bool },
 }
 
-impl Kind {
-    /// Bytes this kind always writes in full, or `None` for kinds that leave bytes to the
-    /// zero fill (`x`, and `s`/`p` without `pad`).
-    pub(super) fn fixed_width(self) -> Option<usize> {
-        match self {
-            Self::Char | Self::Bool | Self::I8 | Self::U8 => Some(1),
-            Self::I16 { .. } | Self::U16 { .. } | Self::F16 { .. } => Some(2),
-            Self::I32 { .. } | Self::U32 { .. } | Self::F32 { .. } => Some(4),
-            Self::I64 { .. } | Self::U64 { .. } | Self::F64 { .. } => Some(8),
-            Self::Ptr { size, .. } => Some(usize::from(size)),
-            Self::Str { len, pad: true } | Self::Pascal { len, pad: true } => Some(len),
-            Self::Pad | Self::Str { .. } | Self::Pascal { .. } => None,
-        }
-    }
-}
-
 /// One `<count><code>` item of the format, laid out.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Run {

@@ -394,31 +394,33 @@ fn roundtrip_unpack_from_and_iter() {
 #[test]
 fn struct_zeroes_only_gaps() {
     let tight = Struct::<4>::new("<IH").unwrap();
-    assert_eq!(tight.gaps.as_deref(), Some(&[][..]));
+    assert_eq!(tight.gap_count(), Some(0));
     let mut buf = [0xaa; 6];
     tight
         .pack(&mut buf, &[Value::Int(1), Value::Int(2)])
         .unwrap();
     assert_eq!(buf, [1, 0, 0, 0, 2, 0]);
     for fmt in ["4p", "<I 2s f", "3s", "<h2p"] {
-        assert_eq!(
-            Struct::<4>::new(fmt).unwrap().gaps.map(|g| g.len()),
-            Some(0),
-            "{fmt}"
-        );
+        assert_eq!(Struct::<4>::new(fmt).unwrap().gap_count(), Some(0), "{fmt}");
     }
     for fmt in ["I 2s f", "bi", "<b3x", "x", "bi0l"] {
-        assert_eq!(
-            Struct::<4>::new(fmt).unwrap().gaps.map(|g| g.len()),
-            Some(1),
+        assert_eq!(Struct::<4>::new(fmt).unwrap().gap_count(), Some(1), "{fmt}");
+    }
+    for fmt in ["0pb", "0p2s"] {
+        assert!(
+            Struct::<4>::new(fmt).unwrap().gap_count().is_none(),
             "{fmt}"
         );
     }
-    for fmt in ["0pb", "0p2s"] {
-        assert!(Struct::<4>::new(fmt).unwrap().gaps.is_none(), "{fmt}");
-    }
     // More gaps than fields: zero the whole record.
-    assert!(Struct::<2>::new("xbxbx").unwrap().gaps.is_none());
+    let spaced = Struct::<2>::new("xbxbx").unwrap();
+    assert_eq!(spaced.gap_count(), None);
+    assert_eq!(Struct::<3>::new("xbxbx").unwrap().gap_count(), Some(3));
+    let mut buf = [0xaa; 5];
+    spaced
+        .pack(&mut buf, &[Value::Int(1), Value::Int(2)])
+        .unwrap();
+    assert_eq!(buf, [0, 1, 0, 2, 0]);
     let mut buf = [0xaa; 8];
     Struct::<4>::new("<b2xh x")
         .unwrap()
@@ -432,6 +434,78 @@ fn struct_zeroes_only_gaps() {
         .pack(&mut buf, &[Value::Bytes(b"a"), Value::Bytes(b"b")])
         .unwrap();
     assert_eq!(buf, [b'a', 0, 0, 1, b'b', 0, 0]);
+}
+
+#[test]
+fn struct_pack_errors_name_the_value_as_format_does() {
+    let text = "<h 2s ? B f";
+    let (format, compiled) = (
+        Format::parse(text).unwrap(),
+        Struct::<8>::new(text).unwrap(),
+    );
+    let good = [
+        Value::Int(1),
+        Value::Bytes(b"ab"),
+        Value::Bool(true),
+        Value::Int(2),
+        Value::Float(0.5),
+    ];
+    let mut buf = [0u8; 10];
+    for (at, bad) in [
+        (0, Value::Int(1 << 15)),
+        (1, Value::Int(1)),
+        (3, Value::Int(256)),
+        (3, Value::Float(1.0)),
+        (4, Value::Float(1e300)),
+    ] {
+        let mut values = good;
+        values[at] = bad;
+        let want = format.pack(&mut buf, &values).unwrap_err();
+        assert_eq!(
+            compiled.pack(&mut buf, &values),
+            Err(want),
+            "{bad:?} at {at}"
+        );
+        let item = match want {
+            PackError::OutOfRange { item, .. }
+            | PackError::WrongKind { item, .. }
+            | PackError::FloatOverflow { item, .. } => item,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(item, at);
+    }
+}
+
+#[test]
+fn struct_unpack_into_needs_a_slot_per_value() {
+    let rec = Struct::<4>::new("<h 2s ?").unwrap();
+    let buf = [0xfe, 0xff, b'o', b'k', 2];
+    let mut out = [Value::Int(9); 4];
+    let filled = rec.unpack_into(&buf, &mut out).unwrap();
+    assert_eq!(
+        filled,
+        [Value::Int(-2), Value::Bytes(b"ok"), Value::Bool(true)]
+    );
+    assert_eq!(
+        out[3],
+        Value::Int(9),
+        "slots after the values are left alone"
+    );
+    let mut short = [Value::Int(0); 2];
+    let err = rec.unpack_into(&buf, &mut short).unwrap_err();
+    assert_eq!(err, UnpackError::TooFewSlots { need: 3, got: 2 });
+    assert_eq!(err.to_string(), "room for 2 values, format has 3");
+    assert_eq!(
+        rec.unpack_into(&buf[..4], &mut out).err(),
+        Some(UnpackError::SizeMismatch { need: 5, got: 4 })
+    );
+    assert_eq!(
+        Struct::<4>::new("b0p")
+            .unwrap()
+            .unpack_into(&[1], &mut out)
+            .err(),
+        Some(UnpackError::ZeroLengthPascal { at: 2 })
+    );
 }
 
 #[test]

@@ -8,14 +8,6 @@ use super::Value;
 use super::float::{f16_to_f64, f32_to_f64};
 use super::parse::{Kind, Layout};
 
-/// One value of a [`Struct`](super::Struct): its kind and where it lives in the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Field {
-    pub(super) kind: Kind,
-    pub(super) offset: usize,
-    pub(super) code: u8,
-}
-
 /// The values of one record, in format order; borrows `s`, `p` and `c` bytes from the buffer.
 ///
 /// Made by [`Format::unpack`](super::Format::unpack), [`Format::unpack_from`](super::Format::unpack_from)
