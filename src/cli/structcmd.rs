@@ -10,6 +10,7 @@ use super::{CliError, Output};
 
 mod input;
 mod layout;
+mod pyprint;
 mod unpack;
 
 #[derive(Debug, Subcommand)]
