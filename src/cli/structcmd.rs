@@ -10,6 +10,7 @@ use super::{CliError, Output};
 
 mod input;
 mod layout;
+mod ordered;
 mod pyprint;
 mod unpack;
 

@@ -7,6 +7,7 @@ use clap::Args;
 use portsock_core::wire::structfmt::{Format, Struct, UnpackError, Value};
 
 use super::super::{CliError, Output};
+use super::ordered::format_in_order;
 use super::pyprint::write_tuple;
 use super::{input, parse, to_json};
 
@@ -39,9 +40,6 @@ pub(crate) struct UnpackArgs {
     json: bool,
 }
 
-/// Buffered output is written out in pieces of this size.
-const CHUNK: usize = 1 << 16;
-
 /// Runs `struct unpack`.
 pub(crate) fn run(args: UnpackArgs) -> Output {
     let fmt = parse(&args.format)?;
@@ -57,9 +55,26 @@ pub(crate) fn run(args: UnpackArgs) -> Output {
             )
         })?;
         // A compiled table when the format is small enough, else the format walked per record.
+        // Checked whole here, so that each chunk (whole records) unpacks as well.
+        let size = fmt.size();
+        let json = args.json;
+        let mut stdout = std::io::stdout().lock();
+        let write = |text: &[u8]| flush(&mut stdout, text);
         match Struct::<256>::from_format(&fmt).map(Box::new) {
-            Ok(compiled) => stream(compiled.iter_unpack(rest).map_err(fault)?, args.json)?,
-            Err(_) => stream(fmt.iter_unpack(rest).map_err(fault)?, args.json)?,
+            Ok(compiled) => {
+                compiled.iter_unpack(rest).map_err(fault)?;
+                let chunk = |part: &[u8], buf: &mut Vec<u8>| {
+                    records(compiled.iter_unpack(part).map_err(fault)?, json, buf)
+                };
+                format_in_order(rest, size, chunk, write)?;
+            }
+            Err(_) => {
+                fmt.iter_unpack(rest).map_err(fault)?;
+                let chunk = |part: &[u8], buf: &mut Vec<u8>| {
+                    records(fmt.iter_unpack(part).map_err(fault)?, json, buf)
+                };
+                format_in_order(rest, size, chunk, write)?;
+            }
         }
         return Ok(String::new());
     }
@@ -95,30 +110,25 @@ fn explain(e: UnpackError, fmt: &Format<'_>, offset: Option<usize>) -> String {
     }
 }
 
-/// Writes every record, one line each, flushing every [`CHUNK`] bytes. Stops quietly if the
-/// reader goes away (`| head`).
-fn stream<'b, R>(records: impl Iterator<Item = R>, json: bool) -> Result<(), CliError>
+/// Appends every record's line to `buf`: Python's `print(t)`, or a JSON array.
+fn records<'b, R>(
+    records: impl Iterator<Item = R>,
+    json: bool,
+    buf: &mut Vec<u8>,
+) -> Result<(), CliError>
 where
     R: Iterator<Item = Value<'b>>,
 {
-    let mut stdout = std::io::stdout().lock();
-    let mut buf = Vec::with_capacity(CHUNK + 4096);
     for record in records {
         if json {
             let items = serde_json::Value::Array(record.map(to_json).collect());
-            serde_json::to_writer(&mut buf, &items).map_err(|e| CliError::new("output", e))?;
+            serde_json::to_writer(&mut *buf, &items).map_err(|e| CliError::new("output", e))?;
             buf.push(b'\n');
         } else {
-            write_tuple(&mut buf, record);
-        }
-        if buf.len() >= CHUNK {
-            if !flush(&mut stdout, &buf)? {
-                return Ok(());
-            }
-            buf.clear();
+            write_tuple(buf, record);
         }
     }
-    flush(&mut stdout, &buf).map(drop)
+    Ok(())
 }
 
 /// Writes `buf`; `Ok(false)` if the reader has gone away.
