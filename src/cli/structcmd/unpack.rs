@@ -7,7 +7,7 @@ use clap::Args;
 use portsock_core::wire::structfmt::{Format, Struct, UnpackError, Value};
 
 use super::super::{CliError, Output};
-use super::ordered::format_in_order;
+use super::ordered::{Chunk, chunk_len, format_in_order, in_memory};
 use super::pyprint::write_tuple;
 use super::{input, parse, to_json};
 
@@ -43,41 +43,13 @@ pub(crate) struct UnpackArgs {
 /// Runs `struct unpack`.
 pub(crate) fn run(args: UnpackArgs) -> Output {
     let fmt = parse(&args.format)?;
+    if args.iter {
+        iter(&args, &fmt)?;
+        return Ok(String::new());
+    }
     let input = input::read(args.bytes.as_deref(), args.file.as_deref(), args.raw)?;
     let buf = &input.bytes[..];
     let fault = |e: UnpackError| CliError::new(&input.name, explain(e, &fmt, args.offset));
-    if args.iter {
-        let start = args.offset.unwrap_or(0);
-        let rest = buf.get(start..).ok_or_else(|| {
-            CliError::new(
-                &input.name,
-                format_args!("offset {start} is past the end of its {} bytes", buf.len()),
-            )
-        })?;
-        // A compiled table when the format is small enough, else the format walked per record.
-        // Checked whole here, so that each chunk (whole records) unpacks as well.
-        let size = fmt.size();
-        let json = args.json;
-        let mut stdout = std::io::stdout().lock();
-        let write = |text: &[u8]| flush(&mut stdout, text);
-        match Struct::<256>::from_format(&fmt).map(Box::new) {
-            Ok(compiled) => {
-                compiled.iter_unpack(rest).map_err(fault)?;
-                let chunk = |part: &[u8], buf: &mut Vec<u8>| {
-                    records(compiled.iter_unpack(part).map_err(fault)?, json, buf)
-                };
-                format_in_order(rest, size, chunk, write)?;
-            }
-            Err(_) => {
-                fmt.iter_unpack(rest).map_err(fault)?;
-                let chunk = |part: &[u8], buf: &mut Vec<u8>| {
-                    records(fmt.iter_unpack(part).map_err(fault)?, json, buf)
-                };
-                format_in_order(rest, size, chunk, write)?;
-            }
-        }
-        return Ok(String::new());
-    }
     let values = match args.offset {
         Some(offset) => fmt.unpack_from(buf, offset),
         None => fmt.unpack(buf),
@@ -90,6 +62,80 @@ pub(crate) fn run(args: UnpackArgs) -> Output {
     let mut out = Vec::new();
     write_tuple(&mut out, values);
     String::from_utf8(out).map_err(|e| CliError::new("output", e))
+}
+
+/// `--iter`: every record printed, from a regular file (`--raw --file`) read a chunk at a time
+/// while earlier chunks are printed, else from the input read whole.
+fn iter(args: &UnpackArgs, fmt: &Format<'_>) -> Result<(), CliError> {
+    let start = args.offset.unwrap_or(0);
+    let size = fmt.size();
+    let file = match (args.raw, args.file.as_deref()) {
+        (true, Some(path)) => input::RawFile::open(path)?,
+        _ => None,
+    };
+    let whole: input::Input;
+    let (name, total, chunks): (String, u64, Box<dyn Iterator<Item = Chunk<'_>> + Send + '_>) =
+        match file {
+            Some(file) => {
+                let name = file.name.clone();
+                let total = file.len.checked_sub(start as u64);
+                let total = total.ok_or_else(|| past_the_end(&name, start, file.len))?;
+                (
+                    name,
+                    total,
+                    Box::new(file.chunks(start as u64, chunk_len(size), size)?),
+                )
+            }
+            None => {
+                whole = input::read(args.bytes.as_deref(), args.file.as_deref(), args.raw)?;
+                let rest = whole
+                    .bytes
+                    .get(start..)
+                    .ok_or_else(|| past_the_end(&whole.name, start, whole.bytes.len() as u64))?;
+                (
+                    whole.name.clone(),
+                    rest.len() as u64,
+                    Box::new(in_memory(rest, size)),
+                )
+            }
+        };
+    let fault = |e: UnpackError| CliError::new(&name, explain(e, fmt, args.offset));
+    // What iter_unpack checks of the whole input, before any record is printed: a record size
+    // (`ZeroSize`), a whole number of records, and no `0p` quirk when there are records.
+    fmt.iter_unpack(&[]).map_err(fault)?;
+    if total % size as u64 != 0 {
+        let got = usize::try_from(total).unwrap_or(usize::MAX);
+        return Err(fault(UnpackError::NotMultiple { size, got }));
+    }
+    if total > 0 {
+        fmt.iter_unpack(&vec![0; size]).map_err(fault)?;
+    }
+    let json = args.json;
+    let mut stdout = std::io::stdout().lock();
+    let write = |text: &[u8]| flush(&mut stdout, text);
+    // A compiled table when the format is small enough, else the format walked per record.
+    match Struct::<256>::from_format(fmt).map(Box::new) {
+        Ok(compiled) => {
+            let chunk = |part: &[u8], buf: &mut Vec<u8>| {
+                records(compiled.iter_unpack(part).map_err(fault)?, json, buf)
+            };
+            format_in_order(chunks, chunk, write)
+        }
+        Err(_) => {
+            let chunk = |part: &[u8], buf: &mut Vec<u8>| {
+                records(fmt.iter_unpack(part).map_err(fault)?, json, buf)
+            };
+            format_in_order(chunks, chunk, write)
+        }
+    }
+}
+
+/// `--offset` beyond the input.
+fn past_the_end(name: &str, start: usize, len: u64) -> CliError {
+    CliError::new(
+        name,
+        format_args!("offset {start} is past the end of its {len} bytes"),
+    )
 }
 
 /// The core's error, with what to try when the length is not the record's.
