@@ -374,6 +374,51 @@ fn bad_input_says_what_and_where() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `--raw --file` with `--iter` reads the file a chunk at a time: a bad length or offset is
+/// still found before any record is printed, with the same words as for input read whole.
+#[test]
+fn iter_over_a_file_checks_it_whole_first() {
+    let dir = open_tempdir();
+    let path = dir.path().join("odd.bin");
+    // Many chunks of records, and one byte too many.
+    std::fs::write(&path, vec![7u8; 3_000_001]).expect("write capture");
+    let file = path.to_str().expect("utf-8 path");
+    let cases: [(&[&str], &str); 4] = [
+        (&["<h"], "1500000 whole records and 1 byte left over"),
+        (
+            &["--offset", "3000002", "<h"],
+            "offset 3000002 is past the end of its 3000001 bytes",
+        ),
+        (
+            &["--offset", "1", "b0pb"],
+            "a '0p' field cannot be unpacked",
+        ),
+        (&["0s"], "format of size 0"),
+    ];
+    for (args, want) in cases {
+        let mut argv = vec!["struct", "unpack", "--raw", "--iter", "--file", file];
+        argv.extend_from_slice(args);
+        let out = portsock(&argv);
+        let what = format!("{argv:?}");
+        assert_cli_error(&out, &what);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(want) && stderr.contains("odd.bin"),
+            "{what}: {stderr}"
+        );
+    }
+    // From byte 1 the rest is whole records: all of them, in order.
+    let out = portsock([
+        "struct", "unpack", "--raw", "--iter", "--offset", "1", "--file", file, "<h",
+    ]);
+    let text = stdout_ok(&out, "--offset 1");
+    assert_eq!(text.lines().count(), 1_500_000);
+    assert!(
+        text.lines().all(|l| l == "(1799,)"),
+        "every record is 0x0707"
+    );
+}
+
 #[test]
 fn layout_matches_cpython_offsets() {
     // Formats from the vectors (every third valid calcsize case) and the chapter's pair.

@@ -10,6 +10,8 @@ use super::{CliError, Output};
 
 mod input;
 mod layout;
+mod ordered;
+mod pyprint;
 mod unpack;
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,9 @@
 //! Where `struct unpack` gets its bytes (an argument, `--file`, or stdin; hex in any pasted form
 //! or `--raw`), and raw bytes out to stdout.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{IsTerminal as _, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 
 use super::super::CliError;
@@ -52,6 +54,66 @@ pub(crate) fn read(arg: Option<&str>, file: Option<&Path>, raw: bool) -> Result<
     })?;
     let bytes = hexin::decode(text).map_err(|e| CliError::new(&name, e))?;
     Ok(Input { bytes, name })
+}
+
+/// A regular file of raw bytes (`--raw --file` with `--iter`), read a chunk at a time.
+pub(crate) struct RawFile {
+    file: File,
+    /// Its length when opened.
+    pub(crate) len: u64,
+    /// `file "x.bin"`.
+    pub(crate) name: String,
+}
+
+impl RawFile {
+    /// Opens `path`; `None` if it is not a regular file (a pipe or a device is read whole).
+    pub(crate) fn open(path: &Path) -> Result<Option<Self>, CliError> {
+        let name = format!("file {:?}", path.display().to_string());
+        let file = File::open(path).map_err(|e| CliError::new(&name, e))?;
+        let meta = file.metadata().map_err(|e| CliError::new(&name, e))?;
+        Ok(meta.is_file().then(|| Self {
+            file,
+            len: meta.len(),
+            name,
+        }))
+    }
+
+    /// From byte `start`, chunks of `chunk` bytes (the last one shorter), each a whole number
+    /// of `size`-byte records; an error if the file ends inside a record (it changed length
+    /// after the caller checked it).
+    pub(crate) fn chunks<'d>(
+        mut self,
+        start: u64,
+        chunk: usize,
+        size: usize,
+    ) -> Result<impl Iterator<Item = super::ordered::Chunk<'d>> + Send + use<'d>, CliError> {
+        let name = self.name;
+        self.file
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| CliError::new(&name, e))?;
+        let file = self.file;
+        let mut done = false;
+        Ok(std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let mut buf = Vec::with_capacity(chunk);
+            let read = (&file).take(chunk as u64).read_to_end(&mut buf);
+            match read {
+                Ok(0) => None,
+                Ok(n) if n % size.max(1) == 0 => Some(Ok(Cow::Owned(buf))),
+                Ok(_) => {
+                    done = true;
+                    let what = "changed while being read: it now ends inside a record";
+                    Some(Err(CliError::new(&name, what)))
+                }
+                Err(e) => {
+                    done = true;
+                    Some(Err(CliError::new(&name, e)))
+                }
+            }
+        }))
+    }
 }
 
 /// Writes `bytes` to stdout; a reader that has gone away (`| head`) is not an error.
