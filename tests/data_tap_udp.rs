@@ -26,11 +26,8 @@ fn on(
     input: Option<&Path>,
     output: Option<&Path>,
 ) -> Proc {
-    let backend = match stack {
-        Stack::Smoltcp => "smoltcp",
-        Stack::Embassy => "embassy",
-    };
-    data_support::tap::userspace((&net.ns, &net.tap), backend, args, extra, input, output)
+    let ns_tap = (net.ns.as_str(), net.tap.as_str());
+    data_support::tap::userspace(ns_tap, stack.backend(), args, extra, input, output)
 }
 
 /// The UDP payloads in the capture's Ethernet frames (IPv4 or IPv6, no extension headers)

@@ -24,11 +24,8 @@ fn on(
     input: Option<&Path>,
     output: Option<&Path>,
 ) -> Proc {
-    let backend = match stack {
-        Stack::Smoltcp => "smoltcp",
-        Stack::Embassy => "embassy",
-    };
-    data_support::tap::userspace((&net.ns, &net.tap), backend, args, extra, input, output)
+    let ns_tap = (net.ns.as_str(), net.tap.as_str());
+    data_support::tap::userspace(ns_tap, stack.backend(), args, extra, input, output)
 }
 
 /// How many datagrams the loss tests send, and the chance (percent) of each frame's loss.
@@ -124,24 +121,7 @@ fn smoltcp_listen_udp_through_dropped_frames() {
     let limit = largest(SMOL_V4);
     let (theirs, got) = (net.file("theirs"), net.file("got"));
     random_file(&theirs, LOSSY_COUNT * limit);
-    // The kernel knows the stack's Ethernet address: no ARP exchange to lose (and retry a
-    // second later) before the first datagram.
-    let mac = common::tap::SMOL_MAC.map(|b| format!("{b:02x}")).join(":");
-    common::tap::run(&[
-        "ip",
-        "-n",
-        &net.ns,
-        "neigh",
-        "replace",
-        SMOL_V4,
-        "lladdr",
-        &mac,
-        "dev",
-        &net.tap,
-        "nud",
-        "permanent",
-    ])
-    .expect("a static neighbour entry");
+    net.pin_stack_neighbour();
     let mut listen = on(
         &net,
         Stack::Smoltcp,
@@ -194,22 +174,7 @@ fn socat_to_listen(stack: Stack, tag: &str) {
     let limit = largest(SMOL_V4);
     let (input, out) = (net.file("in"), net.file("out"));
     random_file(&input, 50 * limit + 77);
-    let mac = common::tap::SMOL_MAC.map(|b| format!("{b:02x}")).join(":");
-    common::tap::run(&[
-        "ip",
-        "-n",
-        &net.ns,
-        "neigh",
-        "replace",
-        SMOL_V4,
-        "lladdr",
-        &mac,
-        "dev",
-        &net.tap,
-        "nud",
-        "permanent",
-    ])
-    .expect("a static neighbour entry");
+    net.pin_stack_neighbour();
     let mut listen = on(
         &net,
         stack,

@@ -44,6 +44,16 @@ pub enum Stack {
     Embassy,
 }
 
+impl Stack {
+    /// The stack's `--backend` value.
+    pub fn backend(self) -> &'static str {
+        match self {
+            Self::Smoltcp => "smoltcp",
+            Self::Embassy => "embassy",
+        }
+    }
+}
+
 /// A namespace with a TAP device whose kernel side has the test addresses.
 pub struct TapNet {
     /// The namespace's name.
@@ -126,6 +136,17 @@ impl TapNet {
             ])
             .args(extra);
         Running::spawn(cmd)
+    }
+
+    /// A permanent neighbour entry for the stack's IPv4 address ([`SMOL_MAC`]) on the kernel's
+    /// side: no ARP exchange to lose (and retry a second later) before the first datagram.
+    pub fn pin_stack_neighbour(&self) {
+        let mac = SMOL_MAC.map(|b| format!("{b:02x}")).join(":");
+        let args = [
+            "neigh", "replace", SMOL_V4, "lladdr", &mac, "dev", &self.tap,
+        ];
+        run(&[&["ip", "-n", &self.ns][..], &args, &["nud", "permanent"]].concat())
+            .expect("a static neighbour entry");
     }
 
     /// CPython running `script` in the namespace; its stdout.
