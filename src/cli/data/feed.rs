@@ -40,28 +40,7 @@ pub(crate) struct StdinFeed {
 impl StdinFeed {
     /// Starts reading stdin.
     pub(crate) fn start() -> Self {
-        let (tx, rx) = mpsc::sync_channel(QUEUED);
-        thread::spawn(move || {
-            let stdin = io::stdin();
-            loop {
-                let mut chunk = vec![0u8; CHUNK];
-                match rustix::io::read(stdin.as_fd(), &mut chunk) {
-                    // The channel closing is stdin's end.
-                    Ok(0) => return,
-                    Ok(n) => {
-                        chunk.truncate(n);
-                        if tx.send(Ok(chunk)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => {
-                        let _ = tx.send(Err(io::Error::from(e)));
-                        return;
-                    }
-                }
-            }
-        });
+        let rx = stdin_chunks(CHUNK, QUEUED);
         Self {
             rx,
             pending: Vec::new(),
@@ -105,6 +84,34 @@ impl StdinFeed {
     pub(crate) fn consumed(&mut self, n: usize) {
         self.at = (self.at + n).min(self.pending.len());
     }
+}
+
+/// A thread reading stdin `chunk` bytes at a time into a channel of `queued` chunks; the
+/// channel closes at stdin's end (after an error, which it passes on).
+pub(crate) fn stdin_chunks(chunk: usize, queued: usize) -> Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = mpsc::sync_channel(queued);
+    thread::spawn(move || {
+        let stdin = io::stdin();
+        loop {
+            let mut buf = vec![0u8; chunk];
+            match rustix::io::read(stdin.as_fd(), &mut buf) {
+                // The channel closing is stdin's end.
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::from(e)));
+                    return;
+                }
+            }
+        }
+    });
+    rx
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! [`smol_udp`](super::smol_udp); a Unix socket is the OS's.
 
 use std::io::{self, IsTerminal as _, Write as _};
-use std::os::fd::AsFd as _;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread;
 use std::time::Instant;
@@ -20,7 +19,7 @@ use portsock_core::transport::{
 use portsock_smoltcp::{TcpError, TcpListener, TcpStream};
 use serde_json::json;
 
-use super::feed::{DRAIN, Next, StdinFeed};
+use super::feed::{DRAIN, Next, StdinFeed, stdin_chunks};
 use super::report::{Reporter, Transfer};
 use super::{Session, Target};
 use crate::cli::CliError;
@@ -147,7 +146,7 @@ fn pump(
     let fail = |e: TcpError| CliError::new(peer, e);
     stream.set_nonblocking(true).map_err(fail)?;
     let keep = shared.is_some();
-    let stdin = (!keep).then(stdin_reader);
+    let stdin = (!keep).then(|| stdin_chunks(CHUNK, QUEUED));
     let (to_stdout, writer) = stdout_writer();
     let counters = &transfer.counters;
     let mut pending: Option<(Vec<u8>, usize)> = None;
@@ -264,32 +263,6 @@ fn pump(
         Err(_) => return Err(CliError::new("stdout", "the writing thread failed")),
     }
     stdin_failed.map_or(Ok(()), Err)
-}
-
-/// A thread reading stdin in chunks; the channel closes at its end.
-fn stdin_reader() -> Receiver<io::Result<Vec<u8>>> {
-    let (tx, rx) = mpsc::sync_channel(QUEUED);
-    thread::spawn(move || {
-        let stdin = io::stdin();
-        loop {
-            let mut chunk = vec![0u8; CHUNK];
-            match rustix::io::read(stdin.as_fd(), &mut chunk) {
-                Ok(0) => return,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    if tx.send(Ok(chunk)).is_err() {
-                        return;
-                    }
-                }
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => {
-                    let _ = tx.send(Err(io::Error::from(e)));
-                    return;
-                }
-            }
-        }
-    });
-    rx
 }
 
 /// A thread writing what it is sent to stdout, until the sender is dropped.
