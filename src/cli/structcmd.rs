@@ -12,6 +12,7 @@ mod input;
 mod layout;
 mod ordered;
 mod pyprint;
+mod stream;
 mod unpack;
 
 #[derive(Debug, Subcommand)]

@@ -66,12 +66,15 @@ pub(crate) struct RawFile {
 }
 
 impl RawFile {
-    /// Opens `path`; `None` if it is not a regular file (a pipe or a device is read whole).
-    pub(crate) fn open(path: &Path) -> Result<Option<Self>, CliError> {
+    /// Opens `path`: a regular file, or else (a pipe, a device) the file to read as a stream.
+    pub(crate) fn open(path: &Path) -> Result<Result<Self, File>, CliError> {
         let name = format!("file {:?}", path.display().to_string());
         let file = File::open(path).map_err(|e| CliError::new(&name, e))?;
         let meta = file.metadata().map_err(|e| CliError::new(&name, e))?;
-        Ok(meta.is_file().then(|| Self {
+        if !meta.is_file() {
+            return Ok(Err(file));
+        }
+        Ok(Ok(Self {
             file,
             len: meta.len(),
             name,

@@ -9,6 +9,7 @@ use portsock_core::wire::structfmt::{Format, Struct, UnpackError, Value};
 use super::super::{CliError, Output};
 use super::ordered::{Chunk, chunk_len, format_in_order, in_memory};
 use super::pyprint::write_tuple;
+use super::stream::{EndedInsideRecord, RawStream};
 use super::{input, parse, to_json};
 
 /// The arguments of `struct unpack`.
@@ -31,7 +32,8 @@ pub(crate) struct UnpackArgs {
     #[arg(long, value_name = "N", value_parser = parse_offset)]
     offset: Option<usize>,
     /// Unpack every record of the input, one tuple per line (`struct.iter_unpack`): its length
-    /// must be a multiple of the record size.
+    /// must be a multiple of the record size. With --raw, stdin or a pipe is printed as it
+    /// arrives (a cut last record is an error after the records before it).
     #[arg(long)]
     iter: bool,
     /// Print a JSON array instead, one per line with --iter (bytes as {"bytes_hex": ...};
@@ -65,51 +67,53 @@ pub(crate) fn run(args: UnpackArgs) -> Output {
 }
 
 /// `--iter`: every record printed, from a regular file (`--raw --file`) read a chunk at a time
-/// while earlier chunks are printed, else from the input read whole.
+/// while earlier chunks are printed, from raw stdin or a pipe (`--raw`) as the bytes come, else
+/// from the input read whole (hex, an argument).
 fn iter(args: &UnpackArgs, fmt: &Format<'_>) -> Result<(), CliError> {
     let start = args.offset.unwrap_or(0);
     let size = fmt.size();
-    let file = match (args.raw, args.file.as_deref()) {
-        (true, Some(path)) => input::RawFile::open(path)?,
-        _ => None,
+    let fault = |name: &str, e: UnpackError| CliError::new(name, explain(e, fmt, args.offset));
+    let source = match (args.raw, args.bytes.as_deref(), args.file.as_deref()) {
+        (true, None, Some(path)) => match input::RawFile::open(path)? {
+            Ok(file) => Source::File(file),
+            Err(file) => Source::Stream(RawStream::file(path, file)),
+        },
+        (true, None, None) => Source::Stream(RawStream::stdin()?),
+        _ => Source::Whole,
     };
     let whole: input::Input;
-    let (name, total, chunks): (String, u64, Box<dyn Iterator<Item = Chunk<'_>> + Send + '_>) =
-        match file {
-            Some(file) => {
-                let name = file.name.clone();
-                let total = file.len.checked_sub(start as u64);
-                let total = total.ok_or_else(|| past_the_end(&name, start, file.len))?;
-                (
-                    name,
-                    total,
-                    Box::new(file.chunks(start as u64, chunk_len(size), size)?),
-                )
-            }
-            None => {
-                whole = input::read(args.bytes.as_deref(), args.file.as_deref(), args.raw)?;
-                let rest = whole
-                    .bytes
-                    .get(start..)
-                    .ok_or_else(|| past_the_end(&whole.name, start, whole.bytes.len() as u64))?;
-                (
-                    whole.name.clone(),
-                    rest.len() as u64,
-                    Box::new(in_memory(rest, size)),
-                )
-            }
-        };
-    let fault = |e: UnpackError| CliError::new(&name, explain(e, fmt, args.offset));
-    // What iter_unpack checks of the whole input, before any record is printed: a record size
-    // (`ZeroSize`), a whole number of records, and no `0p` quirk when there are records.
-    fmt.iter_unpack(&[]).map_err(fault)?;
-    if total % size as u64 != 0 {
-        let got = usize::try_from(total).unwrap_or(usize::MAX);
-        return Err(fault(UnpackError::NotMultiple { size, got }));
-    }
-    if total > 0 {
-        fmt.iter_unpack(&vec![0; size]).map_err(fault)?;
-    }
+    let (name, chunks): (String, Box<dyn Iterator<Item = Chunk<'_>> + Send + '_>) = match source {
+        Source::File(file) => {
+            let name = file.name.clone();
+            let total = file.len.checked_sub(start as u64);
+            let total = total.ok_or_else(|| past_the_end(&name, start, file.len))?;
+            check_whole(fmt, total, |e| fault(&name, e))?;
+            let chunks = file.chunks(start as u64, chunk_len(size), size)?;
+            (name, Box::new(chunks))
+        }
+        Source::Stream(stream) => {
+            // Its length is known only at its end: the records are printed as they come, and
+            // a stream that ends inside a record ends with iter_unpack's error after them.
+            let name = stream.name.clone();
+            fmt.iter_unpack(&[]).map_err(|e| fault(&name, e))?;
+            let cut_name = name.clone();
+            let ended = move |cut: EndedInsideRecord| {
+                fault(&cut_name, UnpackError::NotMultiple { size, got: cut.got })
+            };
+            let chunks = stream.chunks(start, chunk_len(size), size, ended, past_the_end);
+            (name, Box::new(chunks))
+        }
+        Source::Whole => {
+            whole = input::read(args.bytes.as_deref(), args.file.as_deref(), args.raw)?;
+            let rest = whole
+                .bytes
+                .get(start..)
+                .ok_or_else(|| past_the_end(&whole.name, start, whole.bytes.len() as u64))?;
+            check_whole(fmt, rest.len() as u64, |e| fault(&whole.name, e))?;
+            (whole.name.clone(), Box::new(in_memory(rest, size)))
+        }
+    };
+    let fault = |e: UnpackError| fault(&name, e);
     let json = args.json;
     let mut stdout = std::io::stdout().lock();
     let write = |text: &[u8]| flush(&mut stdout, text);
@@ -128,6 +132,33 @@ fn iter(args: &UnpackArgs, fmt: &Format<'_>) -> Result<(), CliError> {
             format_in_order(chunks, chunk, write)
         }
     }
+}
+
+/// Where `--iter` reads: a regular file a chunk at a time, a stream as it comes, or the input
+/// read whole (an argument, hex).
+enum Source {
+    File(input::RawFile),
+    Stream(RawStream),
+    Whole,
+}
+
+/// What iter_unpack checks of an input of known length before any record is printed: a record
+/// size (`ZeroSize`), a whole number of records, and no `0p` quirk when there are records.
+fn check_whole(
+    fmt: &Format<'_>,
+    total: u64,
+    fault: impl Fn(UnpackError) -> CliError,
+) -> Result<(), CliError> {
+    fmt.iter_unpack(&[]).map_err(&fault)?;
+    let size = fmt.size();
+    if !total.is_multiple_of(size as u64) {
+        let got = usize::try_from(total).unwrap_or(usize::MAX);
+        return Err(fault(UnpackError::NotMultiple { size, got }));
+    }
+    if total > 0 {
+        fmt.iter_unpack(&vec![0; size]).map_err(fault)?;
+    }
+    Ok(())
 }
 
 /// `--offset` beyond the input.
