@@ -302,21 +302,30 @@ async fn send(
     count: &AtomicU64,
 ) -> io::Result<()> {
     loop {
-        if half.at < half.len {
-            let n = writer
-                .write(&half.buf[half.at..half.len])
-                .await
-                .map_err(|e| io::Error::other(format!("{e:?}")))?;
-            half.at += n;
-            count.fetch_add(n as u64, Ordering::Relaxed);
-            continue;
-        }
+        write_held(writer, half, count).await?;
         let n = stdin.read_with(|mut s| s.read(&mut half.buf)).await?;
         if n == 0 {
             return Ok(());
         }
         (half.len, half.at) = (n, 0);
     }
+}
+
+/// Writes to the connection what `half` holds, all of it.
+async fn write_held(
+    writer: &mut TcpWriter<'_>,
+    half: &mut Half,
+    count: &AtomicU64,
+) -> io::Result<()> {
+    while half.at < half.len {
+        let n = writer
+            .write(&half.buf[half.at..half.len])
+            .await
+            .map_err(|e| io::Error::other(format!("{e:?}")))?;
+        half.at += n;
+        count.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 /// Sends what stdin has ready, without waiting for more: whether stdin has ended.
@@ -327,15 +336,7 @@ async fn drain(
 ) -> io::Result<bool> {
     let half = &mut stdin.half;
     loop {
-        if half.at < half.len {
-            let n = writer
-                .write(&half.buf[half.at..half.len])
-                .await
-                .map_err(|e| io::Error::other(format!("{e:?}")))?;
-            half.at += n;
-            count.fetch_add(n as u64, Ordering::Relaxed);
-            continue;
-        }
+        write_held(writer, half, count).await?;
         // The pair is non-blocking (async-io's): nothing there now is the end of the drain.
         match stdin.pair.get_ref().read(&mut half.buf) {
             Ok(0) => return Ok(true),
