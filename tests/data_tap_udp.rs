@@ -180,6 +180,9 @@ fn listen_for_python(stack: Stack, tag: &str, ours_ip: &str) {
     );
     assert_eq!(listen.listening(), "0.0.0.0:9101");
     net.link_up();
+    // CPython's datagrams in the order sent: a datagram sent while the kernel resolves the
+    // stack's address waits in the neighbour queue, and one sent as it resolves can overtake it.
+    net.pin_stack_neighbour();
     let sizes = [1, 500, limit, 7];
     let mut args = vec![
         ours_ip.to_owned(),

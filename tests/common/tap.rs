@@ -138,15 +138,17 @@ impl TapNet {
         Running::spawn(cmd)
     }
 
-    /// A permanent neighbour entry for the stack's IPv4 address ([`SMOL_MAC`]) on the kernel's
-    /// side: no ARP exchange to lose (and retry a second later) before the first datagram.
+    /// Permanent neighbour entries for the stack's addresses ([`SMOL_V4`], [`SMOL_V6`] at
+    /// [`SMOL_MAC`]) on the kernel's side: no ARP or neighbour exchange to lose (and retry a
+    /// second later) before the first datagram, and none to hold datagrams in a queue that a
+    /// later one can overtake once the address resolves.
     pub fn pin_stack_neighbour(&self) {
         let mac = SMOL_MAC.map(|b| format!("{b:02x}")).join(":");
-        let args = [
-            "neigh", "replace", SMOL_V4, "lladdr", &mac, "dev", &self.tap,
-        ];
-        run(&[&["ip", "-n", &self.ns][..], &args, &["nud", "permanent"]].concat())
-            .expect("a static neighbour entry");
+        for ip in [SMOL_V4, SMOL_V6] {
+            let args = ["neigh", "replace", ip, "lladdr", &mac, "dev", &self.tap];
+            run(&[&["ip", "-n", &self.ns][..], &args, &["nud", "permanent"]].concat())
+                .expect("a static neighbour entry");
+        }
     }
 
     /// CPython running `script` in the namespace; its stdout.
